@@ -1,0 +1,47 @@
+"""kecs-secrets: LocalStack secrets and parameters laid out in Kubernetes the way ADR 21 says."""
+
+import pulumi
+
+from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
+from components.config import load_config
+from components.errors import KecsSecretsError
+from components.planning import make_plan
+from providers.inventory import BotoSource
+from providers.kube import KubeReader
+
+try:
+    settings = load_config()
+    stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
+    cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
+    plan = make_plan(
+        settings,
+        stack,
+        BotoSource(settings.endpoint, settings.region),
+        cluster,
+        dry_run=pulumi.runtime.is_dry_run(),
+        warn=pulumi.log.warn,
+    )
+except KecsSecretsError as err:
+    # A clean, one-line failure before any resource is registered: nothing changes.
+    raise pulumi.RunError(f"{type(err).__name__}: {err}") from None
+
+for warning in plan.warnings:
+    pulumi.log.warn(warning)
+if plan.deletions:
+    pulumi.log.info(f"masters to delete (no longer in the source): {list(plan.deletions)}")
+
+secrets = CentralizedSecrets(
+    "kecs-secrets",
+    CentralizedSecretsArgs(
+        layout=plan.layout,
+        master_namespace=settings.master_namespace,
+        endpoint=settings.endpoint,
+        region=settings.region,
+        stack=stack,
+        kubeconfig=settings.kubeconfig,
+        kube_context=settings.kube_context,
+        adopt=plan.adopt,
+    ),
+)
+for key, value in secrets.outputs.items():
+    pulumi.export(key, value)

@@ -1,0 +1,105 @@
+"""``kecs:secrets:CentralizedSecrets``: the whole layout (masters, replicas, RBAC) as one component."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.layout import Layout
+from components.masters import Masters, MastersArgs
+from components.model import ANNOTATION_STACK
+from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS, OUTPUT_WARNINGS
+from components.rbac import NamespaceReader, NamespaceReaderArgs, ReaderClusterRole, ReaderClusterRoleArgs
+from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
+
+__all__ = ["CentralizedSecrets", "CentralizedSecretsArgs"]
+
+
+@dataclass(frozen=True)
+class CentralizedSecretsArgs:
+    layout: Layout
+    master_namespace: str
+    endpoint: str
+    region: str
+    stack: str
+    kubeconfig: str = ""
+    kube_context: str = ""
+    adopt: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (namespace, name) to import
+
+
+class CentralizedSecrets(pulumi.ComponentResource):
+    outputs: dict[str, Any]
+
+    def __init__(self, name: str, args: CentralizedSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kecs:secrets:CentralizedSecrets", name, None, opts)
+        layout = args.layout
+        # Value changes must update in place (not delete-then-create, which would make replicas vanish),
+        # and a kubeconfig change must not replace every object.
+        provider = k8s.Provider(
+            "k8s",
+            kubeconfig=args.kubeconfig or None,
+            context=args.kube_context or None,
+            enable_secret_mutable=True,
+            enable_config_map_mutable=True,
+            cluster_identifier="kecs-secrets",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        stack_annotation: Mapping[str, str] = {ANNOTATION_STACK: args.stack}
+
+        def adopt_in(namespace: str) -> frozenset[str]:
+            return frozenset(n for ns, n in args.adopt if ns == namespace)
+
+        masters = Masters(
+            "masters",
+            MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, adopt_in(args.master_namespace)),
+            pulumi.ResourceOptions(parent=self),
+        )
+        cluster_role = None
+        if any(plan.role is None for plan in layout.rbac):
+            cluster_role = ReaderClusterRole(
+                "reader", ReaderClusterRoleArgs(provider, stack_annotation), pulumi.ResourceOptions(parent=self)
+            ).role
+        by_namespace = {}
+        for namespace, plans in _group(layout).items():
+            by_namespace[namespace] = NamespaceReplicas(
+                namespace,
+                NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, adopt_in(namespace)),
+                pulumi.ResourceOptions(parent=self),
+            )
+        for plan in layout.rbac:
+            NamespaceReader(
+                plan.namespace,
+                NamespaceReaderArgs(plan, args.master_namespace, provider, stack_annotation, cluster_role),
+                pulumi.ResourceOptions(parent=self),
+            )
+        self.outputs = {
+            OUTPUT_MASTERS: {
+                m.name: {
+                    "kind": m.kind,
+                    "source": m.item.source,
+                    "sourceName": m.item.name,
+                    "version": m.item.version,
+                    "sha256": masters.sha256[m.name],
+                }
+                for m in layout.masters
+            },
+            OUTPUT_REPLICAS: layout.replicas_by_namespace(),
+            OUTPUT_COUNTS: {
+                "masters": len(layout.masters),
+                "replicas": len(layout.replicas),
+                "namespaces": len(layout.rbac),
+            },
+            OUTPUT_WARNINGS: list(layout.warnings),
+        }
+        self.register_outputs({OUTPUT_COUNTS: self.outputs[OUTPUT_COUNTS]})
+
+
+def _group(layout: Layout) -> dict[str, tuple]:
+    groups: dict[str, list] = {}
+    for replica in layout.replicas:
+        groups.setdefault(replica.namespace, []).append(replica)
+    return {ns: tuple(plans) for ns, plans in groups.items()}

@@ -1,0 +1,202 @@
+"""Every stack config key, read once and validated at once; errors name the key, never a value.
+
+The defaults live here (DEFAULTS); Pulumi.yaml declares the same keys with the same defaults, and a
+unit test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.errors import ConfigError
+from components.layout import DEFAULT_DENIED_NAMESPACES, RBAC_MODES, LayoutSettings
+from components.naming import is_dns1123_label
+
+__all__ = ["DEFAULTS", "NAMESPACE", "Settings", "TaskDefinitionSource", "load_config", "parse_config"]
+
+NAMESPACE = "kecs-secrets"
+
+DEFAULTS: Mapping[str, Any] = {
+    "endpoint": "http://localhost:4566",
+    "region": "us-east-1",
+    "masterNamespace": "kecs-system",
+    "ssmPaths": ["/"],
+    "namePrefixes": [],
+    "tags": {},
+    "ssmAllSecrets": False,
+    "demand": {},
+    "taskDefinitions": [],
+    "podDemand": False,
+    "unresolvedReferences": "error",
+    "rbacMode": "cluster-role",
+    "maxMasterDeletions": 10,
+    "allowMassDeletion": False,
+    "deniedNamespaces": list(DEFAULT_DENIED_NAMESPACES),
+    "kubeconfig": "",
+    "kubeContext": "",
+    "adoptExisting": False,
+    "checkCluster": True,
+}
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+@dataclass(frozen=True)
+class TaskDefinitionSource:
+    path: str  # a file or a glob, relative to the project directory
+    cluster: str
+    region: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    endpoint: str
+    region: str
+    master_namespace: str
+    ssm_paths: tuple[str, ...]
+    name_prefixes: tuple[str, ...]
+    tags: Mapping[str, str]
+    ssm_all_secrets: bool
+    demand: Mapping[str, list[str]]
+    task_definitions: tuple[TaskDefinitionSource, ...]
+    pod_demand: bool
+    unresolved_references: str
+    rbac_mode: str
+    max_master_deletions: int
+    allow_mass_deletion: bool
+    denied_namespaces: tuple[str, ...]
+    kubeconfig: str
+    kube_context: str
+    adopt_existing: bool
+    check_cluster: bool
+
+    def layout_settings(self, stack: str) -> LayoutSettings:
+        return LayoutSettings(
+            master_namespace=self.master_namespace,
+            ssm_all_secrets=self.ssm_all_secrets,
+            rbac_mode=self.rbac_mode,
+            unresolved_references=self.unresolved_references,
+            denied_namespaces=self.denied_namespaces,
+            stack=stack,
+        )
+
+
+def _key(name: str) -> str:
+    return f"{NAMESPACE}:{name}"
+
+
+def _typed(raw: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = raw.get(name, DEFAULTS[name])
+    if kind is int and isinstance(value, bool):
+        raise ConfigError(f"config {_key(name)} must be an integer")
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ConfigError(f"config {_key(name)} must be of type {expected}")
+    return value
+
+
+def _string_list(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = _typed(raw, name, list)
+    if not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"config {_key(name)} must be a list of strings")
+    return tuple(value)
+
+
+def _choice(raw: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    value = _typed(raw, name, str)
+    if value not in choices:
+        raise ConfigError(f"config {_key(name)} must be one of {list(choices)}")
+    return value
+
+
+def _task_definitions(raw: Mapping[str, Any], region: str) -> tuple[TaskDefinitionSource, ...]:
+    result = []
+    for index, entry in enumerate(_typed(raw, "taskDefinitions", list)):
+        where = f"config {_key('taskDefinitions')}[{index}]"
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str) or not isinstance(entry.get("cluster"), str):
+            raise ConfigError(f"{where} must be an object with string 'path' and 'cluster' (and optional 'region')")
+        entry_region = entry.get("region", region)
+        if not isinstance(entry_region, str) or not _REGION.match(entry_region):
+            raise ConfigError(f"{where}.region is not an AWS region name")
+        if not is_dns1123_label(f"{entry['cluster']}-{entry_region}"):
+            raise ConfigError(f"{where}.cluster gives an invalid namespace name")
+        unknown = set(entry) - {"path", "cluster", "region"}
+        if unknown:
+            raise ConfigError(f"{where} has unknown fields {sorted(unknown)}")
+        result.append(TaskDefinitionSource(entry["path"], entry["cluster"], entry_region))
+    return tuple(result)
+
+
+def parse_config(raw: Mapping[str, Any]) -> Settings:
+    """Validate a mapping of config key (without the ``kecs-secrets:`` namespace) to value."""
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {[_key(k) for k in unknown]}")
+    endpoint = _typed(raw, "endpoint", str)
+    if endpoint and not re.match(r"^https?://[^\s/]+(/.*)?$", endpoint):
+        raise ConfigError(f"config {_key('endpoint')} must be empty (real AWS) or an http(s) URL")
+    region = _typed(raw, "region", str)
+    if not _REGION.match(region):
+        raise ConfigError(f"config {_key('region')} is not an AWS region name")
+    master_namespace = _typed(raw, "masterNamespace", str)
+    if not is_dns1123_label(master_namespace):
+        raise ConfigError(f"config {_key('masterNamespace')} is not a valid namespace name")
+    ssm_paths = _string_list(raw, "ssmPaths")
+    if not all(p.startswith("/") for p in ssm_paths):
+        raise ConfigError(f"config {_key('ssmPaths')} entries must start with '/'")
+    tags = _typed(raw, "tags", Mapping)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise ConfigError(f"config {_key('tags')} must map tag names to string values")
+    demand = _typed(raw, "demand", Mapping)
+    for namespace, refs in demand.items():
+        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+            raise ConfigError(f"config {_key('demand')}.{namespace} must be a list of strings")
+    max_deletions = _typed(raw, "maxMasterDeletions", int)
+    if max_deletions < 0:
+        raise ConfigError(f"config {_key('maxMasterDeletions')} must be >= 0")
+    return Settings(
+        endpoint=endpoint,
+        region=region,
+        master_namespace=master_namespace,
+        ssm_paths=ssm_paths,
+        name_prefixes=_string_list(raw, "namePrefixes"),
+        tags=dict(tags),
+        ssm_all_secrets=_typed(raw, "ssmAllSecrets", bool),
+        demand={str(k): list(v) for k, v in demand.items()},
+        task_definitions=_task_definitions(raw, region),
+        pod_demand=_typed(raw, "podDemand", bool),
+        unresolved_references=_choice(raw, "unresolvedReferences", ("error", "warn")),
+        rbac_mode=_choice(raw, "rbacMode", RBAC_MODES),
+        max_master_deletions=max_deletions,
+        allow_mass_deletion=_typed(raw, "allowMassDeletion", bool),
+        denied_namespaces=_string_list(raw, "deniedNamespaces"),
+        kubeconfig=_typed(raw, "kubeconfig", str),
+        kube_context=_typed(raw, "kubeContext", str),
+        adopt_existing=_typed(raw, "adoptExisting", bool),
+        check_cluster=_typed(raw, "checkCluster", bool),
+    )
+
+
+def load_config() -> Settings:
+    """Read every ``kecs-secrets:*`` key from the Pulumi stack config and validate it."""
+    import json
+
+    import pulumi
+
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    for name, default in DEFAULTS.items():
+        text = config.get(name)
+        if text is None:
+            continue
+        if isinstance(default, str):
+            raw[name] = text
+            continue
+        try:
+            raw[name] = json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError(f"config {_key(name)} is not valid for its type") from None
+    return parse_config(raw)

@@ -1,0 +1,51 @@
+"""The project's errors. The class says whether retrying can help; messages name the culprit, never a value."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClusterUnavailableError",
+    "ConfigError",
+    "DeletionGuardError",
+    "KecsSecretsError",
+    "LayoutError",
+    "ReferenceResolutionError",
+    "RetryableError",
+    "SourceUnavailableError",
+    "UnmanagedObjectError",
+]
+
+
+class KecsSecretsError(Exception):
+    """Base class: something is wrong and nothing was changed."""
+
+
+class RetryableError(KecsSecretsError):
+    """A dependency did not answer; the same run may succeed later."""
+
+
+class ConfigError(KecsSecretsError):
+    """A stack config key or a demand file is invalid: fix it, retrying does not help."""
+
+
+class ReferenceResolutionError(KecsSecretsError):
+    """A secret reference (valueFrom) cannot be resolved against the inventory."""
+
+
+class LayoutError(KecsSecretsError):
+    """The demanded layout is impossible (reserved namespace, invalid key, name clash)."""
+
+
+class DeletionGuardError(KecsSecretsError):
+    """The run would delete more masters than allowed; refused without an explicit override."""
+
+
+class UnmanagedObjectError(KecsSecretsError):
+    """An object the stack did not create already holds a name the stack wants."""
+
+
+class SourceUnavailableError(RetryableError):
+    """LocalStack / AWS could not be read."""
+
+
+class ClusterUnavailableError(RetryableError):
+    """The Kubernetes API server could not be read."""

@@ -1,0 +1,250 @@
+"""The layout of ADR 21 as a pure function: inventory + demand + settings -> masters, replicas, RBAC.
+
+No Pulumi, no I/O, no clock: the same inputs always give the same layout, so a run with nothing
+changed in LocalStack or in the demand changes nothing in the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from components.errors import DeletionGuardError, LayoutError, ReferenceResolutionError
+from components.model import (
+    ANNOTATION_LAST_CHANGED,
+    ANNOTATION_LAST_REPLICATED,
+    ANNOTATION_SOURCE_ARN,
+    ANNOTATION_SOURCE_NAME,
+    ANNOTATION_SOURCE_NAMESPACE,
+    ANNOTATION_SOURCE_TYPE,
+    ANNOTATION_SOURCE_VERSION,
+    ANNOTATION_STACK,
+    LABEL_MANAGED_BY,
+    LABEL_REPLICATED_FROM,
+    LABEL_SOURCE,
+    SECRETSMANAGER,
+    SSM,
+    Reference,
+    SourceItem,
+)
+from components.naming import assign_names, is_dns1123_label
+from components.references import Inventory, resolve_reference
+
+__all__ = [
+    "DEFAULT_DENIED_NAMESPACES",
+    "Layout",
+    "LayoutSettings",
+    "MasterPlan",
+    "RbacPlan",
+    "ReplicaPlan",
+    "check_deletions",
+    "plan_layout",
+    "reader_name",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DENIED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+RBAC_MODES = ("cluster-role", "need-to-know")
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    master_namespace: str = "kecs-system"
+    ssm_all_secrets: bool = False
+    rbac_mode: str = "cluster-role"
+    unresolved_references: str = "error"  # or "warn"
+    denied_namespaces: tuple[str, ...] = DEFAULT_DENIED_NAMESPACES
+    stack: str = ""
+
+
+@dataclass(frozen=True)
+class MasterPlan:
+    name: str
+    kind: str  # "Secret" | "ConfigMap"
+    item: SourceItem
+    json_keys: tuple[str, ...]  # JSON fields some consumer selects: must exist in the value
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ReplicaPlan:
+    namespace: str
+    name: str
+    kind: str
+    master: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RbacPlan:
+    namespace: str
+    service_account: str
+    role_binding: str
+    role: str | None  # None: bind the shared ClusterRole; else a Role in the master namespace
+    resource_names: tuple[str, ...]  # need-to-know: exactly the masters the namespace needs
+
+
+@dataclass(frozen=True)
+class Layout:
+    masters: tuple[MasterPlan, ...]
+    replicas: tuple[ReplicaPlan, ...]
+    rbac: tuple[RbacPlan, ...]
+    warnings: tuple[str, ...] = field(default=())
+    origins: Mapping[str, str] = field(default_factory=dict)  # namespace -> where its first demand came from
+
+    def replicas_by_namespace(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for replica in self.replicas:
+            result.setdefault(replica.namespace, []).append(replica.name)
+        return result
+
+
+def reader_name(namespace: str) -> str:
+    """Name of a namespace's ServiceAccount and of its RoleBinding (and Role) in the master namespace."""
+    return f"kecs-secret-reader-{namespace}"
+
+
+def _master_kind(item: SourceItem, settings: LayoutSettings) -> str:
+    if item.source == SECRETSMANAGER or settings.ssm_all_secrets or item.item_type == "SecureString":
+        return "Secret"
+    return "ConfigMap"
+
+
+def _check_settings(settings: LayoutSettings) -> None:
+    if not is_dns1123_label(settings.master_namespace):
+        raise LayoutError(f"master namespace {settings.master_namespace!r} is not a valid namespace name")
+    if settings.rbac_mode not in RBAC_MODES:
+        raise LayoutError(f"rbac mode {settings.rbac_mode!r} is not one of {list(RBAC_MODES)}")
+    if settings.unresolved_references not in ("error", "warn"):
+        raise LayoutError(f"unresolved-references mode {settings.unresolved_references!r} is not 'error' or 'warn'")
+
+
+def _check_namespace(ref: Reference, settings: LayoutSettings) -> None:
+    ns = ref.namespace
+    if not is_dns1123_label(ns):
+        raise LayoutError(f"namespace {ns!r} from {ref.origin} is not a valid namespace name")
+    if ns == settings.master_namespace:
+        raise LayoutError(f"namespace {ns!r} from {ref.origin} is the master namespace: replicas never go there")
+    if ns in settings.denied_namespaces:
+        raise LayoutError(f"namespace {ns!r} from {ref.origin} is on the deny list {list(settings.denied_namespaces)}")
+
+
+def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settings: LayoutSettings, region: str = "") -> Layout:
+    """Plan every master, replica and RBAC object. Raises on any bad input, before anything is made."""
+    _check_settings(settings)
+    inventory = Inventory(items, region)
+    _check_unique_items(inventory.items)
+    names = assign_names(item.key for item in inventory.items)
+
+    warnings: list[str] = []
+    needed: dict[str, set[str]] = {}  # namespace -> master names
+    origins: dict[str, str] = {}
+    json_keys: dict[str, set[str]] = {}  # master name -> selected JSON keys
+    for ref in sorted(demand):
+        _check_namespace(ref, settings)
+        try:
+            resolved = resolve_reference(ref, inventory)
+        except ReferenceResolutionError as err:
+            if settings.unresolved_references == "warn":
+                warnings.append(str(err))
+                continue
+            raise
+        master_name = names[resolved.item.key]
+        needed.setdefault(ref.namespace, set()).add(master_name)
+        origins.setdefault(ref.namespace, ref.origin)
+        if resolved.json_key:
+            json_keys.setdefault(master_name, set()).add(resolved.json_key)
+
+    masters = tuple(
+        sorted(
+            (
+                _master(item, names[item.key], tuple(sorted(json_keys.get(names[item.key], ()))), settings)
+                for item in inventory.items
+            ),
+            key=lambda m: m.name,
+        )
+    )
+    by_name = {m.name: m for m in masters}
+    replicas = tuple(
+        _replica(ns, by_name[name], settings) for ns in sorted(needed) for name in sorted(needed[ns])
+    )
+    rbac = tuple(_rbac(ns, sorted(needed[ns]), settings) for ns in sorted(needed))
+    return Layout(masters, replicas, rbac, tuple(warnings), origins)
+
+
+def _check_unique_items(items: Sequence[SourceItem]) -> None:
+    seen: dict[tuple[str, str], SourceItem] = {}
+    for item in items:
+        if item.source not in (SECRETSMANAGER, SSM):
+            raise LayoutError(f"item {item.name!r} has unknown source {item.source!r}")
+        if item.key in seen:
+            raise LayoutError(f"{item.source} item {item.name!r} is listed twice by the inventory")
+        seen[item.key] = item
+
+
+def _common_labels(item: SourceItem) -> dict[str, str]:
+    return {LABEL_MANAGED_BY: "kecs", LABEL_SOURCE: item.source}
+
+
+def _stack_annotation(settings: LayoutSettings) -> dict[str, str]:
+    return {ANNOTATION_STACK: settings.stack} if settings.stack else {}
+
+
+def _master(item: SourceItem, name: str, keys: tuple[str, ...], settings: LayoutSettings) -> MasterPlan:
+    annotations = {
+        ANNOTATION_SOURCE_NAME: item.name,
+        ANNOTATION_SOURCE_ARN: item.arn,
+        ANNOTATION_SOURCE_VERSION: item.version,
+        ANNOTATION_SOURCE_TYPE: item.item_type,
+        ANNOTATION_LAST_CHANGED: item.last_changed,
+        **_stack_annotation(settings),
+    }
+    return MasterPlan(name, _master_kind(item, settings), item, keys, _common_labels(item), annotations)
+
+
+def _replica(namespace: str, master: MasterPlan, settings: LayoutSettings) -> ReplicaPlan:
+    labels = {**_common_labels(master.item), LABEL_REPLICATED_FROM: settings.master_namespace}
+    annotations = {
+        ANNOTATION_SOURCE_NAMESPACE: settings.master_namespace,
+        # The source's own last-changed time, never "now": an unchanged source gives an unchanged replica.
+        ANNOTATION_LAST_REPLICATED: master.item.last_changed,
+        ANNOTATION_SOURCE_NAME: master.item.name,
+        ANNOTATION_SOURCE_VERSION: master.item.version,
+        **_stack_annotation(settings),
+    }
+    return ReplicaPlan(namespace, master.name, master.kind, master.name, labels, annotations)
+
+
+def _rbac(namespace: str, masters: list[str], settings: LayoutSettings) -> RbacPlan:
+    name = reader_name(namespace)
+    if settings.rbac_mode == "need-to-know":
+        return RbacPlan(namespace, name, name, name, tuple(masters))
+    return RbacPlan(namespace, name, name, None, ())
+
+
+def check_deletions(existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool) -> list[str]:
+    """The deletion guard: masters that exist (made by this stack) but are not planned any more.
+
+    Refuses when more than ``limit`` would go, or when every existing master would go (an empty or
+    unreadable source must never read as "delete everything"), unless ``allow`` is set.
+    Returns the names that will be deleted.
+    """
+    existing_set, planned_set = set(existing), set(planned)
+    doomed = sorted(existing_set - planned_set)
+    if allow or not doomed:
+        return doomed
+    if len(doomed) > limit:
+        raise DeletionGuardError(
+            f"this run would delete {len(doomed)} masters (limit {limit}), e.g. {doomed[:5]}; "
+            "set kecs-secrets:allowMassDeletion=true to proceed"
+        )
+    if not planned_set:
+        raise DeletionGuardError(
+            f"the source lists no items, so this run would delete all {len(doomed)} masters; "
+            "set kecs-secrets:allowMassDeletion=true if that is really wanted"
+        )
+    return doomed

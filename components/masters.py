@@ -1,0 +1,64 @@
+"""``kecs:secrets:Masters``: one master per source item in the master namespace, with its value reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.layout import MasterPlan
+from providers.source_value import SourceValue
+
+__all__ = ["Masters", "MastersArgs"]
+
+
+@dataclass(frozen=True)
+class MastersArgs:
+    masters: tuple[MasterPlan, ...]
+    namespace: str
+    endpoint: str
+    region: str
+    provider: k8s.Provider
+    adopt: frozenset[str] = frozenset()  # names of existing objects to import instead of create
+
+
+class Masters(pulumi.ComponentResource):
+    objects: dict[str, pulumi.Resource]
+    data: dict[str, pulumi.Output]
+    sha256: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kecs:secrets:Masters", name, None, opts)
+        self.objects, self.data, self.sha256 = {}, {}, {}
+        for plan in args.masters:
+            value = SourceValue(
+                f"value-{plan.name}",
+                source=plan.item.source,
+                name=plan.item.name,
+                arn=plan.item.arn,
+                version=plan.item.version,
+                item_type=plan.item.item_type,
+                encoding="base64" if plan.kind == "Secret" else "text",
+                json_keys=list(plan.json_keys),
+                endpoint=args.endpoint,
+                region=args.region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            metadata = k8s.meta.v1.ObjectMetaArgs(
+                name=plan.name, namespace=args.namespace, labels=dict(plan.labels), annotations=dict(plan.annotations)
+            )
+            object_opts = pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                import_=f"{args.namespace}/{plan.name}" if plan.name in args.adopt else None,
+            )
+            obj: pulumi.Resource
+            if plan.kind == "Secret":
+                obj = k8s.core.v1.Secret(plan.name, metadata=metadata, type="Opaque", data=value.data, opts=object_opts)
+            else:
+                obj = k8s.core.v1.ConfigMap(plan.name, metadata=metadata, data=value.data, opts=object_opts)
+            self.objects[plan.name] = obj
+            self.data[plan.name] = value.data
+            self.sha256[plan.name] = value.sha256
+        self.register_outputs({"names": sorted(self.objects), "sha256": self.sha256})

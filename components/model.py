@@ -1,0 +1,82 @@
+"""Plain data types shared by the inventory, the demand sources, the layout and the components."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ANNOTATION_LAST_CHANGED",
+    "ANNOTATION_LAST_REPLICATED",
+    "ANNOTATION_SOURCE_ARN",
+    "ANNOTATION_SOURCE_NAME",
+    "ANNOTATION_SOURCE_NAMESPACE",
+    "ANNOTATION_SOURCE_TYPE",
+    "ANNOTATION_SOURCE_VERSION",
+    "ANNOTATION_STACK",
+    "CLUSTER_ROLE_NAME",
+    "LABEL_FOR_NAMESPACE",
+    "LABEL_MANAGED_BY",
+    "LABEL_REPLICATED_FROM",
+    "LABEL_SOURCE",
+    "SECRETSMANAGER",
+    "SSM",
+    "SSM_TYPES",
+    "WHOLE_VALUE_KEY",
+    "Reference",
+    "SourceItem",
+]
+
+SECRETSMANAGER = "secretsmanager"
+SSM = "ssm"
+SSM_TYPES = ("String", "StringList", "SecureString")
+WHOLE_VALUE_KEY = "value"
+
+LABEL_MANAGED_BY = "kecs.io/managed-by"
+LABEL_SOURCE = "kecs.io/source"
+LABEL_REPLICATED_FROM = "kecs.io/replicated-from"
+LABEL_FOR_NAMESPACE = "kecs.io/for-namespace"
+ANNOTATION_LAST_REPLICATED = "kecs.io/last-replicated"
+ANNOTATION_SOURCE_NAMESPACE = "kecs.io/source-namespace"
+ANNOTATION_SOURCE_NAME = "kecs.io/source-name"
+ANNOTATION_SOURCE_ARN = "kecs.io/source-arn"
+ANNOTATION_SOURCE_VERSION = "kecs.io/source-version"
+ANNOTATION_SOURCE_TYPE = "kecs.io/source-type"
+ANNOTATION_LAST_CHANGED = "kecs.io/last-changed"
+# Which stack made an object: how the program tells its own objects from anyone else's.
+ANNOTATION_STACK = "kecs-secrets.io/stack"
+CLUSTER_ROLE_NAME = "kecs-system-secret-reader"
+
+
+@dataclass(frozen=True, order=True)
+class SourceItem:
+    """Metadata of one secret or parameter (never its value).
+
+    ``version`` is the AWSCURRENT version id (Secrets Manager) or the parameter version (SSM);
+    ``last_changed`` is the source's own last-changed time in RFC 3339 (UTC).
+    ``item_type`` is ``secret`` for Secrets Manager, the parameter Type for SSM.
+    """
+
+    source: str
+    name: str
+    arn: str
+    version: str
+    last_changed: str
+    item_type: str
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.name)
+
+
+@dataclass(frozen=True, order=True)
+class Reference:
+    """One demand for a secret: a namespace needs what ``value_from`` names.
+
+    ``origin`` says where the demand came from (config key, file, pod), for error messages.
+    """
+
+    namespace: str
+    value_from: str
+    origin: str

@@ -1,0 +1,8 @@
+"""Names of the stack outputs (imported by the program and by the Automation API tests)."""
+
+__all__ = ["OUTPUT_COUNTS", "OUTPUT_MASTERS", "OUTPUT_REPLICAS", "OUTPUT_WARNINGS"]
+
+OUTPUT_MASTERS = "masters"  # {name: {kind, source, sourceName, version, sha256}}
+OUTPUT_REPLICAS = "replicas"  # {namespace: [names]}
+OUTPUT_COUNTS = "counts"  # {masters, replicas, namespaces}
+OUTPUT_WARNINGS = "warnings"  # [text]

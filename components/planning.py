@@ -1,0 +1,102 @@
+"""From config to a checked layout: read the inventory and the demand, plan, check against the cluster.
+
+Everything here happens before a single resource is registered, so any error (unreadable source,
+bad reference, missing namespace, unmanaged object, too many deletions) leaves the cluster as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from components.config import Settings
+from components.demand import merge, references_from_config
+from components.errors import ClusterUnavailableError
+from components.layout import Layout, check_deletions, plan_layout
+from components.model import Reference
+from components.preflight import (
+    ClusterSnapshot,
+    ObjectKey,
+    check_unmanaged,
+    find_unmanaged,
+    managed_masters,
+    missing_namespaces,
+    wanted_objects,
+)
+from providers.demand_files import references_from_pods, references_from_task_definition_files
+from providers.inventory import MetadataSource, read_inventory
+from providers.kube import ClusterReader
+
+__all__ = ["Plan", "make_plan", "snapshot_cluster"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    layout: Layout
+    adopt: frozenset[tuple[str, str]] = frozenset()
+    deletions: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+
+def snapshot_cluster(cluster: ClusterReader, layout: Layout, master_namespace: str) -> ClusterSnapshot:
+    """What the cluster holds under the names the layout wants, plus every master in the master namespace."""
+    namespaces = cluster.namespaces()
+    objects: dict[ObjectKey, dict] = {}
+    scopes = {(kind, ns) for kind, ns, _ in wanted_objects(layout, master_namespace) if ns in namespaces or not ns}
+    scopes |= {("Secret", master_namespace), ("ConfigMap", master_namespace)} if master_namespace in namespaces else set()
+    for kind, ns in sorted(scopes):
+        for obj in cluster.objects(kind, ns or None):
+            metadata = obj.get("metadata") or {}
+            objects[(kind, ns, metadata.get("name", ""))] = metadata
+    return ClusterSnapshot(frozenset(namespaces), objects)
+
+
+def make_plan(
+    settings: Settings,
+    stack: str,
+    source: MetadataSource,
+    cluster: ClusterReader | None,
+    *,
+    dry_run: bool,
+    warn: Callable[[str], None] = log.warning,
+    base_dir: str = ".",
+) -> Plan:
+    items, warnings = read_inventory(
+        source,
+        region=settings.region,
+        ssm_paths=settings.ssm_paths,
+        name_prefixes=settings.name_prefixes,
+        tags=settings.tags,
+    )
+    refs: list[Reference] = references_from_config(settings.demand, "kecs-secrets:demand")
+    refs += references_from_task_definition_files(settings.task_definitions, base_dir)
+    if settings.pod_demand:
+        if cluster is None:
+            raise ClusterUnavailableError("kecs-secrets:podDemand needs the cluster, but cluster checks are off")
+        refs += references_from_pods(cluster)
+    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region)
+    warnings += list(layout.warnings)
+    if cluster is None:
+        return Plan(layout, warnings=tuple(warnings))
+    try:
+        snapshot = snapshot_cluster(cluster, layout, settings.master_namespace)
+    except ClusterUnavailableError as err:
+        if not dry_run:
+            raise
+        # A preview without a cluster still shows the plan; `up` never proceeds without these checks.
+        warn(f"cluster checks skipped in preview: {err}")
+        return Plan(layout, warnings=tuple(warnings))
+    missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
+    conflicts = find_unmanaged(wanted_objects(layout, settings.master_namespace), snapshot, stack)
+    check_unmanaged(conflicts, settings.adopt_existing)
+    deletions = check_deletions(
+        managed_masters(snapshot, settings.master_namespace, stack),
+        (m.name for m in layout.masters),
+        settings.max_master_deletions,
+        settings.allow_mass_deletion,
+    )
+    adopt = frozenset((ns, name) for kind, ns, name in conflicts if kind != "ClusterRole")
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings))

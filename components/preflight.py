@@ -1,0 +1,78 @@
+"""Checks of the planned layout against what the cluster already holds (pure: the cluster is a snapshot).
+
+They run before any resource is registered, so a bad run changes nothing:
+- every namespace that should receive replicas exists;
+- no object the stack did not make holds a name the stack wants (unless adoption is asked for);
+- the deletion guard counts the masters this stack made that the plan no longer has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.errors import LayoutError, UnmanagedObjectError
+from components.layout import Layout
+from components.model import ANNOTATION_STACK, CLUSTER_ROLE_NAME
+
+__all__ = ["ClusterSnapshot", "ObjectKey", "check_unmanaged", "find_unmanaged", "managed_masters", "missing_namespaces", "wanted_objects"]
+
+ObjectKey = tuple[str, str, str]  # (kind, namespace or "", name)
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    namespaces: frozenset[str]
+    objects: Mapping[ObjectKey, Mapping[str, Any]]  # key -> metadata
+
+
+def wanted_objects(layout: Layout, master_namespace: str) -> list[ObjectKey]:
+    keys: list[ObjectKey] = [(m.kind, master_namespace, m.name) for m in layout.masters]
+    keys += [(r.kind, r.namespace, r.name) for r in layout.replicas]
+    for plan in layout.rbac:
+        keys.append(("ServiceAccount", plan.namespace, plan.service_account))
+        keys.append(("RoleBinding", master_namespace, plan.role_binding))
+        if plan.role:
+            keys.append(("Role", master_namespace, plan.role))
+    if any(plan.role is None for plan in layout.rbac):
+        keys.append(("ClusterRole", "", CLUSTER_ROLE_NAME))
+    return keys
+
+
+def missing_namespaces(layout: Layout, master_namespace: str, namespaces: Iterable[str]) -> None:
+    existing = set(namespaces)
+    if master_namespace not in existing:
+        raise LayoutError(f"master namespace {master_namespace!r} does not exist in the cluster (create it first)")
+    for namespace in sorted({r.namespace for r in layout.replicas}):
+        if namespace not in existing:
+            origin = layout.origins.get(namespace, "demand")
+            raise LayoutError(f"namespace {namespace!r} (from {origin}) does not exist in the cluster")
+
+
+def _stack_of(metadata: Mapping[str, Any]) -> str:
+    return (metadata.get("annotations") or {}).get(ANNOTATION_STACK, "")
+
+
+def find_unmanaged(wanted: Iterable[ObjectKey], snapshot: ClusterSnapshot, stack: str) -> list[ObjectKey]:
+    """Wanted objects that exist in the cluster but were not made by this stack."""
+    return sorted(key for key in wanted if key in snapshot.objects and _stack_of(snapshot.objects[key]) != stack)
+
+
+def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
+    if conflicts and not adopt:
+        shown = ", ".join(f"{kind} {ns + '/' if ns else ''}{name}" for kind, ns, name in conflicts[:10])
+        more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+        raise UnmanagedObjectError(
+            f"these objects already exist and were not made by this stack: {shown}{more}. "
+            "Rename or remove them, or set kecs-secrets:adoptExisting=true to import them"
+        )
+
+
+def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str) -> list[str]:
+    """Masters this stack made earlier (by its annotation), as the deletion guard's 'before'."""
+    return sorted(
+        name
+        for (kind, ns, name), metadata in snapshot.objects.items()
+        if kind in ("Secret", "ConfigMap") and ns == master_namespace and _stack_of(metadata) == stack
+    )

@@ -1,0 +1,96 @@
+"""RBAC of ADR 21: the shared read-only ClusterRole, and per namespace a ServiceAccount bound in the master namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.layout import RbacPlan
+from components.model import CLUSTER_ROLE_NAME, LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
+
+__all__ = ["READ_VERBS", "NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
+
+READ_VERBS = ["get", "list", "watch"]
+READ_RESOURCES = ["secrets", "configmaps"]
+
+
+@dataclass(frozen=True)
+class ReaderClusterRoleArgs:
+    provider: k8s.Provider
+    annotations: Mapping[str, str]
+
+
+class ReaderClusterRole(pulumi.ComponentResource):
+    """``kecs:secrets:ReaderClusterRole``: get/list/watch on secrets and configmaps, nothing else."""
+
+    def __init__(self, name: str, args: ReaderClusterRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kecs:secrets:ReaderClusterRole", name, None, opts)
+        self.role = k8s.rbac.v1.ClusterRole(
+            CLUSTER_ROLE_NAME,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=CLUSTER_ROLE_NAME, labels={LABEL_MANAGED_BY: "kecs"}, annotations=dict(args.annotations)
+            ),
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS)],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        self.register_outputs({"name": CLUSTER_ROLE_NAME})
+
+
+@dataclass(frozen=True)
+class NamespaceReaderArgs:
+    plan: RbacPlan
+    master_namespace: str
+    provider: k8s.Provider
+    annotations: Mapping[str, str]
+    cluster_role: pulumi.Resource | None
+
+
+class NamespaceReader(pulumi.ComponentResource):
+    """``kecs:secrets:NamespaceReader``: ServiceAccount in the namespace, RoleBinding (and Role) in the master namespace."""
+
+    def __init__(self, name: str, args: NamespaceReaderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kecs:secrets:NamespaceReader", name, None, opts)
+        plan = args.plan
+        labels = {LABEL_MANAGED_BY: "kecs", LABEL_FOR_NAMESPACE: plan.namespace}
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{plan.namespace}/{plan.service_account}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=plan.service_account, namespace=plan.namespace, labels=labels, annotations=dict(args.annotations)
+            ),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        depends: list[pulumi.Resource] = [self.service_account]
+        if plan.role:
+            role = k8s.rbac.v1.Role(
+                f"{args.master_namespace}/{plan.role}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=plan.role, namespace=args.master_namespace, labels=labels, annotations=dict(args.annotations)
+                ),
+                rules=[
+                    k8s.rbac.v1.PolicyRuleArgs(
+                        api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS, resource_names=list(plan.resource_names)
+                    )
+                ],
+                opts=child,
+            )
+            role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=plan.role)
+            depends.append(role)
+        else:
+            role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=CLUSTER_ROLE_NAME)
+            if args.cluster_role is not None:
+                depends.append(args.cluster_role)
+        self.role_binding = k8s.rbac.v1.RoleBinding(
+            f"{args.master_namespace}/{plan.role_binding}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=plan.role_binding, namespace=args.master_namespace, labels=labels, annotations=dict(args.annotations)
+            ),
+            role_ref=role_ref,
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=plan.service_account, namespace=plan.namespace)],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends),
+        )
+        self.register_outputs({"service_account": plan.service_account, "role_binding": plan.role_binding})

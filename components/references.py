@@ -1,0 +1,149 @@
+"""Resolving an ECS ``valueFrom`` against the inventory.
+
+Accepted forms (what ECS accepts):
+- ``arn:aws:secretsmanager:<region>:<acct>:secret:<name>-<6 chars>[:<json-key>:<version-stage>:<version-id>]``
+- ``arn:aws:ssm:<region>:<acct>:parameter/<path>``
+- a bare name: a parameter (``/app/db/password``, ``app-param``, or a hierarchical one without its
+  leading ``/``) or a secret. A bare name that matches both a secret and a parameter is an error
+  naming both.
+
+ARNs are matched against the real ARNs of the inventory; the random suffix is never guessed away.
+A version stage other than AWSCURRENT, or a version id other than the current one, is rejected:
+a replica carries one version under one name, so serving an older one would be a silent lie.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from components.errors import ReferenceResolutionError
+from components.model import SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem
+
+__all__ = ["DATA_KEY_PATTERN", "Inventory", "ResolvedReference", "resolve_reference"]
+
+DATA_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+CURRENT_STAGE = "AWSCURRENT"
+
+
+@dataclass(frozen=True)
+class ResolvedReference:
+    reference: Reference
+    item: SourceItem
+    json_key: str | None = None
+
+
+class Inventory:
+    """Index of source items by name and ARN, for exact look-ups."""
+
+    def __init__(self, items: Iterable[SourceItem], region: str) -> None:
+        self.items: tuple[SourceItem, ...] = tuple(sorted(items))
+        self.region = region
+        self._by_arn: dict[str, SourceItem] = {}
+        self._by_name: dict[tuple[str, str], SourceItem] = {}
+        for item in self.items:
+            self._by_arn[item.arn] = item
+            self._by_name[item.key] = item
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def by_arn(self, arn: str) -> SourceItem | None:
+        return self._by_arn.get(arn)
+
+    def by_name(self, source: str, name: str) -> SourceItem | None:
+        return self._by_name.get((source, name))
+
+
+def _fail(ref: Reference, why: str) -> ReferenceResolutionError:
+    return ReferenceResolutionError(f"reference {ref.value_from!r} from {ref.origin}: {why}")
+
+
+def _check_region(ref: Reference, region: str, inventory: Inventory) -> None:
+    if region and inventory.region and region != inventory.region:
+        raise _fail(ref, f"it names region {region!r} but the inventory is read from {inventory.region!r}")
+
+
+def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) -> ResolvedReference:
+    # arn:aws:secretsmanager:region:acct:secret:name-XXXXXX[:json-key:version-stage:version-id]
+    if len(parts) < 7 or parts[5] != "secret" or not parts[6]:
+        raise _fail(ref, "malformed Secrets Manager ARN (expected arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+    if len(parts) not in (7, 8, 9, 10):
+        raise _fail(ref, "malformed Secrets Manager ARN (too many ':' fields)")
+    _check_region(ref, parts[3], inventory)
+    base_arn = ":".join(parts[:7])
+    json_key, stage, version_id = (parts[7:] + ["", "", ""])[:3]
+    by_arn = inventory.by_arn(base_arn)
+    # A partial ARN (no random suffix) names the secret exactly; never strip a guessed suffix.
+    by_name = inventory.by_name(SECRETSMANAGER, parts[6])
+    if by_arn and by_name and by_arn != by_name:
+        raise _fail(ref, f"ambiguous: it is the full ARN of secret {by_arn.name!r} and the partial ARN of secret {by_name.name!r}")
+    item = by_arn or by_name
+    if item is None:
+        raise _fail(ref, "no Secrets Manager secret with that ARN")
+    if stage and stage != CURRENT_STAGE:
+        raise _fail(ref, f"version stage {stage!r} is not served: replicas carry the {CURRENT_STAGE} version only")
+    if version_id and version_id != item.version:
+        raise _fail(ref, f"version id {version_id!r} is not the current version of {item.name!r}: only the current version is served")
+    return ResolvedReference(ref, item, _checked_json_key(ref, json_key) if json_key else None)
+
+
+def _checked_json_key(ref: Reference, key: str) -> str:
+    if key == WHOLE_VALUE_KEY:
+        raise _fail(
+            ref,
+            f"JSON key {WHOLE_VALUE_KEY!r} is reserved for the whole secret; a JSON field named {WHOLE_VALUE_KEY!r} cannot be selected",
+        )
+    if not DATA_KEY_PATTERN.match(key):
+        raise _fail(ref, f"JSON key {key!r} is not a valid Kubernetes data key (letters, digits, '-', '_', '.')")
+    return key
+
+
+def _resolve_parameter_arn(ref: Reference, parts: list[str], inventory: Inventory) -> ResolvedReference:
+    # arn:aws:ssm:region:acct:parameter/<path>  (the path may itself contain no ':')
+    if len(parts) != 6 or not parts[5].startswith("parameter/") or len(parts[5]) <= len("parameter/"):
+        raise _fail(ref, "malformed SSM parameter ARN (expected arn:aws:ssm:<region>:<account>:parameter/<name>)")
+    _check_region(ref, parts[3], inventory)
+    path = parts[5][len("parameter/"):]
+    candidates = [name for name in (f"/{path}", path) if inventory.by_name(SSM, name)]
+    if not candidates:
+        raise _fail(ref, "no SSM parameter with that ARN")
+    if len(candidates) > 1:
+        raise _fail(ref, f"ambiguous: parameters {candidates[0]!r} and {candidates[1]!r} both match")
+    item = inventory.by_name(SSM, candidates[0])
+    assert item is not None
+    return ResolvedReference(ref, item)
+
+
+def _resolve_bare_name(ref: Reference, name: str, inventory: Inventory) -> ResolvedReference:
+    parameter = inventory.by_name(SSM, name)
+    if parameter is None and not name.startswith("/"):
+        parameter = inventory.by_name(SSM, f"/{name}")
+    secret = inventory.by_name(SECRETSMANAGER, name)
+    if parameter and secret:
+        raise _fail(
+            ref, f"ambiguous: it names both SSM parameter {parameter.name!r} and Secrets Manager secret {secret.name!r}; use an ARN"
+        )
+    item = parameter or secret
+    if item is None:
+        raise _fail(ref, "no SSM parameter or Secrets Manager secret with that name")
+    return ResolvedReference(ref, item)
+
+
+def resolve_reference(ref: Reference, inventory: Inventory) -> ResolvedReference:
+    """Resolve one reference, or raise ReferenceResolutionError naming it and its origin."""
+    value = ref.value_from.strip()
+    if not value:
+        raise _fail(ref, "empty reference")
+    if value.startswith("arn:"):
+        parts = value.split(":")
+        if len(parts) < 6 or parts[1] not in ("aws", "aws-cn", "aws-us-gov"):
+            raise _fail(ref, "malformed ARN")
+        if parts[2] == SECRETSMANAGER:
+            return _resolve_secret_arn(ref, parts, inventory)
+        if parts[2] == SSM:
+            return _resolve_parameter_arn(ref, parts, inventory)
+        raise _fail(ref, f"unsupported service {parts[2]!r} (expected secretsmanager or ssm)")
+    return _resolve_bare_name(ref, value, inventory)
+

@@ -1,0 +1,139 @@
+"""A small read-only Kubernetes API client for program-time checks (no writes, ever).
+
+The program reads the cluster before it registers anything: live pods (demand), existing
+namespaces, and objects that already hold a name the stack wants. It uses the same kubeconfig
+as the Kubernetes provider. Only the standard library and PyYAML.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+import yaml
+
+from components.errors import ClusterUnavailableError, ConfigError
+
+__all__ = ["ClusterReader", "KubeReader", "kubeconfig_path"]
+
+
+class ClusterReader(Protocol):
+    def namespaces(self) -> set[str]: ...
+
+    def pods(self) -> list[Mapping[str, Any]]: ...
+
+    def objects(self, kind: str, namespace: str | None) -> list[Mapping[str, Any]]: ...
+
+
+def kubeconfig_path(configured: str) -> str:
+    if configured:
+        return os.path.expanduser(configured)
+    env = os.environ.get("KUBECONFIG", "")
+    return os.path.expanduser(env.split(os.pathsep)[0] if env else "~/.kube/config")
+
+
+_PATHS = {
+    "Secret": "/api/v1/{ns}secrets",
+    "ConfigMap": "/api/v1/{ns}configmaps",
+    "ServiceAccount": "/api/v1/{ns}serviceaccounts",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/{ns}rolebindings",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/{ns}roles",
+    "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+}
+
+
+class KubeReader:
+    """Reads through the API server named by a kubeconfig (client certificate or token auth)."""
+
+    def __init__(self, kubeconfig: str, context: str = "") -> None:
+        path = kubeconfig_path(kubeconfig)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                config = yaml.safe_load(handle) or {}
+        except OSError as err:
+            raise ConfigError(f"kubeconfig {path!r} cannot be read: {err.strerror}") from None
+        except yaml.YAMLError:
+            raise ConfigError(f"kubeconfig {path!r} is not valid YAML") from None
+        self._base = os.path.dirname(path)
+        name = context or config.get("current-context", "")
+        ctx = _named(config.get("contexts"), name, "context", path)
+        cluster = _named(config.get("clusters"), ctx.get("cluster", ""), "cluster", path)
+        user = _named(config.get("users"), ctx.get("user", ""), "user", path) if ctx.get("user") else {}
+        self.server = cluster.get("server", "").rstrip("/")
+        if not self.server:
+            raise ConfigError(f"kubeconfig {path!r}: cluster {ctx.get('cluster')!r} has no server")
+        self._ssl = ssl.create_default_context()
+        ca = self._material(cluster, "certificate-authority")
+        if ca:
+            self._ssl.load_verify_locations(cadata=ca.decode("ascii"))
+        if cluster.get("insecure-skip-tls-verify"):
+            self._ssl.check_hostname = False
+            self._ssl.verify_mode = ssl.CERT_NONE
+        cert, key = self._material(user, "client-certificate"), self._material(user, "client-key")
+        if cert and key:
+            with tempfile.TemporaryDirectory() as tmp:
+                cert_file, key_file = os.path.join(tmp, "c"), os.path.join(tmp, "k")
+                for target, content in ((cert_file, cert), (key_file, key)):
+                    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+                    with os.fdopen(fd, "wb") as out:
+                        out.write(content)
+                self._ssl.load_cert_chain(cert_file, key_file)
+        self._token = user.get("token", "")
+
+    def _material(self, section: Mapping[str, Any], field: str) -> bytes | None:
+        if section.get(f"{field}-data"):
+            return base64.b64decode(section[f"{field}-data"])
+        if section.get(field):
+            file = os.path.join(self._base, os.path.expanduser(section[field]))
+            with open(file, "rb") as handle:
+                return handle.read()
+        return None
+
+    def _get(self, path: str, query: Mapping[str, str] | None = None) -> Any:
+        url = self.server + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(request, context=self._ssl, timeout=15) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as err:
+            raise ClusterUnavailableError(f"Kubernetes API {self.server} GET {path}: HTTP {err.code}") from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise ClusterUnavailableError(f"cannot reach the Kubernetes API at {self.server}: {reason}") from None
+
+    def _list(self, path: str) -> Iterator[Mapping[str, Any]]:
+        query = {"limit": "500"}
+        while True:
+            page = self._get(path, query)
+            yield from page.get("items", [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            query = {"limit": "500", "continue": token}
+
+    def namespaces(self) -> set[str]:
+        return {ns["metadata"]["name"] for ns in self._list("/api/v1/namespaces")}
+
+    def pods(self) -> list[Mapping[str, Any]]:
+        return list(self._list("/api/v1/pods"))
+
+    def objects(self, kind: str, namespace: str | None) -> list[Mapping[str, Any]]:
+        scope = f"namespaces/{namespace}/" if namespace else ""
+        return list(self._list(_PATHS[kind].format(ns=scope)))
+
+
+def _named(entries: Any, name: str, what: str, path: str) -> Mapping[str, Any]:
+    for entry in entries or []:
+        if entry.get("name") == name:
+            return entry.get(what) or {}
+    raise ConfigError(f"kubeconfig {path!r} has no {what} named {name!r}")

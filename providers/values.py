@@ -1,0 +1,74 @@
+"""How a secret or parameter value becomes the data keys of a master (pure; used by the dynamic provider).
+
+- ``value`` always holds the whole secret or parameter, byte for byte (SecretBinary included).
+- A Secrets Manager string that is a JSON object also gets one key per top-level field: strings as
+  they are, anything else as compact JSON. A field literally named ``value`` gets no key of its own
+  (``value`` is the whole secret), nor does a field whose name is not a valid Kubernetes data key.
+- A StringList parameter also gets ``items``: its elements as a JSON array.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+__all__ = ["ValueError_", "encode_data", "parameter_data", "secret_data", "sha256_of"]
+
+WHOLE_VALUE_KEY = "value"
+_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+class ValueError_(Exception):
+    """The value cannot give the data a consumer asked for (message names keys, never values)."""
+
+
+def secret_data(
+    string: str | None, binary: bytes | None, json_keys: Iterable[str] = (), *, name: str = "?"
+) -> dict[str, bytes]:
+    wanted = sorted(set(json_keys))
+    if binary is not None:
+        if wanted:
+            raise ValueError_(f"secret {name!r} is binary; it has no JSON keys {wanted}")
+        return {WHOLE_VALUE_KEY: bytes(binary)}
+    if string is None:
+        raise ValueError_(f"secret {name!r} has neither SecretString nor SecretBinary")
+    data = {WHOLE_VALUE_KEY: string.encode("utf-8")}
+    try:
+        parsed = json.loads(string)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        for key, field in parsed.items():
+            if key == WHOLE_VALUE_KEY or not _DATA_KEY.match(key):
+                continue
+            text = field if isinstance(field, str) else json.dumps(field, separators=(",", ":"), ensure_ascii=False)
+            data[key] = text.encode("utf-8")
+    missing = [k for k in wanted if k not in data]
+    if missing:
+        raise ValueError_(f"secret {name!r} has no JSON field(s) {missing} that a consumer selects")
+    return data
+
+
+def parameter_data(parameter_type: str, value: str) -> dict[str, bytes]:
+    data = {WHOLE_VALUE_KEY: value.encode("utf-8")}
+    if parameter_type == "StringList":
+        data["items"] = json.dumps(value.split(","), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return data
+
+
+def encode_data(data: Mapping[str, bytes], encoding: str) -> dict[str, str]:
+    """``base64`` for a Secret's ``data``, ``text`` for a ConfigMap's ``data``."""
+    if encoding == "base64":
+        return {k: base64.b64encode(v).decode("ascii") for k, v in sorted(data.items())}
+    return {k: v.decode("utf-8") for k, v in sorted(data.items())}
+
+
+def sha256_of(data: Mapping[str, bytes]) -> str:
+    """Content hash of a master's data (keys and bytes), for humans to compare; never the value."""
+    digest = hashlib.sha256()
+    for key in sorted(data):
+        digest.update(key.encode("utf-8") + b"\0" + base64.b64encode(data[key]) + b"\n")
+    return digest.hexdigest()

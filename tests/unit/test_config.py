@@ -1,0 +1,64 @@
+import os
+
+import pytest
+import yaml
+
+from components.config import DEFAULTS, NAMESPACE, parse_config
+from components.errors import ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_defaults_parse():
+    settings = parse_config({})
+    assert settings.endpoint == "http://localhost:4566"
+    assert settings.master_namespace == "kecs-system"
+    assert settings.denied_namespaces == ("kube-system", "kube-public", "kube-node-lease", "default")
+
+
+def test_pulumi_yaml_declares_every_key_with_the_same_default():
+    with open(os.path.join(ROOT, "Pulumi.yaml"), encoding="utf-8") as handle:
+        declared = yaml.safe_load(handle)["config"]
+    assert set(declared) == {f"{NAMESPACE}:{k}" for k in DEFAULTS}
+    for key, default in DEFAULTS.items():
+        entry = declared[f"{NAMESPACE}:{key}"]
+        assert entry["default"] == default, key
+        assert entry.get("description"), key
+
+
+def test_dev_stack_config_is_valid():
+    with open(os.path.join(ROOT, "Pulumi.dev.yaml"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)["config"]
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{NAMESPACE}:")}
+    parse_config(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "culprit"),
+    [
+        ({"nope": 1}, "kecs-secrets:nope"),
+        ({"endpoint": "localhost"}, "kecs-secrets:endpoint"),
+        ({"region": "moon"}, "kecs-secrets:region"),
+        ({"masterNamespace": "Kecs_System"}, "kecs-secrets:masterNamespace"),
+        ({"ssmPaths": ["app"]}, "kecs-secrets:ssmPaths"),
+        ({"ssmPaths": "/"}, "kecs-secrets:ssmPaths"),
+        ({"tags": {"a": 1}}, "kecs-secrets:tags"),
+        ({"demand": {"ns": "arn"}}, "kecs-secrets:demand"),
+        ({"maxMasterDeletions": -1}, "kecs-secrets:maxMasterDeletions"),
+        ({"maxMasterDeletions": True}, "kecs-secrets:maxMasterDeletions"),
+        ({"rbacMode": "admin"}, "kecs-secrets:rbacMode"),
+        ({"unresolvedReferences": "ignore"}, "kecs-secrets:unresolvedReferences"),
+        ({"podDemand": "yes"}, "kecs-secrets:podDemand"),
+        ({"taskDefinitions": [{"path": "x.json"}]}, "kecs-secrets:taskDefinitions[0]"),
+        ({"taskDefinitions": [{"path": "x", "cluster": "c", "region": "mars"}]}, "kecs-secrets:taskDefinitions[0].region"),
+        ({"taskDefinitions": [{"path": "x", "cluster": "Bad_Cluster"}]}, "kecs-secrets:taskDefinitions[0].cluster"),
+    ],
+)
+def test_invalid_config_names_the_key(raw, culprit):
+    with pytest.raises(ConfigError, match=culprit.replace("[", r"\[").replace("]", r"\]")):
+        parse_config(raw)
+
+
+def test_task_definition_region_defaults_to_stack_region():
+    settings = parse_config({"region": "eu-west-1", "taskDefinitions": [{"path": "a.json", "cluster": "c"}]})
+    assert settings.task_definitions[0].region == "eu-west-1"

@@ -1,0 +1,103 @@
+import pytest
+
+from components.errors import ReferenceResolutionError
+from components.references import Inventory, resolve_reference
+from tests.unit.conftest import REGION, ref
+
+
+@pytest.fixture
+def inventory(inventory_items):
+    return Inventory(inventory_items, REGION)
+
+
+def resolve(inventory, value):
+    return resolve_reference(ref("ns", value, "config demand.ns[0]"), inventory)
+
+
+def test_full_secret_arn_with_random_suffix(inventory):
+    got = resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:myapp/prod/db.v2-Xy12Zq")
+    assert (got.item.name, got.json_key) == ("myapp/prod/db.v2", None)
+
+
+def test_secret_arn_with_json_key_and_empty_stage_and_id(inventory):
+    got = resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:username::")
+    assert (got.item.name, got.json_key) == ("db-creds", "username")
+
+
+def test_secret_arn_with_current_stage_and_current_version_id(inventory):
+    got = resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:password:AWSCURRENT:cur-id")
+    assert got.json_key == "password"
+
+
+def test_secret_arn_with_previous_stage_is_rejected_not_ignored(inventory):
+    with pytest.raises(ReferenceResolutionError, match="version stage 'AWSPREVIOUS' is not served"):
+        resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:password:AWSPREVIOUS:")
+
+
+def test_secret_arn_with_old_version_id_is_rejected(inventory):
+    with pytest.raises(ReferenceResolutionError, match="version id 'old-id' is not the current version"):
+        resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:::old-id")
+
+
+def test_name_ending_like_a_suffix_is_not_stripped(inventory):
+    # KECS bug 2: "app-config" must not become "app". The full ARN of secret "app" ends in "-config".
+    assert resolve(inventory, "app-config").item.name == "app-config"
+    full = resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:app-config-QwErTy")
+    assert full.item.name == "app-config"
+
+
+def test_full_arn_that_is_also_a_partial_arn_of_another_secret_is_ambiguous(inventory):
+    with pytest.raises(ReferenceResolutionError, match="ambiguous"):
+        resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:app-config")
+
+
+def test_ssm_parameter_arn_hierarchical(inventory):
+    got = resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter/app/db/password")
+    assert got.item.name == "/app/db/password"
+
+
+def test_ssm_parameter_arn_plain(inventory):
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter/app-param").item.name == "app-param"
+
+
+@pytest.mark.parametrize("value", ["/app/db/password", "app/db/password"])
+def test_bare_parameter_name_with_or_without_leading_slash(inventory, value):
+    assert resolve(inventory, value).item.name == "/app/db/password"
+
+
+def test_bare_secret_name(inventory):
+    got = resolve(inventory, "myapp/prod/db.v2")
+    assert got.item.source == "secretsmanager"
+
+
+def test_bare_name_matching_secret_and_parameter_is_an_error_naming_both():
+    from tests.unit.conftest import parameter, secret
+
+    inventory = Inventory([secret("shared"), parameter("shared", "String")], REGION)
+    with pytest.raises(ReferenceResolutionError, match="SSM parameter 'shared' and Secrets Manager secret 'shared'"):
+        resolve(inventory, "shared")
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("nope", "no SSM parameter or Secrets Manager secret"),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:nope-AbCdEf", "no Secrets Manager secret with that ARN"),
+        ("arn:aws:ssm:us-east-1:000000000000:parameter/nope", "no SSM parameter with that ARN"),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:notsecret:x", "malformed Secrets Manager ARN"),
+        ("arn:aws:secretsmanager:us-east-1", "malformed ARN"),
+        ("arn:aws:ssm:us-east-1:000000000000:document/x", "malformed SSM parameter ARN"),
+        ("arn:aws:s3:::bucket", "unsupported service 's3'"),
+        ("arn:aws:secretsmanager:eu-west-1:000000000000:secret:app-config-QwErTy", "region 'eu-west-1'"),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:value::", "reserved for the whole secret"),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:bad key::", "not a valid Kubernetes data key"),
+        ("   ", "empty reference"),
+    ],
+)
+def test_unresolvable_references_name_the_reference_and_its_origin(inventory, value, why):
+    with pytest.raises(ReferenceResolutionError) as caught:
+        resolve(inventory, value)
+    message = str(caught.value)
+    assert why in message
+    assert "config demand.ns[0]" in message
+    assert repr(value) in message
