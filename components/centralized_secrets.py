@@ -33,6 +33,7 @@ class CentralizedSecretsArgs:
 
 class CentralizedSecrets(pulumi.ComponentResource):
     outputs: dict[str, Any]
+    resources: list[pulumi.Resource]  # every Kubernetes object it manages, e.g. to wait on in tests
 
     def __init__(self, name: str, args: CentralizedSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:CentralizedSecrets", name, None, opts)
@@ -63,19 +64,23 @@ class CentralizedSecrets(pulumi.ComponentResource):
             cluster_role = ReaderClusterRole(
                 "reader", ReaderClusterRoleArgs(provider, stack_annotation), pulumi.ResourceOptions(parent=self)
             ).role
-        by_namespace = {}
+        self.resources = [provider, *masters.objects.values()]
+        if cluster_role is not None:
+            self.resources.append(cluster_role)
         for namespace, plans in _group(layout).items():
-            by_namespace[namespace] = NamespaceReplicas(
+            replicas = NamespaceReplicas(
                 namespace,
                 NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, adopt_in(namespace)),
                 pulumi.ResourceOptions(parent=self),
             )
+            self.resources.extend(replicas.objects.values())
         for plan in layout.rbac:
-            NamespaceReader(
+            reader = NamespaceReader(
                 plan.namespace,
                 NamespaceReaderArgs(plan, args.master_namespace, provider, stack_annotation, cluster_role),
                 pulumi.ResourceOptions(parent=self),
             )
+            self.resources.extend(reader.resources)
         self.outputs = {
             OUTPUT_MASTERS: {
                 m.name: {

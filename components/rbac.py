@@ -93,4 +93,5 @@ class NamespaceReader(pulumi.ComponentResource):
             subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=plan.service_account, namespace=plan.namespace)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends),
         )
+        self.resources: list[pulumi.Resource] = [*depends, self.role_binding]
         self.register_outputs({"service_account": plan.service_account, "role_binding": plan.role_binding})

@@ -1,0 +1,183 @@
+"""The resource graph the program registers for a realistic inventory and demand (Pulumi mocks)."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
+from components.layout import LayoutSettings, plan_layout
+from components.model import Reference
+from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS
+from tests.unit.conftest import REGION, parameter, secret
+
+STACK = "kecs-secrets/test"
+SECRET_SIG_KEY, SECRET_SIG_VALUE = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+DB_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3"
+ITEMS = [
+    secret("db-creds", "A1b2C3", version="cur-id"),
+    secret("myapp/prod/db.v2", "Xy12Zq"),
+    parameter("/app/db/password", "SecureString"),
+    parameter("/app/feature-flags", "StringList"),
+    parameter("app-param", "String"),
+]
+DEMAND = [
+    Reference("default-us-east-1", f"{DB_ARN}:username::", "td web.json"),
+    Reference("default-us-east-1", "/app/db/password", "td web.json"),
+    Reference("default-us-east-1", "app-param", "td web.json"),
+    Reference("batch-us-east-1", f"{DB_ARN}:password::", "config"),
+]
+
+
+def build(rbac_mode: str = "cluster-role") -> CentralizedSecrets:
+    layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode), REGION)
+    return CentralizedSecrets(
+        "kecs-secrets",
+        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, STACK),
+    )
+
+
+def k8s_objects(mocks, typ):
+    return {
+        (r.inputs["metadata"].get("namespace", ""), r.inputs["metadata"]["name"]): r
+        for r in mocks.of_type(typ)
+    }
+
+
+@pulumi.runtime.test
+def test_masters_one_per_source_item_with_kind_by_type(mocks):
+    secrets = build()
+
+    def check(_):
+        found = k8s_objects(mocks, "kubernetes:core/v1:Secret")
+        maps = k8s_objects(mocks, "kubernetes:core/v1:ConfigMap")
+        assert {k for k in found if k[0] == "kecs-system"} == {
+            ("kecs-system", "sm-db-creds"), ("kecs-system", "sm-myapp-prod-db.v2"), ("kecs-system", "ssm-app-db-password"),
+        }
+        assert {k for k in maps if k[0] == "kecs-system"} == {
+            ("kecs-system", "ssm-app-feature-flags"), ("kecs-system", "ssm-app-param"),
+        }
+        master = found[("kecs-system", "sm-db-creds")].inputs
+        assert master["type"] == "Opaque"
+        assert master["metadata"]["labels"] == {"kecs.io/managed-by": "kecs", "kecs.io/source": "secretsmanager"}
+        assert master["metadata"]["annotations"]["kecs.io/source-version"] == "cur-id"
+        assert master["metadata"]["annotations"]["kecs-secrets.io/stack"] == STACK
+        # The data reaches the Secret as a Pulumi secret (the SDK's secret signature), never as plain text.
+        assert master["data"] == {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": {"value": "ZmFrZQ=="}}
+        values = {r.inputs["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        assert set(values) == {"db-creds", "myapp/prod/db.v2", "/app/db/password", "/app/feature-flags", "app-param"}
+        assert values["db-creds"].inputs["json_keys"] == ["password", "username"]
+        assert values["app-param"].inputs["encoding"] == "text"
+        assert values["db-creds"].inputs["encoding"] == "base64"
+        # The provider pickle goes with every dynamic resource; it must carry no credential.
+        assert "secret_access_key" not in str(values["db-creds"].inputs)
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_replicas_exactly_where_needed_with_adr_metadata(mocks):
+    secrets = build()
+
+    def check(_):
+        replicas = {
+            k: r for k, r in {**k8s_objects(mocks, "kubernetes:core/v1:Secret"), **k8s_objects(mocks, "kubernetes:core/v1:ConfigMap")}.items()
+            if k[0] != "kecs-system"
+        }
+        assert set(replicas) == {
+            ("default-us-east-1", "sm-db-creds"),
+            ("default-us-east-1", "ssm-app-db-password"),
+            ("default-us-east-1", "ssm-app-param"),
+            ("batch-us-east-1", "sm-db-creds"),
+        }
+        meta = replicas[("batch-us-east-1", "sm-db-creds")].inputs["metadata"]
+        assert meta["labels"] == {
+            "kecs.io/managed-by": "kecs", "kecs.io/replicated-from": "kecs-system", "kecs.io/source": "secretsmanager",
+        }
+        assert meta["annotations"]["kecs.io/source-namespace"] == "kecs-system"
+        assert meta["annotations"]["kecs.io/last-replicated"] == "2025-08-12T13:38:45Z"
+        assert replicas[("default-us-east-1", "ssm-app-param")].typ == "kubernetes:core/v1:ConfigMap"
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_rbac_cluster_role_mode(mocks):
+    secrets = build()
+
+    def check(_):
+        (role,) = mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+        assert role.inputs["metadata"]["name"] == "kecs-system-secret-reader"
+        assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]}]
+        accounts = k8s_objects(mocks, "kubernetes:core/v1:ServiceAccount")
+        assert set(accounts) == {
+            ("default-us-east-1", "kecs-secret-reader-default-us-east-1"),
+            ("batch-us-east-1", "kecs-secret-reader-batch-us-east-1"),
+        }
+        bindings = k8s_objects(mocks, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        binding = bindings[("kecs-system", "kecs-secret-reader-batch-us-east-1")].inputs
+        assert binding["metadata"]["labels"]["kecs.io/for-namespace"] == "batch-us-east-1"
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kecs-system-secret-reader"}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kecs-secret-reader-batch-us-east-1", "namespace": "batch-us-east-1"}]
+        assert mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role") == []
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_rbac_need_to_know_mode(mocks):
+    secrets = build("need-to-know")
+
+    def check(_):
+        assert mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") == []
+        roles = k8s_objects(mocks, "kubernetes:rbac.authorization.k8s.io/v1:Role")
+        role = roles[("kecs-system", "kecs-secret-reader-default-us-east-1")].inputs
+        assert role["rules"][0]["resourceNames"] == ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"]
+        assert role["rules"][0]["verbs"] == ["get", "list", "watch"]
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_dependencies_and_provider_options(mocks):
+    secrets = build()
+
+    def check(_):
+        (provider,) = mocks.of_type("pulumi:providers:kubernetes")
+        assert provider.inputs["enableSecretMutable"] == "true" or provider.inputs["enableSecretMutable"] is True
+        assert provider.inputs["enableConfigMapMutable"] in ("true", True)
+        assert provider.inputs["clusterIdentifier"] == "kecs-secrets"
+        types = {r.typ for r in mocks.resources}
+        assert {"kecs:secrets:Masters", "kecs:secrets:NamespaceReplicas", "kecs:secrets:NamespaceReader"} <= types
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_outputs_name_things_and_hash_them_but_never_hold_values(mocks):
+    secrets = build()
+
+    def check(outputs):
+        masters, replicas, counts = outputs
+        assert counts == {"masters": 5, "replicas": 4, "namespaces": 2}
+        assert replicas == {
+            "batch-us-east-1": ["sm-db-creds"],
+            "default-us-east-1": ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"],
+        }
+        assert masters["sm-db-creds"] == {
+            "kind": "Secret", "source": "secretsmanager", "sourceName": "db-creds", "version": "cur-id", "sha256": "0" * 64,
+        }
+        assert "ZmFrZQ==" not in str(outputs)
+
+    return pulumi.Output.all(
+        secrets.outputs[OUTPUT_MASTERS], secrets.outputs[OUTPUT_REPLICAS], secrets.outputs[OUTPUT_COUNTS]
+    ).apply(check)
+
+
+@pytest.mark.parametrize("bad", ["Bad_NS"])
+def test_invalid_demand_never_reaches_resource_registration(mocks, bad):
+    from components.errors import LayoutError
+
+    with pytest.raises(LayoutError):
+        plan_layout(ITEMS, [Reference(bad, "app-param", "config")], LayoutSettings(), REGION)
+    assert mocks.resources == []
