@@ -60,9 +60,11 @@ class CentralizedSecrets(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         cluster_role = None
-        if any(plan.role is None for plan in layout.rbac):
+        cluster_roles = sorted({plan.role_name for plan in layout.rbac if plan.role_kind == "ClusterRole"})
+        if cluster_roles:
+            (role_name,) = cluster_roles
             cluster_role = ReaderClusterRole(
-                "reader", ReaderClusterRoleArgs(provider, stack_annotation), pulumi.ResourceOptions(parent=self)
+                "reader", ReaderClusterRoleArgs(role_name, provider, stack_annotation), pulumi.ResourceOptions(parent=self)
             ).role
         self.resources = [provider, *masters.objects.values()]
         if cluster_role is not None:

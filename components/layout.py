@@ -39,6 +39,7 @@ __all__ = [
     "RbacPlan",
     "ReplicaPlan",
     "check_deletions",
+    "cluster_role_name",
     "plan_layout",
     "reader_name",
 ]
@@ -84,7 +85,8 @@ class RbacPlan:
     namespace: str
     service_account: str
     role_binding: str
-    role: str | None  # None: bind the shared ClusterRole; else a Role in the master namespace
+    role_kind: str  # "ClusterRole" (shared, cluster-role mode) or "Role" (in the master namespace, need-to-know)
+    role_name: str
     resource_names: tuple[str, ...]  # need-to-know: exactly the masters the namespace needs
 
 
@@ -101,6 +103,15 @@ class Layout:
         for replica in self.replicas:
             result.setdefault(replica.namespace, []).append(replica.name)
         return result
+
+
+def cluster_role_name(master_namespace: str) -> str:
+    """The shared read-only ClusterRole: ``kecs-system-secret-reader`` for the default master namespace.
+
+    Named after the master namespace so that two stacks with different master namespaces on one
+    cluster never fight over one ClusterRole.
+    """
+    return f"{master_namespace}-secret-reader"
 
 
 def reader_name(namespace: str) -> str:
@@ -222,8 +233,8 @@ def _replica(namespace: str, master: MasterPlan, settings: LayoutSettings) -> Re
 def _rbac(namespace: str, masters: list[str], settings: LayoutSettings) -> RbacPlan:
     name = reader_name(namespace)
     if settings.rbac_mode == "need-to-know":
-        return RbacPlan(namespace, name, name, name, tuple(masters))
-    return RbacPlan(namespace, name, name, None, ())
+        return RbacPlan(namespace, name, name, "Role", name, tuple(masters))
+    return RbacPlan(namespace, name, name, "ClusterRole", cluster_role_name(settings.master_namespace), ())
 
 
 def check_deletions(existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool) -> list[str]:

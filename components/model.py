@@ -45,6 +45,7 @@ ANNOTATION_SOURCE_TYPE = "kecs.io/source-type"
 ANNOTATION_LAST_CHANGED = "kecs.io/last-changed"
 # Which stack made an object: how the program tells its own objects from anyone else's.
 ANNOTATION_STACK = "kecs-secrets.io/stack"
+# The ClusterRole for the default master namespace; layout.cluster_role_name gives it for any.
 CLUSTER_ROLE_NAME = "kecs-system-secret-reader"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from components.errors import LayoutError, UnmanagedObjectError
 from components.layout import Layout
-from components.model import ANNOTATION_STACK, CLUSTER_ROLE_NAME
+from components.model import ANNOTATION_STACK
 
 __all__ = ["ClusterSnapshot", "ObjectKey", "check_unmanaged", "find_unmanaged", "managed_masters", "missing_namespaces", "wanted_objects"]
 
@@ -33,11 +33,8 @@ def wanted_objects(layout: Layout, master_namespace: str) -> list[ObjectKey]:
     for plan in layout.rbac:
         keys.append(("ServiceAccount", plan.namespace, plan.service_account))
         keys.append(("RoleBinding", master_namespace, plan.role_binding))
-        if plan.role:
-            keys.append(("Role", master_namespace, plan.role))
-    if any(plan.role is None for plan in layout.rbac):
-        keys.append(("ClusterRole", "", CLUSTER_ROLE_NAME))
-    return keys
+        keys.append((plan.role_kind, "" if plan.role_kind == "ClusterRole" else master_namespace, plan.role_name))
+    return sorted(set(keys))
 
 
 def missing_namespaces(layout: Layout, master_namespace: str, namespaces: Iterable[str]) -> None:

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.layout import RbacPlan
-from components.model import CLUSTER_ROLE_NAME, LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
+from components.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
 
 __all__ = ["READ_VERBS", "NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
 
@@ -19,6 +19,7 @@ READ_RESOURCES = ["secrets", "configmaps"]
 
 @dataclass(frozen=True)
 class ReaderClusterRoleArgs:
+    name: str
     provider: k8s.Provider
     annotations: Mapping[str, str]
 
@@ -29,14 +30,14 @@ class ReaderClusterRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReaderClusterRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:ReaderClusterRole", name, None, opts)
         self.role = k8s.rbac.v1.ClusterRole(
-            CLUSTER_ROLE_NAME,
+            args.name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=CLUSTER_ROLE_NAME, labels={LABEL_MANAGED_BY: "kecs"}, annotations=dict(args.annotations)
+                name=args.name, labels={LABEL_MANAGED_BY: "kecs"}, annotations=dict(args.annotations)
             ),
             rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
-        self.register_outputs({"name": CLUSTER_ROLE_NAME})
+        self.register_outputs({"name": args.name})
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,11 @@ class NamespaceReader(pulumi.ComponentResource):
             opts=child,
         )
         depends: list[pulumi.Resource] = [self.service_account]
-        if plan.role:
+        if plan.role_kind == "Role":
             role = k8s.rbac.v1.Role(
-                f"{args.master_namespace}/{plan.role}",
+                f"{args.master_namespace}/{plan.role_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=plan.role, namespace=args.master_namespace, labels=labels, annotations=dict(args.annotations)
+                    name=plan.role_name, namespace=args.master_namespace, labels=labels, annotations=dict(args.annotations)
                 ),
                 rules=[
                     k8s.rbac.v1.PolicyRuleArgs(
@@ -78,12 +79,10 @@ class NamespaceReader(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
-            role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=plan.role)
             depends.append(role)
-        else:
-            role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=CLUSTER_ROLE_NAME)
-            if args.cluster_role is not None:
-                depends.append(args.cluster_role)
+        elif args.cluster_role is not None:
+            depends.append(args.cluster_role)
+        role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind=plan.role_kind, name=plan.role_name)
         self.role_binding = k8s.rbac.v1.RoleBinding(
             f"{args.master_namespace}/{plan.role_binding}",
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -98,15 +98,21 @@ class KubeReader:
         return None
 
     def _get(self, path: str, query: Mapping[str, str] | None = None) -> Any:
+        return self._send("GET", path, query)
+
+    def _send(self, method: str, path: str, query: Mapping[str, str] | None = None, body: Any = None) -> Any:
         url = self.server + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(url, data=data, method=method, headers={"Accept": "application/json"})
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
         if self._token:
             request.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(request, context=self._ssl, timeout=15) as response:
                 return json.load(response)
         except urllib.error.HTTPError as err:
-            raise ClusterUnavailableError(f"Kubernetes API {self.server} GET {path}: HTTP {err.code}") from None
+            raise ClusterUnavailableError(f"Kubernetes API {self.server} {method} {path}: HTTP {err.code}") from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             raise ClusterUnavailableError(f"cannot reach the Kubernetes API at {self.server}: {reason}") from None

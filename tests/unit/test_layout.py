@@ -126,16 +126,22 @@ def test_bare_name_value_from_is_resolved_not_dropped_kecs_bug_5(inventory_items
 def test_rbac_cluster_role_mode(inventory_items):
     layout = plan(inventory_items, [ref("ns-us-east-1", "app-param")])
     (rbac,) = layout.rbac
-    assert (rbac.namespace, rbac.service_account, rbac.role_binding, rbac.role) == (
-        "ns-us-east-1", "kecs-secret-reader-ns-us-east-1", "kecs-secret-reader-ns-us-east-1", None,
+    assert (rbac.namespace, rbac.service_account, rbac.role_binding, rbac.role_kind, rbac.role_name) == (
+        "ns-us-east-1", "kecs-secret-reader-ns-us-east-1", "kecs-secret-reader-ns-us-east-1",
+        "ClusterRole", "kecs-system-secret-reader",
     )
+
+
+def test_cluster_role_is_named_after_the_master_namespace(inventory_items):
+    layout = plan(inventory_items, [ref("ns-us-east-1", "app-param")], LayoutSettings(master_namespace="other-system"))
+    assert layout.rbac[0].role_name == "other-system-secret-reader"
 
 
 def test_rbac_need_to_know_mode_lists_exactly_the_needed_masters(inventory_items):
     settings = LayoutSettings(rbac_mode="need-to-know")
     layout = plan(inventory_items, [ref("ns-us-east-1", "app-param"), ref("ns-us-east-1", "/app/db/password")], settings)
     (rbac,) = layout.rbac
-    assert rbac.role == "kecs-secret-reader-ns-us-east-1"
+    assert (rbac.role_kind, rbac.role_name) == ("Role", "kecs-secret-reader-ns-us-east-1")
     assert rbac.resource_names == ("ssm-app-db-password", "ssm-app-param")
 
 
