@@ -1,0 +1,111 @@
+"""``kecs-no-secret-in-configmap``: ConfigMaps hold only String/StringList parameters and no credential-like keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from components.model import ANNOTATION_SOURCE_TYPE, LABEL_SOURCE, SSM
+
+from .common import (
+    CONFIG_MAP,
+    DEFAULT_CREDENTIAL_PATTERN,
+    UNKNOWN,
+    annotations,
+    compile_pattern,
+    config_value,
+    get,
+    is_kecs_master,
+    is_replica,
+    labels,
+    shown,
+)
+
+__all__ = ["PLAIN_PARAMETER_TYPES", "no_secret_in_configmap", "no_secret_in_configmap_validator"]
+
+NAME = "kecs-no-secret-in-configmap"
+PLAIN_PARAMETER_TYPES = ("String", "StringList")
+
+
+def _credential_keys(args: ResourceValidationArgs) -> list[str] | None:
+    """Names of data/binaryData keys matching the pattern (None: the pattern in the config is invalid)."""
+    config = args.get_config()
+    pattern = compile_pattern(config_value(config, "credentialKeyPattern", DEFAULT_CREDENTIAL_PATTERN))
+    if pattern is None:
+        return None
+    allowed = set(config_value(config, "allowedKeys", []))
+    keys: list[str] = []
+    for field in ("data", "binaryData"):
+        data = get(args.props, field)
+        if isinstance(data, Mapping):  # an unknown map (preview) has no keys to judge yet
+            keys.extend(str(key) for key in data)
+    return sorted({key for key in keys if key not in allowed and pattern.search(key)})
+
+
+def no_secret_in_configmap_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A kecs ConfigMap comes from an SSM String/StringList parameter; no ConfigMap has credential-like keys.
+    Only key NAMES are ever reported, never a value."""
+    if args.resource_type != CONFIG_MAP:
+        return
+    replica, master = is_replica(args.props), is_kecs_master(args.props)
+    if replica or master:
+        found, notes = labels(args.props), annotations(args.props)
+        assert isinstance(found, Mapping)
+        role = "replica" if replica else "master"
+        source = found.get(LABEL_SOURCE)
+        if source is not UNKNOWN and source != SSM:
+            report_violation(
+                f"ConfigMap {role} comes from {shown(source)}: only SSM String/StringList parameters may become ConfigMaps",
+                None,
+            )
+        if notes is not UNKNOWN:
+            assert isinstance(notes, Mapping)
+            item_type = notes.get(ANNOTATION_SOURCE_TYPE)
+            if item_type is None and master:
+                report_violation(f"ConfigMap master has no {ANNOTATION_SOURCE_TYPE} annotation (String or StringList)", None)
+            elif item_type is not None and item_type is not UNKNOWN and item_type not in PLAIN_PARAMETER_TYPES:
+                report_violation(
+                    f"ConfigMap {role} holds a parameter of type {shown(item_type)}: only {list(PLAIN_PARAMETER_TYPES)} "
+                    "may become ConfigMaps (SecureString must be a Secret)",
+                    None,
+                )
+    keys = _credential_keys(args)
+    if keys is None:
+        report_violation("policy config credentialKeyPattern is not a valid regular expression", None)
+    elif keys:
+        report_violation(f"ConfigMap has keys that look like credentials: {keys} (use a Secret)", None)
+
+
+no_secret_in_configmap = ResourceValidationPolicy(
+    name=NAME,
+    description=(
+        "No secret material in ConfigMaps: a kecs ConfigMap master or replica comes from an SSM String/StringList "
+        "parameter (kecs.io/source=ssm, kecs.io/source-type String|StringList), and no ConfigMap has keys that look "
+        "like credentials."
+    ),
+    validate=no_secret_in_configmap_validator,
+    severity=Severity.HIGH,
+    remediation_steps="Store the value as a Secret (SecureString parameter or Secrets Manager secret), or allow the key in the config.",
+    config_schema=PolicyConfigSchema(
+        properties={
+            "credentialKeyPattern": {
+                "type": "string",
+                "default": DEFAULT_CREDENTIAL_PATTERN,
+                "description": "Python regular expression searched in every data/binaryData key of every ConfigMap.",
+            },
+            "allowedKeys": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Exact key names that are never reported (e.g. a public token_endpoint).",
+            },
+        }
+    ),
+)

@@ -1,0 +1,118 @@
+"""``kecs-replica-coverage`` (stack): every replica has its master and its namespace's reader; none where it must not be."""
+
+from __future__ import annotations
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from components.layout import reader_name
+
+from .common import (
+    CONFIG_MAP,
+    DEFAULT_DENIED,
+    DEFAULT_MASTER_NAMESPACE,
+    ROLE_BINDING,
+    SECRET,
+    SERVICE_ACCOUNT,
+    UNKNOWN,
+    config_value,
+    get,
+    is_kecs_master,
+    is_replica,
+    master_namespace_schema,
+    namespace_of,
+)
+
+__all__ = ["replica_coverage", "replica_coverage_validator"]
+
+NAME = "kecs-replica-coverage"
+KINDS = {SECRET: "Secret", CONFIG_MAP: "ConfigMap"}
+
+
+def _where(resource: PolicyResource) -> tuple[str, str] | None:
+    """(namespace, name) of a Kubernetes object, or None while either is unknown."""
+    provider_props = resource.provider.props if resource.provider is not None else None
+    namespace, name = namespace_of(resource.props, provider_props), get(resource.props, "metadata", "name")
+    if namespace is UNKNOWN or not isinstance(name, str) or not name:
+        return None
+    assert isinstance(namespace, str)
+    return namespace, name
+
+
+def replica_coverage_validator(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Each replica has a master of the same name and kind in the master namespace of this stack; each namespace
+    holding replicas has its reader ServiceAccount and RoleBinding; no replica in the master namespace or a denied one."""
+    config = args.get_config()
+    master_ns = config_value(config, "masterNamespace", DEFAULT_MASTER_NAMESPACE)
+    denied = set(config_value(config, "deniedNamespaces", list(DEFAULT_DENIED)))
+
+    masters: dict[str, str] = {}  # name -> kind
+    bindings: set[str] = set()  # RoleBinding names in the master namespace
+    accounts: set[tuple[str, str]] = set()
+    replicas: list[tuple[PolicyResource, str, str, str]] = []
+    for resource in args.resources:
+        where = _where(resource) if resource.resource_type in (*KINDS, ROLE_BINDING, SERVICE_ACCOUNT) else None
+        if where is None:
+            continue
+        namespace, name = where
+        if resource.resource_type in KINDS:
+            if is_replica(resource.props):
+                replicas.append((resource, KINDS[resource.resource_type], namespace, name))
+            elif namespace == master_ns and is_kecs_master(resource.props):
+                masters[name] = KINDS[resource.resource_type]
+        elif resource.resource_type == ROLE_BINDING and namespace == master_ns:
+            bindings.add(name)
+        elif resource.resource_type == SERVICE_ACCOUNT:
+            accounts.add(where)
+
+    namespaces: set[str] = set()
+    for resource, kind, namespace, name in replicas:
+        if namespace == master_ns:
+            report_violation(f"{kind} replica {name!r} is in the master namespace {master_ns!r}", resource.urn)
+            continue
+        if namespace in denied:
+            report_violation(f"{kind} replica {namespace}/{name} is in a denied namespace ({sorted(denied)})", resource.urn)
+        namespaces.add(namespace)
+        if name not in masters:
+            report_violation(f"{kind} replica {namespace}/{name} has no master {master_ns}/{name} in this stack", resource.urn)
+        elif masters[name] != kind:
+            report_violation(
+                f"{kind} replica {namespace}/{name} differs in kind from its master ({masters[name]} {master_ns}/{name})",
+                resource.urn,
+            )
+    for namespace in sorted(namespaces):
+        reader = reader_name(namespace)
+        if reader not in bindings:
+            report_violation(f"namespace {namespace!r} holds replicas but has no RoleBinding {master_ns}/{reader}", None)
+        if (namespace, reader) not in accounts:
+            report_violation(f"namespace {namespace!r} holds replicas but has no ServiceAccount {namespace}/{reader}", None)
+
+
+replica_coverage = StackValidationPolicy(
+    name=NAME,
+    description=(
+        "Every replica has a master of the same name (and kind) in the master namespace of the same stack; every "
+        "namespace holding replicas has its reader ServiceAccount and RoleBinding; no replica sits in the master "
+        "namespace or in a denied namespace."
+    ),
+    validate=replica_coverage_validator,
+    severity=Severity.HIGH,
+    remediation_steps="Plan replicas with the program's layout, which derives them from masters and demand.",
+    config_schema=PolicyConfigSchema(
+        properties={
+            "masterNamespace": master_namespace_schema(),
+            "deniedNamespaces": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": list(DEFAULT_DENIED),
+                "description": "Namespaces that never receive replicas (kecs-secrets:deniedNamespaces of the program).",
+            },
+        }
+    ),
+)

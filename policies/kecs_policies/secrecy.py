@@ -1,0 +1,72 @@
+"""``kecs-secret-data-is-secret``: values are Pulumi secrets from the first moment.
+
+Secretness is invisible in ``args.props`` (they arrive as plaintext), but the resource options are not:
+every ``kecs:SourceValue`` must declare its value outputs in ``additional_secret_outputs`` (otherwise a
+value read from LocalStack is plaintext in state), and Kubernetes Secrets must not use ``stringData``
+(only ``data``, which the program fills from a SourceValue's secret output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from .common import SECRET, SOURCE_VALUE, UNKNOWN, config_value, get
+
+__all__ = ["DEFAULT_SECRET_OUTPUTS", "secret_data_is_secret", "secret_data_is_secret_validator"]
+
+NAME = "kecs-secret-data-is-secret"
+DEFAULT_SECRET_OUTPUTS = ("data",)  # providers/source_value.py SECRET_OUTPUTS
+
+
+def secret_data_is_secret_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """SourceValue declares its value outputs secret; a Secret carries no plain stringData."""
+    if args.resource_type == SOURCE_VALUE:
+        wanted = list(config_value(args.get_config(), "secretOutputs", list(DEFAULT_SECRET_OUTPUTS)))
+        declared = set(args.opts.additional_secret_outputs or [])
+        missing = [output for output in wanted if output not in declared]
+        if missing:
+            report_violation(
+                f"kecs:SourceValue does not declare {missing} in additional_secret_outputs: the value would be "
+                "stored in state as plaintext",
+                None,
+            )
+    elif args.resource_type == SECRET:
+        string_data = get(args.props, "stringData")
+        if string_data is UNKNOWN or (isinstance(string_data, Mapping) and len(string_data) > 0):
+            report_violation(
+                "Secret uses stringData; set data (base64) from a secret output instead, so the value is never a plain input",
+                None,
+            )
+
+
+secret_data_is_secret = ResourceValidationPolicy(
+    name=NAME,
+    description=(
+        "The data of every Secret is a Pulumi secret: each kecs:SourceValue declares its value outputs (data) in "
+        "additional_secret_outputs, and Secrets do not use plain stringData."
+    ),
+    validate=secret_data_is_secret_validator,
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Create values with providers.source_value.SourceValue (it sets additional_secret_outputs=['data']) and pass "
+        "its data output to the Secret's data."
+    ),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "secretOutputs": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": list(DEFAULT_SECRET_OUTPUTS),
+                "description": "Outputs of kecs:SourceValue that must be declared secret.",
+            }
+        }
+    ),
+)
