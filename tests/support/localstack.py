@@ -1,0 +1,247 @@
+"""LocalStack for tests: find or start one, give each test its own names, delete what a test made.
+
+    endpoint = ensure_localstack()            # a running LocalStack (or moto) or skip / fail (CI=true)
+    with isolated_names("my-test", endpoint) as names:
+        sm = aws_client("secretsmanager", endpoint)
+        sm.create_secret(Name=names.secret("db/password"), SecretString="...")
+    # leaving the block deletes every secret and parameter whose name starts with names.root
+
+Environment:
+    LOCALSTACK_ENDPOINT     use the emulator at this URL (default http://127.0.0.1:$LOCALSTACK_PORT)
+    LOCALSTACK_PORT         default port (4566); also the port a started LocalStack listens on
+    CI=true                 an emulator that cannot be had is a hard failure (LocalStackUnavailable),
+                            elsewhere the tests that need it are skipped with the reason
+    KECS_KEEP_LOCALSTACK=1  leave a LocalStack that the tests started running at exit (faster reruns)
+The emulator is started with scripts/localstack.sh (which installs it on first use, ~1.5 min) and is
+stopped at interpreter exit only if these helpers started it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import secrets
+import subprocess
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "scripts", "localstack.sh")
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+REQUIRED_SERVICES = ("secretsmanager", "ssm", "sts")
+INSTALL_AND_START_TIMEOUT = 1200.0  # seconds: a first install on a busy 2-core machine takes minutes
+
+__all__ = [
+    "ACCOUNT",
+    "CREDENTIALS",
+    "REGION",
+    "IsolatedNames",
+    "LocalStackUnavailable",
+    "aws_client",
+    "cleanup",
+    "default_endpoint",
+    "ensure_localstack",
+    "isolated_names",
+    "probe",
+    "stop_started_localstack",
+    "unique_root",
+]
+
+
+class LocalStackUnavailable(RuntimeError):
+    """No LocalStack could be found or started (raised under CI=true; elsewhere tests skip)."""
+
+
+# ---- finding or starting the emulator -------------------------------------------------------------------
+
+
+def default_endpoint() -> str:
+    return os.environ.get("LOCALSTACK_ENDPOINT") or f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}"
+
+
+def probe(endpoint: str, timeout: float = 2.0) -> str | None:
+    """'localstack' or 'moto' if a healthy emulator with the services we need answers at endpoint, else None."""
+    base = endpoint.rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{base}/_localstack/health", timeout=timeout) as answer:
+            services = json.load(answer).get("services", {})
+        if all(services.get(name) in ("available", "running") for name in REQUIRED_SERVICES):
+            return "localstack"
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        with urllib.request.urlopen(f"{base}/moto-api/data.json", timeout=timeout) as answer:
+            answer.read()
+        return "moto"
+    except (OSError, ValueError):
+        return None
+
+
+_state: dict[str, Any] = {"endpoint": None, "failure": None, "started": None}
+
+
+def _unavailable(reason: str) -> None:
+    _state["failure"] = reason
+    if os.environ.get("CI", "").lower() == "true":
+        raise LocalStackUnavailable(f"LocalStack is required under CI=true but unavailable: {reason}")
+    pytest.skip(f"LocalStack unavailable: {reason}")
+
+
+def _script_env(port: int) -> dict[str, str]:
+    return {**os.environ, "LOCALSTACK_PORT": str(port)}
+
+
+def ensure_localstack() -> str:
+    """Return the endpoint of a healthy LocalStack, starting one (and installing it) if none answers.
+
+    The result (or the failure) is remembered for the rest of the process, so a missing LocalStack costs one
+    attempt, not one per test.
+    """
+    if _state["endpoint"]:
+        return _state["endpoint"]
+    if _state["failure"]:
+        _unavailable(_state["failure"])
+    endpoint = default_endpoint()
+    if probe(endpoint):
+        _state["endpoint"] = endpoint
+        return endpoint
+    url = urllib.parse.urlsplit(endpoint)
+    if url.hostname not in ("127.0.0.1", "localhost") or not url.port:
+        _unavailable(f"nothing healthy answers at {endpoint} (LOCALSTACK_ENDPOINT), and it is not local, so it cannot be started")
+    try:
+        done = subprocess.run(
+            [SCRIPT, "start"],
+            env=_script_env(url.port),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_AND_START_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        _unavailable(f"scripts/localstack.sh start: {err}")
+        raise AssertionError("unreachable") from err
+    if done.returncode != 0:
+        _unavailable(f"scripts/localstack.sh start exited {done.returncode}:\n{done.stderr[-3000:]}")
+    if not probe(endpoint, timeout=5.0):
+        _unavailable(f"scripts/localstack.sh start succeeded but nothing healthy answers at {endpoint}")
+    _state["endpoint"] = endpoint
+    # Started by us only if the script launched a process (not if it found one healthy or starting).
+    if re.search(r"starting (LocalStack|moto_server)", done.stderr):
+        _state["started"] = url.port
+        if os.environ.get("KECS_KEEP_LOCALSTACK", "") not in ("1", "true"):
+            atexit.register(stop_started_localstack)
+    return endpoint
+
+
+def stop_started_localstack() -> None:
+    """Stop the LocalStack that ensure_localstack started (no-op if it found one already running)."""
+    port = _state["started"]
+    if port is None:
+        return
+    _state["started"] = None
+    _state["endpoint"] = None
+    subprocess.run([SCRIPT, "stop"], env=_script_env(port), cwd=ROOT, capture_output=True, timeout=60, check=False)
+
+
+def aws_client(service: str, endpoint: str | None = None, region: str = REGION) -> Any:
+    """A boto3 client for the emulator (test/test credentials)."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint or ensure_localstack(), region_name=region, **CREDENTIALS)
+
+
+# ---- isolated names and cleanup -------------------------------------------------------------------------
+
+
+def unique_root(label: str = "t") -> str:
+    """A fresh name root: 'kt-<8 random hex>-<label>' (letters, digits, '-': valid in SM and SSM names).
+
+    The random part comes first so that no other root can be a prefix of this one (cleanup deletes by prefix).
+    """
+    clean = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:24].strip("-") or "t"
+    return f"kt-{secrets.token_hex(4)}-{clean}"
+
+
+@dataclass(frozen=True)
+class IsolatedNames:
+    """Names under one unique root, so tests never see each other's items.
+
+    secret("db/password")        -> "<root>/db/password"
+    parameter("/app/db/password")-> "/<root>/app/db/password"   (hierarchical; parameter_path is "/<root>")
+    bare_parameter("app-param")  -> "<root>-app-param"           (an SSM name without '/')
+    """
+
+    root: str
+
+    def secret(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    def parameter(self, name: str) -> str:
+        return f"/{self.root}/{name.lstrip('/')}"
+
+    def bare_parameter(self, name: str) -> str:
+        return f"{self.root}-{name}"
+
+    @property
+    def parameter_path(self) -> str:
+        return f"/{self.root}"
+
+    def owns(self, name: str) -> bool:
+        return name.lstrip("/").startswith(self.root)
+
+
+def _code(err: Exception) -> str:
+    return getattr(err, "response", {}).get("Error", {}).get("Code", "")
+
+
+def cleanup(names: IsolatedNames, endpoint: str | None = None, region: str = REGION) -> int:
+    """Delete every secret (ForceDeleteWithoutRecovery) and parameter whose name starts with names.root,
+    whoever created it (the test itself, the seed script, the code under test). Returns how many."""
+    endpoint = endpoint or ensure_localstack()
+    sm, ssm = aws_client("secretsmanager", endpoint, region), aws_client("ssm", endpoint, region)
+    deleted = 0
+    try:
+        doomed = [
+            s["ARN"]
+            for page in sm.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
+            for s in page["SecretList"]
+            if names.owns(s["Name"])
+        ]
+        for arn in doomed:
+            try:
+                sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+                deleted += 1
+            except Exception as err:
+                if _code(err) != "ResourceNotFoundException":
+                    raise
+        params = [
+            p["Name"] for page in ssm.get_paginator("describe_parameters").paginate() for p in page["Parameters"] if names.owns(p["Name"])
+        ]
+        for start in range(0, len(params), 10):  # DeleteParameters takes at most 10 names
+            deleted += len(ssm.delete_parameters(Names=params[start : start + 10]).get("DeletedParameters", []))
+    finally:
+        sm.close()
+        ssm.close()
+    return deleted
+
+
+@contextmanager
+def isolated_names(label: str = "t", endpoint: str | None = None, region: str = REGION) -> Iterator[IsolatedNames]:
+    """Yield fresh IsolatedNames; on exit delete everything created under them."""
+    names = IsolatedNames(unique_root(label))
+    try:
+        yield names
+    finally:
+        cleanup(names, endpoint, region)
