@@ -65,7 +65,7 @@ def no_secret_in_configmap_validator(args: ResourceValidationArgs, report_violat
                 f"ConfigMap {role} comes from {shown(source)}: only SSM String/StringList parameters may become ConfigMaps",
                 None,
             )
-        if notes is not UNKNOWN:
+        elif notes is not UNKNOWN:
             assert isinstance(notes, Mapping)
             item_type = notes.get(ANNOTATION_SOURCE_TYPE)
             if item_type is None and master:

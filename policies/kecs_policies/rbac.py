@@ -15,8 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.layout import reader_name
-from components.model import CLUSTER_ROLE_NAME, LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
+from components.layout import cluster_role_name, reader_name
+from components.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
 
 from .common import (
     CLUSTER_ROLE,
@@ -55,8 +55,9 @@ CLUSTER_WIDE_NAME = "kecs-no-cluster-wide-secret-read"
 READ_VERBS = ("get", "list", "watch")
 READER_PREFIX = reader_name("")
 DEFAULT_READER_RESOURCES = ("secrets", "configmaps")
-# Built-in ClusterRoles that can read Secrets, plus the ADR's reader role.
-DEFAULT_SECRET_READING_CLUSTER_ROLES = (CLUSTER_ROLE_NAME, "cluster-admin", "admin", "edit")
+# Built-in ClusterRoles that can read Secrets, plus the program's reader role for the default master namespace
+# (reader roles in the stack itself are recognised by their rules anyway).
+DEFAULT_SECRET_READING_CLUSTER_ROLES = (cluster_role_name(DEFAULT_MASTER_NAMESPACE), "cluster-admin", "admin", "edit")
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
@@ -84,18 +85,20 @@ def rule_reads_secrets(rule: Mapping[str, Any]) -> bool:
     )
 
 
-def _is_reader_object(props: Any) -> bool:
+def _is_reader_object(props: Any, master_ns: str) -> bool:
+    """The reader ClusterRole of the master namespace, a kecs-secret-reader-* object, or one carrying the kecs labels."""
     name = get(props, "metadata", "name")
     found = labels(props)
-    if isinstance(name, str) and (name == CLUSTER_ROLE_NAME or name.startswith(READER_PREFIX)):
+    if isinstance(name, str) and (name == cluster_role_name(master_ns) or name.startswith(READER_PREFIX)):
         return True
-    return found is not UNKNOWN and LABEL_FOR_NAMESPACE in found
+    return found is not UNKNOWN and (LABEL_FOR_NAMESPACE in found or found.get(LABEL_MANAGED_BY) == MANAGED_BY_VALUE)
 
 
 def reader_rbac_read_only_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """A reader Role/ClusterRole (kecs-system-secret-reader, kecs-secret-reader-*, or labelled kecs.io/for-namespace)
+    """A reader Role/ClusterRole (<master ns>-secret-reader, kecs-secret-reader-*, or labelled for kecs)
     grants only get/list/watch on the allowed resources of the core group, with no wildcard and no aggregation."""
-    if args.resource_type not in (ROLE, CLUSTER_ROLE) or not _is_reader_object(args.props):
+    master_ns = config_value(args.get_config(), "masterNamespace", DEFAULT_MASTER_NAMESPACE)
+    if args.resource_type not in (ROLE, CLUSTER_ROLE) or not _is_reader_object(args.props, master_ns):
         return
     allowed = tuple(config_value(args.get_config(), "allowedResources", list(DEFAULT_READER_RESOURCES)))
     if args.resource_type == CLUSTER_ROLE and get(args.props, "aggregationRule") not in (None, UNKNOWN):
@@ -123,7 +126,7 @@ def reader_rbac_read_only_validator(args: ResourceValidationArgs, report_violati
 reader_rbac_read_only = ResourceValidationPolicy(
     name=READ_ONLY_NAME,
     description=(
-        "The secret-reader Role/ClusterRole (kecs-system-secret-reader, kecs-secret-reader-<ns>) only gets, lists and "
+        "The secret-reader Role/ClusterRole (<master namespace>-secret-reader, kecs-secret-reader-<ns>) only gets, lists and "
         "watches secrets/configmaps of the core group: no other verb, no wildcard verb, resource or group, no aggregation."
     ),
     validate=reader_rbac_read_only_validator,
@@ -131,19 +134,20 @@ reader_rbac_read_only = ResourceValidationPolicy(
     remediation_steps="Use components/rbac.py's READ_VERBS and READ_RESOURCES for reader roles.",
     config_schema=PolicyConfigSchema(
         properties={
+            "masterNamespace": master_namespace_schema(),
             "allowedResources": {
                 "type": "array",
                 "items": {"type": "string"},
                 "default": list(DEFAULT_READER_RESOURCES),
                 "description": "Resources a reader role may name (no wildcards, ever).",
-            }
+            },
         }
     ),
 )
 
 
-def _is_reader_binding(props: Any) -> bool:
-    if _is_reader_object(props):
+def _is_reader_binding(props: Any, master_ns: str) -> bool:
+    if _is_reader_object(props, master_ns):
         return True
     subjects = plain(get(props, "subjects"))
     return isinstance(subjects, list) and any(
@@ -154,9 +158,9 @@ def _is_reader_binding(props: Any) -> bool:
 def reader_binding_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """A reader RoleBinding lives in the master namespace, is named and labelled for its namespace <ns>, binds exactly
     the ServiceAccount kecs-secret-reader-<ns> in <ns>, to the reader ClusterRole or the namespace's reader Role."""
-    if args.resource_type != ROLE_BINDING or not _is_reader_binding(args.props):
-        return
     master_ns = config_value(args.get_config(), "masterNamespace", DEFAULT_MASTER_NAMESPACE)
+    if args.resource_type != ROLE_BINDING or not _is_reader_binding(args.props, master_ns):
+        return
     provider_props = args.provider.props if args.provider is not None else None
     namespace = namespace_of(args.props, provider_props)
     if namespace is not UNKNOWN and namespace != master_ns:
@@ -195,10 +199,11 @@ def reader_binding_validator(args: ResourceValidationArgs, report_violation: Rep
     role_ref = plain(get(args.props, "roleRef"))
     if isinstance(role_ref, Mapping) and UNKNOWN not in role_ref.values():
         ref = (role_ref.get("apiGroup"), role_ref.get("kind"), role_ref.get("name"))
-        if ref not in ((RBAC_GROUP, "ClusterRole", CLUSTER_ROLE_NAME), (RBAC_GROUP, "Role", expected)):
+        cluster_role = cluster_role_name(master_ns)
+        if ref not in ((RBAC_GROUP, "ClusterRole", cluster_role), (RBAC_GROUP, "Role", expected)):
             report_violation(
                 f"reader RoleBinding for {target!r} refers to {shown(ref[1])} {shown(ref[2])}; expected ClusterRole "
-                f"{CLUSTER_ROLE_NAME!r} or Role {expected!r}",
+                f"{cluster_role!r} or Role {expected!r}",
                 None,
             )
 

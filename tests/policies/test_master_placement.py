@@ -1,0 +1,85 @@
+"""kecs-master-placement: masters only in the master namespace, named by components.naming (collision form allowed)."""
+
+from __future__ import annotations
+
+import pytest
+from kecs_policies.masters import expected_names
+
+from components.naming import assign_names, kubernetes_name
+from tests.policies.conftest import (
+    CONFIG_MAP,
+    MASTER_NS,
+    Resource,
+    assert_no_canary,
+    master,
+    master_annotations,
+    master_labels,
+    names,
+    run_resource_policies,
+)
+
+POLICY = "kecs-master-placement"
+COLLIDING = assign_names([("ssm", "/App/DB_pass"), ("ssm", "app/db-pass")])
+
+CASES = [
+    ("secret master", master("sm-app-db", "app/db"), []),
+    ("ssm configmap master", master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String"), []),
+    ("dots kept, uppercase lowered", master("sm-myapp-prod-db.v2", "MyApp/prod/db.v2"), []),
+    ("disambiguated name on a collision",
+     master(COLLIDING[("ssm", "/App/DB_pass")], "/App/DB_pass", source="ssm", item_type="SecureString"), []),
+    ("long name cut with a hash", master(kubernetes_name("secretsmanager", "x" * 400), "x" * 400), []),
+    ("KECS bug 1: dot sanitised away", master("sm-myapp-prod-db-v2", "myapp/prod/db.v2"), [POLICY]),
+    ("KECS bug 2: suffix stripped", master("sm-app", "app-config"), [POLICY]),
+    ("wrong prefix for the source", master("ssm-app-db", "app/db"), [POLICY]),
+    ("outside the master namespace", master("sm-app-db", "app/db", namespace="team-a"), [POLICY]),
+    ("namespace left to the provider default", master("sm-app-db", "app/db", namespace=None), [POLICY]),
+    ("no source-name annotation", master("sm-app-db", "app/db", annotations={}), [POLICY]),
+    ("no source-name and a foreign prefix", master("app-db", "app/db", annotations={}), [POLICY, POLICY]),
+    ("source label unknown", master("sm-app-db", "app/db", labels={**master_labels(), "kecs.io/source": "vault"}), [POLICY]),
+    ("managed-by someone else", master("sm-app-db", "app/db", labels={"kecs.io/managed-by": "helm", "kecs.io/source": "secretsmanager"}),
+     [POLICY]),
+    ("a random hash suffix is not the collision form", master("sm-app-db-0123abcd", "app/db"), [POLICY]),
+]
+
+
+@pytest.mark.parametrize(("resource", "expected"), [pytest.param(r, e, id=i) for i, r, e in CASES])
+def test_master_placement(resource: Resource, expected: list[str]) -> None:
+    violations = run_resource_policies(resource)
+    assert names(violations) == expected
+    assert_no_canary(violations)
+
+
+def test_unlabelled_objects_are_not_masters() -> None:
+    resource = Resource("kubernetes:core/v1:Secret", {"metadata": {"name": "tls", "namespace": "team-a"}, "type": "kubernetes.io/tls"})
+    assert names(run_resource_policies(resource)) == []
+
+
+def test_expected_names_come_from_the_program_naming_function() -> None:
+    assert expected_names("secretsmanager", "myapp/prod/db.v2") == (
+        kubernetes_name("secretsmanager", "myapp/prod/db.v2"),
+        kubernetes_name("secretsmanager", "myapp/prod/db.v2", disambiguate=True),
+    )
+
+
+def test_provider_default_namespace_counts() -> None:
+    resource = master("sm-app-db", "app/db", namespace=None)
+    resource.provider_props = {"namespace": MASTER_NS}
+    assert names(run_resource_policies(resource)) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "namespace", "expected"),
+    [
+        pytest.param(None, MASTER_NS, [], id="default"),
+        pytest.param({"masterNamespace": "hub"}, "hub", [], id="configured"),
+        pytest.param({"masterNamespace": "hub"}, MASTER_NS, [POLICY], id="default rejected once configured"),
+    ],
+)
+def test_master_namespace_config(config: dict | None, namespace: str, expected: list[str]) -> None:
+    resource = master("sm-app-db", "app/db", namespace=namespace)
+    assert names(run_resource_policies(resource, {POLICY: config} if config else None)) == expected
+
+
+def test_message_names_the_expected_name() -> None:
+    [violation] = run_resource_policies(master("sm-myapp-prod-db-v2", "myapp/prod/db.v2", annotations=master_annotations("myapp/prod/db.v2")))
+    assert "'sm-myapp-prod-db.v2'" in violation.message
