@@ -1,0 +1,174 @@
+"""The inventory and the dynamic provider against real LocalStack."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import secrets as random
+
+import boto3
+import dill
+import pytest
+
+from components.errors import SourceUnavailableError
+from providers.inventory import BotoSource, read_inventory
+from providers.source_value import SourceValueProvider
+from providers.values import sha256_of
+from tests.support.localstack import ensure_localstack
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> str:
+    return ensure_localstack()
+
+
+@pytest.fixture(scope="module")
+def clients(endpoint):
+    def make(service):
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+
+    return make("secretsmanager"), make("ssm")
+
+
+@pytest.fixture(scope="module")
+def seeded(clients):
+    sm, ssm = clients
+    p = f"prov{random.token_hex(3)}"
+    made = {
+        "json": sm.create_secret(Name=f"{p}/db", SecretString=json.dumps({"user": "u", "password": "pw", "port": 5432})),
+        "plain": sm.create_secret(Name=f"{p}/app-config", SecretString="plain-secret"),
+        "binary": sm.create_secret(Name=f"{p}/blob", SecretBinary=b"\x00\xff\x10"),
+    }
+    ssm.put_parameter(Name=f"/{p}/db/password", Type="SecureString", Value="ssm-secret")
+    ssm.put_parameter(Name=f"/{p}/list", Type="StringList", Value="a,b")
+    ssm.put_parameter(Name=f"{p}-plain", Type="String", Value="text")
+    yield p, made
+    for item in made.values():
+        sm.delete_secret(SecretId=item["ARN"], ForceDeleteWithoutRecovery=True)
+    ssm.delete_parameters(Names=[f"/{p}/db/password", f"/{p}/list", f"{p}-plain"])
+
+
+def inventory(endpoint, prefix):
+    items, warnings = read_inventory(BotoSource(endpoint, REGION), region=REGION, name_prefixes=(f"{prefix}/", f"/{prefix}/", f"{prefix}-"))
+    return {item.name: item for item in items}, warnings
+
+
+def test_inventory_reads_metadata_of_every_kind(endpoint, seeded):
+    p, made = seeded
+    items, warnings = inventory(endpoint, p)
+    assert warnings == []
+    assert set(items) == {f"{p}/db", f"{p}/app-config", f"{p}/blob", f"/{p}/db/password", f"/{p}/list", f"{p}-plain"}
+    db = items[f"{p}/db"]
+    assert (db.source, db.arn, db.version, db.item_type) == ("secretsmanager", made["json"]["ARN"], made["json"]["VersionId"], "secret")
+    assert db.last_changed.endswith("Z") and db.last_changed[:2] == "20"
+    assert {items[f"/{p}/db/password"].item_type, items[f"/{p}/list"].item_type, items[f"{p}-plain"].item_type} == {
+        "SecureString", "StringList", "String",
+    }
+    assert items[f"/{p}/db/password"].version == "1"
+
+
+def test_inventory_sees_a_new_version_without_reading_values(endpoint, clients, seeded):
+    sm, ssm = clients
+    p, made = seeded
+    before, _ = inventory(endpoint, p)
+    sm.put_secret_value(SecretId=made["plain"]["ARN"], SecretString="plain-secret-2")
+    ssm.put_parameter(Name=f"/{p}/db/password", Type="SecureString", Value="ssm-secret-2", Overwrite=True)
+    after, _ = inventory(endpoint, p)
+    assert after[f"{p}/app-config"].version != before[f"{p}/app-config"].version
+    assert after[f"/{p}/db/password"].version == "2"
+    assert after[f"{p}/db"] == before[f"{p}/db"]
+
+
+def test_unreachable_source_raises_never_returns_empty():
+    with pytest.raises(SourceUnavailableError, match="cannot read Secrets Manager ListSecrets from http://127.0.0.1:9"):
+        read_inventory(BotoSource("http://127.0.0.1:9", REGION), region=REGION)
+
+
+def props_for(item, endpoint, encoding="base64", json_keys=()):
+    return {
+        "source": item.source, "name": item.name, "arn": item.arn, "version": item.version, "item_type": item.item_type,
+        "encoding": encoding, "json_keys": list(json_keys), "endpoint": endpoint, "region": REGION,
+    }
+
+
+def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    created = SourceValueProvider().create(props_for(items[f"{p}/db"], endpoint, json_keys=["password"]))
+    assert created.id == f"secretsmanager:{p}/db"
+    data = {k: base64.b64decode(v) for k, v in created.outs["data"].items()}
+    assert data == {"value": json.dumps({"user": "u", "password": "pw", "port": 5432}).encode(), "user": b"u", "password": b"pw", "port": b"5432"}
+    assert created.outs["sha256"] == sha256_of(data)
+    assert created.outs["keys"] == ["password", "port", "user", "value"]
+
+
+def test_provider_keeps_binary_bytes_and_reads_parameters(endpoint, seeded):
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    provider = SourceValueProvider()
+    blob = provider.create(props_for(items[f"{p}/blob"], endpoint)).outs["data"]
+    assert base64.b64decode(blob["value"]) == b"\x00\xff\x10"
+    listed = provider.create(props_for(items[f"/{p}/list"], endpoint, encoding="text")).outs["data"]
+    assert listed == {"value": "a,b", "items": '["a","b"]'}
+
+
+def test_provider_reads_the_version_the_inventory_saw(endpoint, clients, seeded):
+    sm, _ = clients
+    p, made = seeded
+    items, _ = inventory(endpoint, p)
+    item = items[f"{p}/app-config"]
+    provider = SourceValueProvider()
+    first = provider.create(props_for(item, endpoint)).outs
+    sm.put_secret_value(SecretId=made["plain"]["ARN"], SecretString="newer")
+    # Still the version that was planned, not whatever is current by now: state and annotations agree.
+    assert provider.create(props_for(item, endpoint)).outs["data"] == first["data"]
+    newer, _ = inventory(endpoint, p)
+    diff = provider.diff("id", first, props_for(newer[f"{p}/app-config"], endpoint))
+    assert diff.changes is True and diff.replaces == []
+    updated = provider.update("id", first, props_for(newer[f"{p}/app-config"], endpoint)).outs
+    assert base64.b64decode(updated["data"]["value"]) == b"newer"
+
+
+def test_provider_diff_without_changes_reads_nothing(endpoint, seeded):
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    props = props_for(items[f"{p}-plain"], endpoint, encoding="text")
+    outs = SourceValueProvider().create(props).outs
+    diff = SourceValueProvider().diff("id", outs, props)
+    assert diff.changes is False
+
+
+def test_provider_missing_json_key_names_key_not_value(endpoint, seeded):
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    with pytest.raises(Exception, match=r"no JSON field\(s\) \['nope'\]") as caught:
+        SourceValueProvider().create(props_for(items[f"{p}/db"], endpoint, json_keys=["nope"]))
+    assert "pw" not in str(caught.value)
+
+
+def test_provider_refresh_of_a_deleted_item_reports_it_gone(endpoint, clients, seeded):
+    _, ssm = clients
+    p, _ = seeded
+    ssm.put_parameter(Name=f"/{p}/temp", Type="String", Value="x")
+    items, _ = inventory(endpoint, p)
+    props = props_for(items[f"/{p}/temp"], endpoint, encoding="text")
+    ssm.delete_parameter(Name=f"/{p}/temp")
+    assert SourceValueProvider().read("ssm:x", props).id == ""
+
+
+def test_provider_check_returns_failures_not_exceptions():
+    result = SourceValueProvider().check({}, {"source": "vault", "name": "", "encoding": "hex", "region": ""})
+    assert sorted(f.property for f in result.failures) == ["encoding", "name", "region", "source"]
+
+
+def test_serialized_provider_holds_no_client_endpoint_or_credential(endpoint, seeded):
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    provider = SourceValueProvider()
+    provider.create(props_for(items[f"{p}-plain"], endpoint, encoding="text"))  # clients now exist in this process
+    blob = dill.dumps(provider, protocol=pickle.DEFAULT_PROTOCOL, recurse=True)
+    for needle in (b"4566", b"test", b"botocore", endpoint.encode()):
+        assert needle not in blob
