@@ -16,12 +16,13 @@ PULUMI_ENV   = PATH="$(TOOLCHAIN):$(CURDIR)/$(VENV)/bin:$$PATH" \
                PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
                PULUMI_HOME="$(STATE)/pulumi-home" KUBECONFIG="$(STATE)/cluster/kubeconfig"
 
-.PHONY: help venv toolchain localstack cluster namespaces seed demo up preview destroy summary policy-check test lint bench stop clean
+.PHONY: help venv toolchain localstack cluster namespaces seed demo up preview destroy plan summary policy-check test lint bench stop clean
 
 help:
 	@echo "make demo          LocalStack + local control plane + demo data + pulumi up of the '$(STACK)' stack"
 	@echo "make test          every test (unit, program, provider, policies, e2e) against real components"
 	@echo "make policy-check  pulumi preview of the '$(STACK)' stack with the CrossGuard policy pack"
+	@echo "make plan          print the layout the '$(STACK)' stack would converge to (no Pulumi, no changes)"
 	@echo "make bench         benchmark pulumi up/preview against a direct script"
 	@echo "make stop          stop LocalStack and the control plane"
 
@@ -60,6 +61,9 @@ demo: venv toolchain localstack namespaces seed $(STATE)/pulumi
 up preview destroy: venv toolchain $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi $@ $(if $(filter preview,$@),,--yes) --stack $(STACK)
+
+plan: venv
+	$(VENV)/bin/python scripts/plan.py --stack $(STACK)
 
 summary: venv
 	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python scripts/summary.py

@@ -133,7 +133,6 @@ ARN_TASK_DEFINITIONS: dict[str, dict[str, list[tuple[str, ...]]]] = {
             ("DB_SECRET", "myapp/prod/db.v2", "sm-arn"),
             ("DB_USER", "myapp/prod/db.v2", "sm-arn-key", "username"),
             ("DB_PASSWORD", "myapp/prod/db.v2", "sm-arn-stage", "password"),
-            ("DB_VALUE_FIELD", "myapp/prod/db.v2", "sm-arn-key", "value"),
             ("APP_CONFIG", "app-config", "sm-arn"),
             ("ALERTS_TOKEN", "ops+alerts=main@team.example", "sm-arn"),
             ("API_KEY", "/myapp/prod/api.key", "ssm-arn"),

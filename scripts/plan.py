@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Print the layout a stack would converge to, without Pulumi: a dry run of the planning step.
+
+    .venv/bin/python scripts/plan.py [--stack dev]
+
+Reads Pulumi.<stack>.yaml, the inventory (metadata only) and the demand, checks the cluster when it
+can, and prints masters, replicas and RBAC. Never prints a value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from components.config import NAMESPACE, parse_config  # noqa: E402
+from components.errors import KecsSecretsError  # noqa: E402
+from components.planning import make_plan  # noqa: E402
+from providers.inventory import BotoSource  # noqa: E402
+from providers.kube import KubeReader  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    with open(f"Pulumi.{args.stack}.yaml", encoding="utf-8") as handle:
+        config = (yaml.safe_load(handle) or {}).get("config") or {}
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{NAMESPACE}:")}
+    try:
+        settings = parse_config(raw)
+        cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
+        plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
+                         dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+    except KecsSecretsError as err:
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    layout = plan.layout
+    print(f"masters in {settings.master_namespace} ({len(layout.masters)}):")
+    for m in layout.masters:
+        keys = f" keys {list(m.json_keys)}" if m.json_keys else ""
+        print(f"  {m.kind:9} {m.name}  <- {m.item.source} {m.item.name!r} v{m.item.version}{keys}")
+    print(f"replicas ({len(layout.replicas)}):")
+    for ns, names in layout.replicas_by_namespace().items():
+        print(f"  {ns}: {', '.join(names)}")
+    print("rbac:")
+    for r in layout.rbac:
+        print(f"  {r.namespace}: ServiceAccount {r.service_account}, RoleBinding {r.role_binding} -> {r.role_kind} {r.role_name}")
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
