@@ -13,6 +13,11 @@
 # (`moto[server]`, same Secrets Manager/SSM/STS/KMS APIs) in a venv of the ordinary python3; the script
 # says which one it started. $KECS_AWS_EMULATOR=auto|localstack|moto forces a choice (default auto).
 #
+# Installs are keyed by the pinned versions (+ the constraints file + Python minor), guarded by a lock,
+# and marked complete by a file written last (an interrupted install is rebuilt). LocalStack runs with
+# DNS server, persistence, analytics events and certificate download off, so it needs no network.
+# State is in-memory: `stop` forgets every secret and parameter.
+#
 # Environment:
 #   LOCALSTACK_PORT            port on 127.0.0.1 (default 4566)
 #   LOCALSTACK_STATE_DIR       pid file, log, LocalStack's volume/filesystem dirs (default <repo>/.state/localstack)
@@ -58,6 +63,7 @@ find_python313() {
   [ -n "$root" ] || root=${PYENV_ROOT:-$HOME/.pyenv}
   # 3.13 (the verified one, newest patch first), then later minors
   local v
+  # shellcheck disable=SC2012  # pyenv version dirs have plain names
   for v in $(ls -d "$root"/versions/3.13* 2>/dev/null | sort -V -r) $(ls -d "$root"/versions/3.1[4-9]* 2>/dev/null | sort -V); do
     for c in "$v"/bin/python3.1[3-9]; do
       is_py313 "$c" && { echo "$c"; return 0; }
@@ -98,7 +104,7 @@ kind_python() {   # the interpreter a venv of KIND is built from
 }
 
 install_kind() {   # install_kind KIND -> prints the venv dir; reuses it when its marker exists
-  local kind=$1 py dir tmp t0
+  local kind=$1 py dir t0
   py=$(kind_python "$kind")
   dir=$(venv_dir "$kind" "$py")
   if [ -f "$dir/.kecs-installed" ]; then echo "$dir"; return 0; fi
@@ -158,10 +164,15 @@ our_pid() {   # prints the pid from the pid file if that process is alive
 }
 
 # ---- commands ------------------------------------------------------------------------------------------
-cmd_install() { install_kind "$(pick_kind)" >/dev/null; }
+cmd_install() { local kind; kind=$(pick_kind); install_kind "$kind" >/dev/null; }
 
 cmd_start() {
   local kind dir pid t0 waited=0
+  if healthy; then log "already running and healthy at $endpoint"; return 0; fi
+  # Two starts at once (two test sessions) must not both launch: the second waits here, then finds it healthy.
+  mkdir -p "$state"
+  exec 8>"$state/start.lock"
+  flock 8
   if healthy; then log "already running and healthy at $endpoint"; return 0; fi
   if pid=$(our_pid); then
     log "pid $pid (from $pidfile) is starting; waiting for it"
@@ -185,10 +196,11 @@ cmd_start() {
           SKIP_SSL_CERT_DOWNLOAD=1 \
           DISABLE_EVENTS=1 \
           OUTBOUND_HTTP_PROXY= OUTBOUND_HTTPS_PROXY= \
-          setsid "$dir/bin/python" -m localstack.runtime.main </dev/null >>"$logfile" 2>&1 &
+          setsid "$dir/bin/python" -m localstack.runtime.main </dev/null >>"$logfile" 2>&1 8>&- 9>&- &
     else
       log "no Python >= 3.13 (or KECS_AWS_EMULATOR=moto): starting moto_server $MOTO_VERSION at $endpoint (log: $logfile)"
-      setsid "$dir/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >>"$logfile" 2>&1 &
+      # LocalStack's account id, so ARNs look the same under both emulators.
+      MOTO_ACCOUNT_ID=000000000000 setsid "$dir/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >>"$logfile" 2>&1 8>&- 9>&- &
     fi
     pid=$!
     echo "$pid" >"$pidfile"
@@ -215,7 +227,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-  local pid i
+  local pid _
   if ! pid=$(our_pid); then
     rm -f "$pidfile"
     if healthy; then log "something answers at $endpoint but was not started by this script ($pidfile); left alone"
@@ -224,7 +236,7 @@ cmd_stop() {
   fi
   log "stopping pid $pid (process group)"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 40); do
+  for _ in $(seq 1 40); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.25
   done
