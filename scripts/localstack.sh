@@ -20,7 +20,8 @@
 #
 # Environment:
 #   LOCALSTACK_PORT            port on 127.0.0.1 (default 4566)
-#   LOCALSTACK_STATE_DIR       pid file, log, LocalStack's volume/filesystem dirs (default <repo>/.state/localstack)
+#   LOCALSTACK_STATE_DIR       pid file, log, LocalStack's volume/filesystem dirs (default <repo>/.state/localstack,
+#                              or .state/localstack-PORT for another port)
 #   LOCALSTACK_START_TIMEOUT   seconds to wait for health (default 120)
 #   XDG_CACHE_HOME             venvs live in ${XDG_CACHE_HOME:-$HOME/.cache}/kecs-secrets/
 # Progress and errors go to stderr; `endpoint` and `status` print to stdout.
@@ -38,7 +39,9 @@ MOTO_REQS=("moto[server]==$MOTO_VERSION")
 SERVICES=secretsmanager,ssm,sts,kms
 
 port=${LOCALSTACK_PORT:-4566}
-state=${LOCALSTACK_STATE_DIR:-$repo/.state/localstack}
+# One state dir per port, so emulators on two ports never share a pid file, log or filesystem root.
+if [ "$port" = 4566 ]; then default_state=$repo/.state/localstack; else default_state=$repo/.state/localstack-$port; fi
+state=${LOCALSTACK_STATE_DIR:-$default_state}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/kecs-secrets
 timeout=${LOCALSTACK_START_TIMEOUT:-120}
 choice=${KECS_AWS_EMULATOR:-auto}
