@@ -98,8 +98,9 @@ def _props(props: Mapping[str, Any], keep_secrets: bool = False) -> Any:
     return unknown_checking_proxy(deserialize_properties(copy.deepcopy(dict(props)), keep_secrets))
 
 
-def resource_args(resource: Resource, config: Mapping[str, Any] | None = None, stack_tags: Mapping[str, str] | None = None,
-                  keep_secrets: bool = False) -> ResourceValidationArgs:
+def resource_args(
+    resource: Resource, config: Mapping[str, Any] | None = None, stack_tags: Mapping[str, str] | None = None, keep_secrets: bool = False
+) -> ResourceValidationArgs:
     return ResourceValidationArgs(
         resource.type,
         _props(resource.props, keep_secrets),
@@ -112,8 +113,9 @@ def resource_args(resource: Resource, config: Mapping[str, Any] | None = None, s
     )
 
 
-def run_resource_policies(resource: Resource, config: Mapping[str, Mapping[str, Any]] | None = None,
-                          stack_tags: Mapping[str, str] | None = None) -> list[Violation]:
+def run_resource_policies(
+    resource: Resource, config: Mapping[str, Mapping[str, Any]] | None = None, stack_tags: Mapping[str, str] | None = None
+) -> list[Violation]:
     """Every resource policy of the pack on one resource; ``config`` is keyed by policy name, like the CLI's."""
     found: list[Violation] = []
     for policy in POLICIES:
@@ -131,8 +133,9 @@ def run_resource_policies(resource: Resource, config: Mapping[str, Mapping[str, 
 def run_stack_policies(resources: Iterable[Resource], config: Mapping[str, Mapping[str, Any]] | None = None) -> list[Violation]:
     """Every stack policy of the pack on a stack made of ``resources``."""
     stack = [
-        PolicyResource(r.type, _props(r.props), r.urn, r.name or _default_name(r.props), policy_options(r.secret_outputs),
-                       _provider(r), None, [], {})
+        PolicyResource(
+            r.type, _props(r.props), r.urn, r.name or _default_name(r.props), policy_options(r.secret_outputs), _provider(r), None, [], {}
+        )
         for r in resources
     ]
     found: list[Violation] = []
@@ -155,8 +158,9 @@ def names(violations: Iterable[Violation]) -> list[str]:
 # ---- Kubernetes objects shaped like the program's (components/layout.py, masters.py, replicas.py, rbac.py) ----
 
 
-def metadata(name: str | None, namespace: str | None = None, labels: Mapping[str, str] | None = None,
-             annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
+def metadata(
+    name: str | None, namespace: str | None = None, labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if name is not None:
         meta["name"] = name
@@ -184,12 +188,22 @@ def master_annotations(source_name: str, item_type: str = "secret") -> dict[str,
     }
 
 
-def master(name: str, source_name: str, *, kind: str = SECRET, source: str = "secretsmanager", item_type: str = "secret",
-           namespace: str | None = MASTER_NS, labels: Mapping[str, str] | None = None,
-           annotations: Mapping[str, str] | None = None, data: Mapping[str, Any] | None = None) -> Resource:
+def master(
+    name: str,
+    source_name: str,
+    *,
+    kind: str = SECRET,
+    source: str = "secretsmanager",
+    item_type: str = "secret",
+    namespace: str | None = MASTER_NS,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Resource:
     props: dict[str, Any] = {
         "metadata": metadata(
-            name, namespace,
+            name,
+            namespace,
             master_labels(source) if labels is None else labels,
             master_annotations(source_name, item_type) if annotations is None else annotations,
         ),
@@ -214,12 +228,20 @@ def replica_annotations(source_name: str = "app/db", master_ns: str = MASTER_NS,
     }
 
 
-def replica(name: str, namespace: str, *, kind: str = SECRET, source: str = "secretsmanager",
-            labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None,
-            data: Mapping[str, Any] | None = None) -> Resource:
+def replica(
+    name: str,
+    namespace: str,
+    *,
+    kind: str = SECRET,
+    source: str = "secretsmanager",
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Resource:
     props: dict[str, Any] = {
         "metadata": metadata(
-            name, namespace,
+            name,
+            namespace,
             replica_labels(source) if labels is None else labels,
             replica_annotations() if annotations is None else annotations,
         ),
@@ -235,22 +257,35 @@ def reader_labels(namespace: str) -> dict[str, str]:
 
 
 def service_account(namespace: str, name: str | None = None) -> Resource:
-    return Resource(SERVICE_ACCOUNT, {
-        "metadata": metadata(name or f"kecs-secret-reader-{namespace}", namespace, reader_labels(namespace)),
-        "automountServiceAccountToken": False,
-    })
+    return Resource(
+        SERVICE_ACCOUNT,
+        {
+            "metadata": metadata(name or f"kecs-secret-reader-{namespace}", namespace, reader_labels(namespace)),
+            "automountServiceAccountToken": False,
+        },
+    )
 
 
-def role_binding(namespace: str, *, name: str | None = None, binding_ns: str = MASTER_NS,
-                 labels: Mapping[str, str] | None = None, subjects: list[dict[str, Any]] | None = None,
-                 role_ref: Mapping[str, str] | None = None) -> Resource:
+def role_binding(
+    namespace: str,
+    *,
+    name: str | None = None,
+    binding_ns: str = MASTER_NS,
+    labels: Mapping[str, str] | None = None,
+    subjects: list[dict[str, Any]] | None = None,
+    role_ref: Mapping[str, str] | None = None,
+) -> Resource:
     reader = f"kecs-secret-reader-{namespace}"
-    return Resource(ROLE_BINDING, {
-        "metadata": metadata(name or reader, binding_ns, reader_labels(namespace) if labels is None else labels),
-        "roleRef": dict(role_ref) if role_ref is not None else {
-            "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kecs-system-secret-reader"},
-        "subjects": subjects if subjects is not None else [{"kind": "ServiceAccount", "name": reader, "namespace": namespace}],
-    })
+    return Resource(
+        ROLE_BINDING,
+        {
+            "metadata": metadata(name or reader, binding_ns, reader_labels(namespace) if labels is None else labels),
+            "roleRef": dict(role_ref)
+            if role_ref is not None
+            else {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kecs-system-secret-reader"},
+            "subjects": subjects if subjects is not None else [{"kind": "ServiceAccount", "name": reader, "namespace": namespace}],
+        },
+    )
 
 
 def read_rule(**overrides: Any) -> dict[str, Any]:
@@ -259,8 +294,12 @@ def read_rule(**overrides: Any) -> dict[str, Any]:
     return rule
 
 
-def cluster_role(name: str = "kecs-system-secret-reader", rules: list[dict[str, Any]] | None = None,
-                 labels: Mapping[str, str] | None = None, **fields: Any) -> Resource:
+def cluster_role(
+    name: str = "kecs-system-secret-reader",
+    rules: list[dict[str, Any]] | None = None,
+    labels: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> Resource:
     props: dict[str, Any] = {
         "metadata": metadata(name, None, {"kecs.io/managed-by": "kecs"} if labels is None else labels),
         "rules": [read_rule()] if rules is None else rules,
@@ -271,18 +310,24 @@ def cluster_role(name: str = "kecs-system-secret-reader", rules: list[dict[str, 
 
 def role(namespace_served: str, rules: list[dict[str, Any]] | None = None, namespace: str = MASTER_NS) -> Resource:
     name = f"kecs-secret-reader-{namespace_served}"
-    return Resource(ROLE, {
-        "metadata": metadata(name, namespace, reader_labels(namespace_served)),
-        "rules": [read_rule(resourceNames=["sm-app-db"])] if rules is None else rules,
-    })
+    return Resource(
+        ROLE,
+        {
+            "metadata": metadata(name, namespace, reader_labels(namespace_served)),
+            "rules": [read_rule(resourceNames=["sm-app-db"])] if rules is None else rules,
+        },
+    )
 
 
 def cluster_role_binding(name: str, role_name: str, subjects: list[dict[str, Any]] | None = None) -> Resource:
-    return Resource(CLUSTER_ROLE_BINDING, {
-        "metadata": metadata(name),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
-        "subjects": subjects if subjects is not None else [{"kind": "Group", "name": "system:authenticated"}],
-    })
+    return Resource(
+        CLUSTER_ROLE_BINDING,
+        {
+            "metadata": metadata(name),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+            "subjects": subjects if subjects is not None else [{"kind": "Group", "name": "system:authenticated"}],
+        },
+    )
 
 
 def config_map(name: str, namespace: str, data: Mapping[str, Any], **meta: Any) -> Resource:
@@ -295,14 +340,18 @@ def healthy_stack() -> list[Resource]:
         master("sm-app-db", "app/db"),
         master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String", data={"value": "on"}),
         replica("sm-app-db", "team-a"),
-        replica("ssm-app-flags", "team-a", kind=CONFIG_MAP, source="ssm",
-                annotations=replica_annotations("/app/flags"), data={"value": "on"}),
+        replica(
+            "ssm-app-flags", "team-a", kind=CONFIG_MAP, source="ssm", annotations=replica_annotations("/app/flags"), data={"value": "on"}
+        ),
         cluster_role(),
         service_account("team-a"),
         role_binding("team-a"),
-        Resource("pulumi-python:dynamic/kecs:SourceValue",
-                 {"source": "secretsmanager", "name": "app/db", "data": {"value": CANARY_B64}},
-                 name="value-sm-app-db", secret_outputs=("data",)),
+        Resource(
+            "pulumi-python:dynamic/kecs:SourceValue",
+            {"source": "secretsmanager", "name": "app/db", "data": {"value": CANARY_B64}},
+            name="value-sm-app-db",
+            secret_outputs=("data",),
+        ),
     ]
 
 

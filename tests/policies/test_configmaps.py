@@ -27,25 +27,50 @@ CASES = [
     ("StringList parameter master", master("ssm-app-hosts", "/app/hosts", kind=CONFIG_MAP, source="ssm", item_type="StringList"), []),
     ("String parameter replica", replica("ssm-app-flags", "team-a", kind=CONFIG_MAP, source="ssm"), []),
     ("plain application ConfigMap", config_map("settings", "team-a", {"LOG_LEVEL": "debug", "feature.x": "on"}), []),
-    ("SecureString parameter master",
-     master("ssm-app-db-password", "/app/db/password", kind=CONFIG_MAP, source="ssm", item_type="SecureString"), [POLICY]),
+    (
+        "SecureString parameter master",
+        master("ssm-app-db-password", "/app/db/password", kind=CONFIG_MAP, source="ssm", item_type="SecureString"),
+        [POLICY],
+    ),
     ("Secrets Manager master as ConfigMap", master("sm-app-db", "app/db", kind=CONFIG_MAP), [POLICY]),
     ("Secrets Manager replica as ConfigMap", replica("sm-app-db", "team-a", kind=CONFIG_MAP), [POLICY]),
-    ("SecureString replica", replica("ssm-app-db-password", "team-a", kind=CONFIG_MAP, source="ssm",
-                                     annotations={**replica_annotations(), "kecs.io/source-type": "SecureString"}), [POLICY]),
-    ("master without source-type", master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm",
-                                          annotations={"kecs.io/source-name": "/app/flags"}), [POLICY]),
+    (
+        "SecureString replica",
+        replica(
+            "ssm-app-db-password",
+            "team-a",
+            kind=CONFIG_MAP,
+            source="ssm",
+            annotations={**replica_annotations(), "kecs.io/source-type": "SecureString"},
+        ),
+        [POLICY],
+    ),
+    (
+        "master without source-type",
+        master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", annotations={"kecs.io/source-name": "/app/flags"}),
+        [POLICY],
+    ),
     ("credential-like key in an application ConfigMap", config_map("settings", "team-a", {"db_password": CANARY}), [POLICY]),
-    ("several credential-like keys, one report",
-     config_map("settings", "team-a", {"API_KEY": CANARY, "auth-token": CANARY, "privateKey": CANARY}), [POLICY]),
-    ("credential-like key in binaryData", Resource(CONFIG_MAP, {"metadata": {"name": "blob", "namespace": "team-a"},
-                                                                "binaryData": {"client-secret.bin": "AAEC"}}), [POLICY]),
-    ("JSON key of a String parameter that looks like a password",
-     master("ssm-app-conf", "/app/conf", kind=CONFIG_MAP, source="ssm", item_type="String", data={"value": "x", "password": CANARY}),
-     [POLICY]),
-    ("SecureString and credential key: two reports",
-     master("ssm-app-db", "/app/db", kind=CONFIG_MAP, source="ssm", item_type="SecureString", data={"PASSWORD": CANARY}),
-     [POLICY, POLICY]),
+    (
+        "several credential-like keys, one report",
+        config_map("settings", "team-a", {"API_KEY": CANARY, "auth-token": CANARY, "privateKey": CANARY}),
+        [POLICY],
+    ),
+    (
+        "credential-like key in binaryData",
+        Resource(CONFIG_MAP, {"metadata": {"name": "blob", "namespace": "team-a"}, "binaryData": {"client-secret.bin": "AAEC"}}),
+        [POLICY],
+    ),
+    (
+        "JSON key of a String parameter that looks like a password",
+        master("ssm-app-conf", "/app/conf", kind=CONFIG_MAP, source="ssm", item_type="String", data={"value": "x", "password": CANARY}),
+        [POLICY],
+    ),
+    (
+        "SecureString and credential key: two reports",
+        master("ssm-app-db", "/app/db", kind=CONFIG_MAP, source="ssm", item_type="SecureString", data={"PASSWORD": CANARY}),
+        [POLICY, POLICY],
+    ),
 ]
 
 
@@ -90,7 +115,12 @@ def test_config(config: dict | None, data: dict[str, str], expected: list[str]) 
 
 
 def test_kecs_labels_alone_make_a_master() -> None:
-    resource = config_map("ssm-app-x", "kecs-system", {"value": "v"}, labels=master_labels("ssm"),
-                          annotations={**master_annotations("/app/x"), "kecs.io/source-type": "String"})
+    resource = config_map(
+        "ssm-app-x",
+        "kecs-system",
+        {"value": "v"},
+        labels=master_labels("ssm"),
+        annotations={**master_annotations("/app/x"), "kecs.io/source-type": "String"},
+    )
     resource.props["metadata"]["annotations"]["kecs.io/source-name"] = "app-x"  # type: ignore[index]
     assert names(run_resource_policies(resource)) == []

@@ -25,8 +25,11 @@ CASES = [
     ("secret master", master("sm-app-db", "app/db"), []),
     ("ssm configmap master", master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String"), []),
     ("dots kept, uppercase lowered", master("sm-myapp-prod-db.v2", "MyApp/prod/db.v2"), []),
-    ("disambiguated name on a collision",
-     master(COLLIDING[("ssm", "/App/DB_pass")], "/App/DB_pass", source="ssm", item_type="SecureString"), []),
+    (
+        "disambiguated name on a collision",
+        master(COLLIDING[("ssm", "/App/DB_pass")], "/App/DB_pass", source="ssm", item_type="SecureString"),
+        [],
+    ),
     ("long name cut with a hash", master(kubernetes_name("secretsmanager", "x" * 400), "x" * 400), []),
     ("KECS bug 1: dot sanitised away", master("sm-myapp-prod-db-v2", "myapp/prod/db.v2"), [POLICY]),
     ("KECS bug 2: suffix stripped", master("sm-app", "app-config"), [POLICY]),
@@ -36,8 +39,11 @@ CASES = [
     ("no source-name annotation", master("sm-app-db", "app/db", annotations={}), [POLICY]),
     ("no source-name and a foreign prefix", master("app-db", "app/db", annotations={}), [POLICY, POLICY]),
     ("source label unknown", master("sm-app-db", "app/db", labels={**master_labels(), "kecs.io/source": "vault"}), [POLICY]),
-    ("managed-by someone else", master("sm-app-db", "app/db", labels={"kecs.io/managed-by": "helm", "kecs.io/source": "secretsmanager"}),
-     [POLICY]),
+    (
+        "managed-by someone else",
+        master("sm-app-db", "app/db", labels={"kecs.io/managed-by": "helm", "kecs.io/source": "secretsmanager"}),
+        [POLICY],
+    ),
     ("a random hash suffix is not the collision form", master("sm-app-db-0123abcd", "app/db"), [POLICY]),
 ]
 
@@ -81,5 +87,7 @@ def test_master_namespace_config(config: dict | None, namespace: str, expected: 
 
 
 def test_message_names_the_expected_name() -> None:
-    [violation] = run_resource_policies(master("sm-myapp-prod-db-v2", "myapp/prod/db.v2", annotations=master_annotations("myapp/prod/db.v2")))
+    [violation] = run_resource_policies(
+        master("sm-myapp-prod-db-v2", "myapp/prod/db.v2", annotations=master_annotations("myapp/prod/db.v2"))
+    )
     assert "'sm-myapp-prod-db.v2'" in violation.message

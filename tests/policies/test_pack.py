@@ -99,7 +99,10 @@ def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     process = subprocess.Popen(
         [os.path.join(ROOT, ".venv", "bin", "python"), "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."],
-        cwd=POLICIES_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=POLICIES_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         assert process.stdout is not None
@@ -124,8 +127,9 @@ def _struct(value: dict) -> struct_pb2.Struct:
 def _configure(stub: analyzer_pb2_grpc.AnalyzerStub, levels: dict[str, int], properties: dict[str, dict] | None = None) -> None:
     names = set(levels) | set(properties or {})
     config = {
-        name: analyzer_pb2.PolicyConfig(enforcementLevel=levels.get(name, analyzer_pb2.MANDATORY),
-                                        properties=_struct((properties or {}).get(name, {})))
+        name: analyzer_pb2.PolicyConfig(
+            enforcementLevel=levels.get(name, analyzer_pb2.MANDATORY), properties=_struct((properties or {}).get(name, {}))
+        )
         for name in names
     }
     stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=config))
@@ -133,7 +137,10 @@ def _configure(stub: analyzer_pb2_grpc.AnalyzerStub, levels: dict[str, int], pro
 
 def _request(resource) -> analyzer_pb2.AnalyzeRequest:
     return analyzer_pb2.AnalyzeRequest(
-        type=resource.type, properties=_struct(dict(resource.props)), urn=resource.urn, name=resource.name or "r",
+        type=resource.type,
+        properties=_struct(dict(resource.props)),
+        urn=resource.urn,
+        name=resource.name or "r",
         options=analyzer_pb2.AnalyzerResourceOptions(additionalSecretOutputs=list(resource.secret_outputs)),
     )
 
@@ -153,8 +160,7 @@ def test_analyzer_describes_every_policy_with_its_schema(analyzer: analyzer_pb2_
 def test_analyzer_reports_by_policy_name_without_values(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     _configure(analyzer, {})
     response = analyzer.Analyze(_request(config_map("settings", "team-a", {"db_password": CANARY})))
-    assert [(d.policyName, d.enforcementLevel) for d in response.diagnostics] == [
-        ("kecs-no-secret-in-configmap", analyzer_pb2.MANDATORY)]
+    assert [(d.policyName, d.enforcementLevel) for d in response.diagnostics] == [("kecs-no-secret-in-configmap", analyzer_pb2.MANDATORY)]
     assert CANARY not in str(response)
 
 
@@ -172,11 +178,18 @@ def test_enforcement_levels_and_properties_come_from_config(analyzer: analyzer_p
 def test_stack_analysis(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     _configure(analyzer, {})
     resources = [*healthy_stack(), replica("sm-orphan", "team-a")]
-    request = analyzer_pb2.AnalyzeStackRequest(resources=[
-        analyzer_pb2.AnalyzerResource(type=r.type, properties=_struct(dict(r.props)), urn=r.urn, name=r.name or "r",
-                                      options=analyzer_pb2.AnalyzerResourceOptions(additionalSecretOutputs=list(r.secret_outputs)))
-        for r in resources
-    ])
+    request = analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=r.type,
+                properties=_struct(dict(r.props)),
+                urn=r.urn,
+                name=r.name or "r",
+                options=analyzer_pb2.AnalyzerResourceOptions(additionalSecretOutputs=list(r.secret_outputs)),
+            )
+            for r in resources
+        ]
+    )
     response = analyzer.AnalyzeStack(request)
     assert [(d.policyName, d.urn) for d in response.diagnostics] == [("kecs-replica-coverage", resources[-1].urn)]
     assert CANARY_B64 not in str(response)

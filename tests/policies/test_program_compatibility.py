@@ -23,8 +23,9 @@ SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-creds-A1b2C3"
 
 
 def _secret(name: str, suffix: str) -> SourceItem:
-    return SourceItem(SECRETSMANAGER, name, f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-{suffix}", "v-1",
-                      "2025-08-12T13:38:45Z", "secret")
+    return SourceItem(
+        SECRETSMANAGER, name, f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-{suffix}", "v-1", "2025-08-12T13:38:45Z", "secret"
+    )
 
 
 def _parameter(name: str, item_type: str) -> SourceItem:
@@ -87,8 +88,9 @@ def _register(settings: LayoutSettings) -> None:
     @pulumi.runtime.test
     def run() -> None:
         layout = plan_layout(ITEMS, DEMAND, settings, REGION)
-        CentralizedSecrets("kecs-secrets", CentralizedSecretsArgs(layout, settings.master_namespace, "http://localhost:4566",
-                                                                 REGION, STACK))
+        CentralizedSecrets(
+            "kecs-secrets", CentralizedSecretsArgs(layout, settings.master_namespace, "http://localhost:4566", REGION, STACK)
+        )
 
     run()
 
@@ -108,12 +110,18 @@ def test_the_program_passes_every_policy(recorder: Recorder, settings: LayoutSet
     for resource in resources:
         resource.secret_outputs = recorder.secret_outputs[(resource.type, resource.name)]
     kinds = {r.type for r in resources}
-    assert {"kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
-            "pulumi-python:dynamic/kecs:SourceValue"} <= kinds
+    assert {
+        "kubernetes:core/v1:Secret",
+        "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "pulumi-python:dynamic/kecs:SourceValue",
+    } <= kinds
     assert ("kubernetes:core/v1:ConfigMap" in kinds) is not settings.ssm_all_secrets
 
-    config = {name: {"masterNamespace": settings.master_namespace}
-              for name in ("kecs-replica-metadata", "kecs-master-placement", "kecs-reader-binding", "kecs-replica-coverage")}
+    config = {
+        name: {"masterNamespace": settings.master_namespace}
+        for name in ("kecs-replica-metadata", "kecs-master-placement", "kecs-reader-binding", "kecs-replica-coverage")
+    }
     violations = [v for r in resources for v in run_resource_policies(r, config)]
     violations += run_stack_policies(resources, config)
     assert names(violations) == [], violations

@@ -36,16 +36,32 @@ ROLE_CASES = [
     ("other resource", role("team-a", rules=[read_rule(resources=["secrets", "pods"])]), [READ_ONLY]),
     ("wildcard group", cluster_role(rules=[read_rule(apiGroups=["*"])]), [READ_ONLY]),
     ("non-resource URLs", cluster_role(rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]), [READ_ONLY]),
-    ("aggregated reader ClusterRole", cluster_role(rules=[], aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"x": "y"}}]}),
-     [READ_ONLY]),
-    ("every problem in two rules",
-     cluster_role(rules=[read_rule(verbs=["*", "delete"], resources=["*"], apiGroups=["*"]), read_rule(resources=["nodes"])]),
-     [READ_ONLY] * 5),
-    ("reader found by its label", Resource(ROLE, {"metadata": {"name": "x", "namespace": MASTER_NS,
-                                                                "labels": {"kecs.io/for-namespace": "team-a"}},
-                                                   "rules": [read_rule(verbs=["create"])]}), [READ_ONLY]),
-    ("other roles are not readers", cluster_role("ops-admin", rules=[{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}], labels={}),
-     []),
+    (
+        "aggregated reader ClusterRole",
+        cluster_role(rules=[], aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"x": "y"}}]}),
+        [READ_ONLY],
+    ),
+    (
+        "every problem in two rules",
+        cluster_role(rules=[read_rule(verbs=["*", "delete"], resources=["*"], apiGroups=["*"]), read_rule(resources=["nodes"])]),
+        [READ_ONLY] * 5,
+    ),
+    (
+        "reader found by its label",
+        Resource(
+            ROLE,
+            {
+                "metadata": {"name": "x", "namespace": MASTER_NS, "labels": {"kecs.io/for-namespace": "team-a"}},
+                "rules": [read_rule(verbs=["create"])],
+            },
+        ),
+        [READ_ONLY],
+    ),
+    (
+        "other roles are not readers",
+        cluster_role("ops-admin", rules=[{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}], labels={}),
+        [],
+    ),
 ]
 
 
@@ -86,31 +102,69 @@ BINDING_CASES = [
     ("binding to the reader ClusterRole", role_binding("team-a"), []),
     ("binding to the need-to-know Role", role_binding("team-a", role_ref=NEED_TO_KNOW_REF), []),
     ("not in the master namespace", role_binding("team-a", binding_ns="team-a"), [BINDING]),
-    ("subject in another namespace", role_binding("team-b", subjects=[
-        {"kind": "ServiceAccount", "name": "kecs-secret-reader-team-b", "namespace": "team-a"}]), [BINDING]),
-    ("another namespace's account", role_binding("team-b", subjects=[
-        {"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}]), [BINDING]),
-    ("an extra subject", role_binding("team-a", subjects=[
-        {"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"},
-        {"kind": "Group", "name": "system:authenticated"}]), [BINDING]),
-    ("a user instead of the account", role_binding("team-a", subjects=[
-        {"kind": "User", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}]), [BINDING]),
+    (
+        "subject in another namespace",
+        role_binding("team-b", subjects=[{"kind": "ServiceAccount", "name": "kecs-secret-reader-team-b", "namespace": "team-a"}]),
+        [BINDING],
+    ),
+    (
+        "another namespace's account",
+        role_binding("team-b", subjects=[{"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}]),
+        [BINDING],
+    ),
+    (
+        "an extra subject",
+        role_binding(
+            "team-a",
+            subjects=[
+                {"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"},
+                {"kind": "Group", "name": "system:authenticated"},
+            ],
+        ),
+        [BINDING],
+    ),
+    (
+        "a user instead of the account",
+        role_binding("team-a", subjects=[{"kind": "User", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}]),
+        [BINDING],
+    ),
     ("no subjects", role_binding("team-a", subjects=[]), [BINDING]),
     ("named for another namespace", role_binding("team-a", name="kecs-secret-reader-team-b"), [BINDING]),
     ("no for-namespace label", role_binding("team-a", labels={"kecs.io/managed-by": "kecs"}), [BINDING]),
-    ("bound to cluster-admin", role_binding("team-a", role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                                                "name": "cluster-admin"}), [BINDING]),
-    ("bound to another namespace's Role", role_binding("team-a", role_ref={**NEED_TO_KNOW_REF, "name": "kecs-secret-reader-team-b"}),
-     [BINDING]),
-    ("found by its subject alone", Resource("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", {
-        "metadata": {"name": "sneaky", "namespace": "team-a"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}]}),
-     [BINDING, BINDING]),
-    ("unrelated binding", Resource("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", {
-        "metadata": {"name": "devs", "namespace": "team-a"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-        "subjects": [{"kind": "Group", "name": "devs"}]}), []),
+    (
+        "bound to cluster-admin",
+        role_binding("team-a", role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}),
+        [BINDING],
+    ),
+    (
+        "bound to another namespace's Role",
+        role_binding("team-a", role_ref={**NEED_TO_KNOW_REF, "name": "kecs-secret-reader-team-b"}),
+        [BINDING],
+    ),
+    (
+        "found by its subject alone",
+        Resource(
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            {
+                "metadata": {"name": "sneaky", "namespace": "team-a"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}],
+            },
+        ),
+        [BINDING, BINDING],
+    ),
+    (
+        "unrelated binding",
+        Resource(
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            {
+                "metadata": {"name": "devs", "namespace": "team-a"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+                "subjects": [{"kind": "Group", "name": "devs"}],
+            },
+        ),
+        [],
+    ),
 ]
 
 
@@ -140,20 +194,51 @@ STACK_CASES = [
     ("the program's RBAC", [], []),
     ("reader ClusterRole bound cluster-wide", [cluster_role_binding("everyone-reads", "kecs-system-secret-reader")], [CLUSTER_WIDE]),
     ("cluster-admin bound cluster-wide", [cluster_role_binding("ops", "cluster-admin")], [CLUSTER_WIDE]),
-    ("a ClusterRole of this stack that reads secrets",
-     [cluster_role("secret-peeker", labels={}, rules=[{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]),
-      cluster_role_binding("peek", "secret-peeker")], [CLUSTER_WIDE]),
-    ("a ClusterRole of this stack with wildcards",
-     [cluster_role("god", labels={}, rules=[{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
-      cluster_role_binding("gods", "god")], [CLUSTER_WIDE]),
-    ("a reader account bound cluster-wide to anything",
-     [cluster_role_binding("reader-view", "view", subjects=[
-         {"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}])], [CLUSTER_WIDE]),
-    ("both at once", [cluster_role_binding("worst", "kecs-system-secret-reader", subjects=[
-        {"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}])], [CLUSTER_WIDE, CLUSTER_WIDE]),
-    ("a harmless ClusterRoleBinding",
-     [cluster_role("pod-reader", labels={}, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
-      cluster_role_binding("pods", "pod-reader"), cluster_role_binding("viewers", "view")], []),
+    (
+        "a ClusterRole of this stack that reads secrets",
+        [
+            cluster_role("secret-peeker", labels={}, rules=[{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]),
+            cluster_role_binding("peek", "secret-peeker"),
+        ],
+        [CLUSTER_WIDE],
+    ),
+    (
+        "a ClusterRole of this stack with wildcards",
+        [
+            cluster_role("god", labels={}, rules=[{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+            cluster_role_binding("gods", "god"),
+        ],
+        [CLUSTER_WIDE],
+    ),
+    (
+        "a reader account bound cluster-wide to anything",
+        [
+            cluster_role_binding(
+                "reader-view", "view", subjects=[{"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}]
+            )
+        ],
+        [CLUSTER_WIDE],
+    ),
+    (
+        "both at once",
+        [
+            cluster_role_binding(
+                "worst",
+                "kecs-system-secret-reader",
+                subjects=[{"kind": "ServiceAccount", "name": "kecs-secret-reader-team-a", "namespace": "team-a"}],
+            )
+        ],
+        [CLUSTER_WIDE, CLUSTER_WIDE],
+    ),
+    (
+        "a harmless ClusterRoleBinding",
+        [
+            cluster_role("pod-reader", labels={}, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
+            cluster_role_binding("pods", "pod-reader"),
+            cluster_role_binding("viewers", "view"),
+        ],
+        [],
+    ),
 ]
 
 
@@ -171,8 +256,12 @@ def test_no_cluster_wide_secret_read(extra: list[Resource], expected: list[str])
         pytest.param(None, "edit", [CLUSTER_WIDE], id="edit reads secrets by default"),
         pytest.param({"secretReadingClusterRoles": ["kecs-system-secret-reader"]}, "edit", [], id="list narrowed"),
         pytest.param({"secretReadingClusterRoles": ["vault-reader"]}, "vault-reader", [CLUSTER_WIDE], id="list extended"),
-        pytest.param({"secretReadingClusterRoles": []}, "kecs-system-secret-reader", [CLUSTER_WIDE],
-                     id="a role in the stack that reads secrets is found anyway"),
+        pytest.param(
+            {"secretReadingClusterRoles": []},
+            "kecs-system-secret-reader",
+            [CLUSTER_WIDE],
+            id="a role in the stack that reads secrets is found anyway",
+        ),
     ],
 )
 def test_no_cluster_wide_secret_read_config(config: dict | None, role_name: str, expected: list[str]) -> None:

@@ -35,21 +35,37 @@ CASES = [
     ("healthy stack", healthy_stack(), []),
     ("masters alone need nothing", [master("sm-app-db", "app/db")], []),
     ("replica without a master", [*healthy_stack(), replica("sm-orphan", "team-a")], [POLICY]),
-    ("replica whose master is another kind",
-     [*healthy_stack(), master("sm-other", "other"), replica("sm-other", "team-a", kind=CONFIG_MAP)], [POLICY]),
-    ("master outside the master namespace does not count",
-     [*healthy_stack(), master("sm-x", "x", namespace="team-b"), replica("sm-x", "team-a")], [POLICY]),
+    (
+        "replica whose master is another kind",
+        [*healthy_stack(), master("sm-other", "other"), replica("sm-other", "team-a", kind=CONFIG_MAP)],
+        [POLICY],
+    ),
+    (
+        "master outside the master namespace does not count",
+        [*healthy_stack(), master("sm-x", "x", namespace="team-b"), replica("sm-x", "team-a")],
+        [POLICY],
+    ),
     ("namespace without its RoleBinding", drop(healthy_stack(), ":RoleBinding", "kecs-secret-reader-team-a"), [POLICY]),
     ("namespace without its ServiceAccount", drop(healthy_stack(), ":ServiceAccount", "kecs-secret-reader-team-a"), [POLICY]),
     ("a new namespace with nothing", [*healthy_stack(), replica("sm-app-db", "team-b")], [POLICY, POLICY]),
     ("a new namespace with its reader", [*healthy_stack(), replica("sm-app-db", "team-b"), *with_reader("team-b")], []),
     ("replica in the master namespace", [*healthy_stack(), replica("sm-app-db-copy", MASTER_NS)], [POLICY]),
     ("replica in a denied namespace", [*healthy_stack(), replica("sm-app-db", "kube-system"), *with_reader("kube-system")], [POLICY]),
-    ("replica in default via the provider's default namespace",
-     [*healthy_stack(), Resource(replica("sm-app-db", "x").type, {**replica("sm-app-db", "x").props,
-                                                                    "metadata": {"name": "sm-app-db", "labels": replica_labels(),
-                                                                                 "annotations": replica_annotations()}}),
-      *with_reader("default")], [POLICY]),
+    (
+        "replica in default via the provider's default namespace",
+        [
+            *healthy_stack(),
+            Resource(
+                replica("sm-app-db", "x").type,
+                {
+                    **replica("sm-app-db", "x").props,
+                    "metadata": {"name": "sm-app-db", "labels": replica_labels(), "annotations": replica_annotations()},
+                },
+            ),
+            *with_reader("default"),
+        ],
+        [POLICY],
+    ),
 ]
 
 

@@ -32,31 +32,53 @@ def without(mapping: dict[str, str], key: str) -> dict[str, str]:
 CASES = [
     ("secret replica as the program makes it", replica("sm-app-db", "team-a"), []),
     ("configmap replica of an SSM String", replica("ssm-app-flags", "team-a", kind=CONFIG_MAP, source="ssm"), []),
-    ("fractional seconds and offset are RFC 3339",
-     replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-08-12T15:38:45.123+02:00")), []),
+    (
+        "fractional seconds and offset are RFC 3339",
+        replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-08-12T15:38:45.123+02:00")),
+        [],
+    ),
     ("managed-by missing", replica("sm-app-db", "team-a", labels=without(replica_labels(), "kecs.io/managed-by")), [POLICY]),
     ("managed-by wrong", replica("sm-app-db", "team-a", labels={**replica_labels(), "kecs.io/managed-by": "helm"}), [POLICY]),
     ("source missing", replica("sm-app-db", "team-a", labels=without(replica_labels(), "kecs.io/source")), [POLICY]),
     ("source unknown", replica("sm-app-db", "team-a", labels={**replica_labels(), "kecs.io/source": "vault"}), [POLICY]),
     ("name prefix does not match the source", replica("ssm-app-db", "team-a"), [POLICY]),
-    ("replicated-from is not the master namespace",
-     replica("sm-app-db", "team-a", labels=replica_labels(master_ns="other"),
-             annotations=replica_annotations(master_ns="other")), [POLICY]),
-    ("source-namespace missing",
-     replica("sm-app-db", "team-a", annotations=without(replica_annotations(), "kecs.io/source-namespace")), [POLICY]),
-    ("source-namespace differs from replicated-from",
-     replica("sm-app-db", "team-a", annotations={**replica_annotations(), "kecs.io/source-namespace": "elsewhere"}), [POLICY]),
-    ("last-replicated missing",
-     replica("sm-app-db", "team-a", annotations=without(replica_annotations(), "kecs.io/last-replicated")), [POLICY]),
-    ("last-replicated as epoch float (KECS bug 11)",
-     replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="1755005925.233")), [POLICY]),
-    ("last-replicated without zone", replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-08-12T13:38:45")),
-     [POLICY]),
-    ("last-replicated impossible date", replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-02-30T13:38:45Z")),
-     [POLICY]),
+    (
+        "replicated-from is not the master namespace",
+        replica("sm-app-db", "team-a", labels=replica_labels(master_ns="other"), annotations=replica_annotations(master_ns="other")),
+        [POLICY],
+    ),
+    (
+        "source-namespace missing",
+        replica("sm-app-db", "team-a", annotations=without(replica_annotations(), "kecs.io/source-namespace")),
+        [POLICY],
+    ),
+    (
+        "source-namespace differs from replicated-from",
+        replica("sm-app-db", "team-a", annotations={**replica_annotations(), "kecs.io/source-namespace": "elsewhere"}),
+        [POLICY],
+    ),
+    (
+        "last-replicated missing",
+        replica("sm-app-db", "team-a", annotations=without(replica_annotations(), "kecs.io/last-replicated")),
+        [POLICY],
+    ),
+    (
+        "last-replicated as epoch float (KECS bug 11)",
+        replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="1755005925.233")),
+        [POLICY],
+    ),
+    (
+        "last-replicated without zone",
+        replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-08-12T13:38:45")),
+        [POLICY],
+    ),
+    (
+        "last-replicated impossible date",
+        replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-02-30T13:38:45Z")),
+        [POLICY],
+    ),
     ("no annotations at all", replica("sm-app-db", "team-a", annotations={}), [POLICY, POLICY]),
-    ("every problem at once", replica("x", "team-a", labels={"kecs.io/replicated-from": "nowhere"}, annotations={}),
-     [POLICY] * 5),
+    ("every problem at once", replica("x", "team-a", labels={"kecs.io/replicated-from": "nowhere"}, annotations={}), [POLICY] * 5),
 ]
 
 
@@ -81,8 +103,9 @@ def test_objects_without_replicated_from_label_are_not_replicas() -> None:
     ],
 )
 def test_master_namespace_config(config: dict | None, replicated_from: str, expected: list[str]) -> None:
-    resource = replica("sm-app-db", "team-a", labels=replica_labels(master_ns=replicated_from),
-                       annotations=replica_annotations(master_ns=replicated_from))
+    resource = replica(
+        "sm-app-db", "team-a", labels=replica_labels(master_ns=replicated_from), annotations=replica_annotations(master_ns=replicated_from)
+    )
     assert names(run_resource_policies(resource, {POLICY: config} if config else None)) == expected
 
 
@@ -94,8 +117,7 @@ def test_validator_reports_each_problem_once_with_what_to_fix() -> None:
 
 
 def test_unknown_annotations_in_preview_are_not_violations() -> None:
-    resource = replica("sm-app-db", "team-a",
-                       annotations={**replica_annotations(), "kecs.io/last-replicated": UNKNOWN_STRING})
+    resource = replica("sm-app-db", "team-a", annotations={**replica_annotations(), "kecs.io/last-replicated": UNKNOWN_STRING})
     assert names(run_resource_policies(resource)) == []
 
 
@@ -119,8 +141,10 @@ def test_remediation_fills_only_derivable_metadata_and_keeps_data_secret() -> No
     "resource",
     [
         pytest.param(replica("sm-app-db", "team-a"), id="nothing to fix"),
-        pytest.param(replica("sm-app-db", "team-a", annotations=without(replica_annotations(), "kecs.io/last-replicated")),
-                     id="last-replicated cannot be derived"),
+        pytest.param(
+            replica("sm-app-db", "team-a", annotations=without(replica_annotations(), "kecs.io/last-replicated")),
+            id="last-replicated cannot be derived",
+        ),
         pytest.param(Resource(SECRET, {"metadata": {"name": "x", "namespace": "a"}}), id="not a replica"),
     ],
 )

@@ -41,8 +41,7 @@ CASES = [
     ("Secret with data and stringData", secret_with(data={"a": CANARY_B64}, stringData={"b": CANARY}), [POLICY]),
     ("Secret with unknown stringData (preview)", secret_with(stringData=UNKNOWN_OBJECT), [POLICY]),
     ("Secret with empty stringData", secret_with(stringData={}), []),
-    ("other dynamic resources are not SourceValues",
-     Resource("pulumi-python:dynamic:Resource", {"x": CANARY}, name="other"), []),
+    ("other dynamic resources are not SourceValues", Resource("pulumi-python:dynamic:Resource", {"x": CANARY}, name="other"), []),
 ]
 
 

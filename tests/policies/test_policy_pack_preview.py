@@ -1,0 +1,183 @@
+"""The pack with the REAL Pulumi CLI: `pulumi preview --policy-pack policies` of the deliberately broken fixture
+(tests/policies/fixtures/broken) fails and reports every policy; configuration changes levels and settings.
+
+The CLI, the Python language host, the analyzer launcher and the Kubernetes provider come from
+`scripts/toolchain.sh pulumi` (built from Go modules, cached). If they cannot be had, the test is skipped
+with the reason, except under CI=true where that is a failure. The aws:* resources of the fixture go to a
+preview-only stub provider (tests/policies/fixtures/stub_aws_provider.py), as pulumi-resource-aws is not
+available here. Everything runs offline: file backend in a temp dir, no plugin downloads, no update check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.policies.conftest import CANARY, CANARY_B64, ROOT
+
+FIXTURE = Path(ROOT) / "tests" / "policies" / "fixtures" / "broken"
+STUB_AWS = Path(ROOT) / "tests" / "policies" / "fixtures" / "stub_aws_provider.py"
+VENV = Path(ROOT) / ".venv"
+POLICY_PACK = Path(ROOT) / "policies"
+STACK = "broken"
+NEEDED = (
+    "pulumi",
+    "pulumi-language-python",
+    "pulumi-analyzer-policy-python",
+    "pulumi-resource-kubernetes",
+    "pulumi-resource-pulumi-python",
+)
+TOOLCHAIN_TIMEOUT = int(os.environ.get("KECS_TOOLCHAIN_TIMEOUT", "5400"))
+PREVIEW_TIMEOUT = 900
+ALL_POLICIES = {
+    "kecs-replica-metadata",
+    "kecs-master-placement",
+    "kecs-no-secret-in-configmap",
+    "kecs-reader-rbac-read-only",
+    "kecs-no-cluster-wide-secret-read",
+    "kecs-reader-binding",
+    "kecs-replica-coverage",
+    "kecs-secret-data-is-secret",
+    "kecs-aws-credential-parameter-securestring",
+    "kecs-aws-secret-recovery-window",
+}
+# "    - [mandatory]  kecs-replica-metadata  (kubernetes:core/v1:Secret: team-b/sm-app-db)"
+VIOLATION = re.compile(r"\[(advisory|mandatory|remediate)\]\s+(kecs-[a-z0-9-]+)\s+\(")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the real Pulumi CLI is required under CI: {reason}")
+    pytest.skip(reason)
+
+
+def _toolchain_bin() -> Path:
+    script = Path(ROOT) / "scripts" / "toolchain.sh"
+    if not script.exists():
+        _unavailable(f"{script} does not exist")
+    try:
+        done = subprocess.run([str(script), "pulumi"], cwd=ROOT, capture_output=True, text=True, timeout=TOOLCHAIN_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        _unavailable(f"scripts/toolchain.sh pulumi did not finish in {TOOLCHAIN_TIMEOUT}s")
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        _unavailable(f"scripts/toolchain.sh pulumi failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}")
+    bin_dir = Path(lines[-1].split(":")[0])
+    missing = [name for name in NEEDED if not os.access(bin_dir / name, os.X_OK)]
+    if missing:
+        _unavailable(f"{bin_dir} lacks {missing}")
+    return bin_dir
+
+
+@dataclass
+class Project:
+    directory: Path
+    env: dict[str, str]
+
+    def pulumi(self, *args: str, timeout: int = PREVIEW_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["pulumi", *args], cwd=self.directory, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def preview(self, config: dict | None = None) -> tuple[int, str]:
+        args = ["preview", "--non-interactive", "--stack", STACK, "--policy-pack", str(POLICY_PACK)]
+        if config is not None:
+            config_file = self.directory / "policy-config.json"
+            config_file.write_text(json.dumps(config), encoding="utf-8")
+            args += ["--policy-pack-config", str(config_file)]
+        done = self.pulumi(*args)
+        return done.returncode, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    bin_dir = _toolchain_bin()
+    work = tmp_path_factory.mktemp("policy-preview")
+    directory = work / "broken"
+    shutil.copytree(FIXTURE, directory)
+    spec = (directory / "Pulumi.yaml").read_text(encoding="utf-8")
+    (directory / "Pulumi.yaml").write_text(spec.replace("virtualenv: ../../../../.venv", f"virtualenv: {VENV}"), encoding="utf-8")
+
+    stub_bin = work / "stub-bin"
+    stub_bin.mkdir()
+    wrapper = stub_bin / "pulumi-resource-aws"
+    wrapper.write_text(f'#!/bin/sh\nexec "{VENV}/bin/python" -u "{STUB_AWS}" "$@"\n', encoding="utf-8")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env.update(
+        {
+            "PATH": os.pathsep.join([str(stub_bin), str(bin_dir), str(VENV / "bin"), os.environ.get("PATH", "")]),
+            "PULUMI_BACKEND_URL": f"file://{work / 'backend'}",
+            "PULUMI_HOME": str(work / "pulumi-home"),
+            "PULUMI_CONFIG_PASSPHRASE": "policy-preview-test-only",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "KECS_FIXTURE_RENDER_DIR": str(work / "rendered"),
+        }
+    )
+    (work / "backend").mkdir()
+    result = Project(directory, env)
+    done = result.pulumi("stack", "init", STACK, "--non-interactive", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield result
+
+
+def reported(output: str) -> Counter[str]:
+    return Counter(name for _level, name in VIOLATION.findall(output))
+
+
+def levels(output: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for level, name in VIOLATION.findall(output):
+        found.setdefault(name, set()).add(level)
+    return found
+
+
+def test_preview_of_the_broken_fixture_fails_with_every_policy(project: Project) -> None:
+    code, output = project.preview()
+    assert code != 0, output
+    assert set(reported(output)) == ALL_POLICIES, output
+    assert all(found == {"mandatory"} for found in levels(output).values()), output
+    assert CANARY not in output and CANARY_B64 not in output
+
+
+def test_config_sets_levels_and_settings(project: Project) -> None:
+    """Every policy advisory and the stack listed as disposable: the preview passes and still reports the rest."""
+    config: dict = {name: "advisory" for name in ALL_POLICIES}
+    config["kecs-aws-secret-recovery-window"] = {"enforcementLevel": "advisory", "disposableStacks": [STACK]}
+    code, output = project.preview(config)
+    assert code == 0, output
+    assert set(reported(output)) == ALL_POLICIES - {"kecs-aws-secret-recovery-window"}, output
+    assert all(found == {"advisory"} for found in levels(output).values()), output
+    assert CANARY not in output and CANARY_B64 not in output
+
+
+def test_remediate_level_fixes_what_can_be_fixed(project: Project) -> None:
+    """Remediation fills in the replica's source-namespace and sets a recovery window; the rest still fails."""
+    config = {"kecs-replica-metadata": "remediate", "kecs-aws-secret-recovery-window": "remediate"}
+    code, output = project.preview(config)
+    assert code != 0, output
+    assert set(reported(output)) == ALL_POLICIES - set(config), output
+    assert CANARY not in output and CANARY_B64 not in output
+
+
+def test_disposable_stack_tag(project: Project) -> None:
+    done = project.pulumi("stack", "tag", "set", "disposable", "true", "--stack", STACK, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    try:
+        code, output = project.preview()
+    finally:
+        project.pulumi("stack", "tag", "rm", "disposable", "--stack", STACK, timeout=120)
+    assert code != 0, output
+    assert set(reported(output)) == ALL_POLICIES - {"kecs-aws-secret-recovery-window"}, output
