@@ -33,7 +33,6 @@ STACK = "broken"
 NEEDED = (
     "pulumi",
     "pulumi-language-python",
-    "pulumi-analyzer-policy-python",
     "pulumi-resource-kubernetes",
     "pulumi-resource-pulumi-python",
 )
@@ -51,8 +50,8 @@ ALL_POLICIES = {
     "kecs-aws-credential-parameter-securestring",
     "kecs-aws-secret-recovery-window",
 }
-# "    - [mandatory]  kecs-replica-metadata  (kubernetes:core/v1:Secret: team-b/sm-app-db)"
-VIOLATION = re.compile(r"\[(advisory|mandatory|remediate)\]\s+(kecs-[a-z0-9-]+)\s+\(")
+# "        - [mandatory] [severity: medium]  kecs-replica-metadata  (kubernetes:core/v1:Secret: team-b/sm-app-db)"
+VIOLATION = re.compile(r"- \[(advisory|mandatory|remediate)\](?: \[severity: [a-z]+\])?\s+(kecs-[a-z0-9-]+)\s+\(")
 
 
 def _unavailable(reason: str) -> None:
@@ -134,7 +133,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def reported(output: str) -> Counter[str]:
-    return Counter(name for _level, name in VIOLATION.findall(output))
+    """Violations (advisory or mandatory) by policy name; "[remediate]" lines are remediations, not violations."""
+    return Counter(name for level, name in VIOLATION.findall(output) if level != "remediate")
+
+
+def remediated(output: str) -> set[str]:
+    return {name for level, name in VIOLATION.findall(output) if level == "remediate"}
 
 
 def levels(output: str) -> dict[str, set[str]]:
@@ -147,8 +151,9 @@ def levels(output: str) -> dict[str, set[str]]:
 def test_preview_of_the_broken_fixture_fails_with_every_policy(project: Project) -> None:
     code, output = project.preview()
     assert code != 0, output
-    assert set(reported(output)) == ALL_POLICIES, output
+    assert reported(output) == Counter(ALL_POLICIES), output  # each exactly once: one violation per policy
     assert all(found == {"mandatory"} for found in levels(output).values()), output
+    assert remediated(output) == set()
     assert CANARY not in output and CANARY_B64 not in output
 
 
@@ -168,6 +173,7 @@ def test_remediate_level_fixes_what_can_be_fixed(project: Project) -> None:
     config = {"kecs-replica-metadata": "remediate", "kecs-aws-secret-recovery-window": "remediate"}
     code, output = project.preview(config)
     assert code != 0, output
+    assert remediated(output) == set(config), output
     assert set(reported(output)) == ALL_POLICIES - set(config), output
     assert CANARY not in output and CANARY_B64 not in output
 
@@ -181,3 +187,13 @@ def test_disposable_stack_tag(project: Project) -> None:
         project.pulumi("stack", "tag", "rm", "disposable", "--stack", STACK, timeout=120)
     assert code != 0, output
     assert set(reported(output)) == ALL_POLICIES - {"kecs-aws-secret-recovery-window"}, output
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"),
+    [pytest.param("true", pytest.fail.Exception, id="CI fails"), pytest.param("", pytest.skip.Exception, id="locally skipped")],
+)
+def test_a_missing_cli_fails_only_under_ci(monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome):
+        _unavailable("no CLI here")
