@@ -1,0 +1,81 @@
+"""A loopback HTTP proxy in front of LocalStack that counts calls per API (X-Amz-Target / Action).
+
+Used by the benchmark to show how many calls each phase makes, e.g. that a no-change `up` makes no
+call that reads a secret value (GetSecretValue, BatchGetSecretValue, GetParameter(s)).
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import http.server
+import threading
+import urllib.parse
+
+__all__ = ["VALUE_READS", "CountingProxy"]
+
+VALUE_READS = {
+    "secretsmanager.GetSecretValue",
+    "secretsmanager.BatchGetSecretValue",
+    "AmazonSSM.GetParameter",
+    "AmazonSSM.GetParameters",
+    "AmazonSSM.GetParametersByPath",
+}
+
+
+class CountingProxy:
+    def __init__(self, upstream: str) -> None:
+        parsed = urllib.parse.urlparse(upstream)
+        self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                target = self.headers.get("X-Amz-Target")
+                if not target and body and b"Action=" in body:
+                    target = "query." + urllib.parse.parse_qs(body.decode()).get("Action", ["?"])[0]
+                with proxy._lock:
+                    proxy.counts[target or f"{self.command} {self.path.split('?')[0]}"] += 1
+                conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def take(self) -> dict[str, int]:
+        """The counts since the last take, and reset."""
+        with self._lock:
+            counts = dict(self.counts)
+            self.counts.clear()
+        return counts

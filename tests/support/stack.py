@@ -1,0 +1,127 @@
+"""A Pulumi stack of this project for one test, driven by the Automation API with the real CLI.
+
+Each stack gets its own copy of the project (symlinks to the program, a stack config file of its
+own), its own file backend and passphrase, so tests never touch each other or the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi import automation as auto
+
+from tests.support.real import ROOT, run_script
+
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "components", "providers", ".venv")
+PASSPHRASE = "e2e-passphrase"
+
+
+def toolchain_path() -> str:
+    """The bin dirs of the Pulumi CLI and plugins (built from Go modules, cached)."""
+    return run_script("toolchain.sh", "pulumi")
+
+
+@dataclass
+class RunLog:
+    """What a run printed and which resources it touched, per operation."""
+
+    text: list[str] = field(default_factory=list)
+    ops: dict[str, str] = field(default_factory=dict)  # urn -> op (create, update, delete, same, replace, ...)
+
+    def on_output(self, line: str) -> None:
+        self.text.append(line)
+
+    def on_event(self, event: auto.EngineEvent) -> None:
+        pre = event.resource_pre_event
+        if pre is not None and pre.metadata is not None:
+            self.ops[pre.metadata.urn] = str(getattr(pre.metadata.op, "value", pre.metadata.op))
+
+    def changed(self) -> dict[str, str]:
+        return {urn: op for urn, op in self.ops.items() if op not in ("same", "read")}
+
+
+class ProjectStack:
+    def __init__(
+        self,
+        base: Path,
+        name: str,
+        config: Mapping[str, Any],
+        extra_files: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base = base
+        self.workdir = base / "project"
+        self.backend = base / "backend"
+        self.workdir.mkdir(parents=True)
+        self.backend.mkdir()
+        for entry in PROGRAM_FILES:
+            os.symlink(os.path.join(ROOT, entry), self.workdir / entry)
+        for relative, content in (extra_files or {}).items():
+            target = self.workdir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+        bin_dirs = toolchain_path()
+        self.env = {
+            "PATH": f"{bin_dirs}:{os.path.join(ROOT, '.venv', 'bin')}:{os.environ.get('PATH', '')}",
+            "PULUMI_BACKEND_URL": f"file://{self.backend}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            **(extra_env or {}),
+        }
+        first_bin = bin_dirs.split(":")[0]
+        command = auto.PulumiCommand(root=str(Path(first_bin).parent), skip_version_check=True)
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(self.workdir),
+            pulumi_home=str(base / "pulumi-home"),
+            env_vars=self.env,
+            secrets_provider="passphrase",
+            pulumi_command=command,
+        )
+        self.name = name
+        self.stack = auto.create_stack(name, work_dir=str(self.workdir), opts=options)
+        self.set_config(config)
+
+    def set_config(self, config: Mapping[str, Any]) -> None:
+        """Write the stack's config file (structured values as YAML, as a user would)."""
+        path = self.workdir / f"Pulumi.{self.name}.yaml"
+        current = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        current = current or {}
+        current["config"] = {f"kecs-secrets:{k}": v for k, v in config.items()}
+        path.write_text(yaml.safe_dump(current, sort_keys=True), encoding="utf-8")
+        self.config = dict(config)
+
+    def update_config(self, **changes: Any) -> None:
+        self.set_config({**self.config, **changes})
+
+    def up(self, **options: Any) -> tuple[auto.UpResult, RunLog]:
+        log = RunLog()
+        result = self.stack.up(on_output=log.on_output, on_event=log.on_event, show_secrets=False, color="never", **options)
+        return result, log
+
+    def preview(self, **options: Any) -> tuple[auto.PreviewResult, RunLog]:
+        log = RunLog()
+        result = self.stack.preview(on_output=log.on_output, on_event=log.on_event, color="never", **options)
+        return result, log
+
+    def destroy(self, **options: Any) -> RunLog:
+        log = RunLog()
+        self.stack.destroy(on_output=log.on_output, on_event=log.on_event, color="never", **options)
+        return log
+
+    def state_files(self) -> list[Path]:
+        """Every file of the raw backend (stacks, backups, history): what must never hold a plaintext value."""
+        return [p for p in self.backend.rglob("*") if p.is_file()]
+
+    def remove(self) -> None:
+        try:
+            self.stack.destroy(color="never")
+        finally:
+            self.stack.workspace.remove_stack(self.name, force=True)
+            shutil.rmtree(self.workdir, ignore_errors=True)
