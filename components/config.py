@@ -6,6 +6,7 @@ unit test keeps the two equal.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -130,11 +131,25 @@ def _task_definitions(raw: Mapping[str, Any], region: str) -> tuple[TaskDefiniti
     return tuple(result)
 
 
+def _decoded(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Config values may arrive as text (Pulumi passes every value as a string): decode non-string keys as JSON."""
+    decoded = {}
+    for name, value in raw.items():
+        if isinstance(value, str) and not isinstance(DEFAULTS[name], str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ConfigError(f"config {_key(name)} is not valid for its type") from None
+        decoded[name] = value
+    return decoded
+
+
 def parse_config(raw: Mapping[str, Any]) -> Settings:
     """Validate a mapping of config key (without the ``kecs-secrets:`` namespace) to value."""
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         raise ConfigError(f"unknown config key(s) {[_key(k) for k in unknown]}")
+    raw = _decoded(raw)
     endpoint = _typed(raw, "endpoint", str)
     if endpoint and not re.match(r"^https?://[^\s/]+(/.*)?$", endpoint):
         raise ConfigError(f"config {_key('endpoint')} must be empty (real AWS) or an http(s) URL")
@@ -182,21 +197,8 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
 
 def load_config() -> Settings:
     """Read every ``kecs-secrets:*`` key from the Pulumi stack config and validate it."""
-    import json
-
     import pulumi
 
     config = pulumi.Config(NAMESPACE)
-    raw: dict[str, Any] = {}
-    for name, default in DEFAULTS.items():
-        text = config.get(name)
-        if text is None:
-            continue
-        if isinstance(default, str):
-            raw[name] = text
-            continue
-        try:
-            raw[name] = json.loads(text)
-        except json.JSONDecodeError:
-            raise ConfigError(f"config {_key(name)} is not valid for its type") from None
+    raw = {name: text for name in DEFAULTS if (text := config.get(name)) is not None}
     return parse_config(raw)

@@ -59,6 +59,16 @@ def test_invalid_config_names_the_key(raw, culprit):
         parse_config(raw)
 
 
+def test_values_arriving_as_text_are_decoded():
+    settings = parse_config({"maxMasterDeletions": "3", "podDemand": "true", "demand": '{"ns": ["a"]}'})
+    assert (settings.max_master_deletions, settings.pod_demand, settings.demand) == (3, True, {"ns": ["a"]})
+
+
+def test_undecodable_text_names_the_key():
+    with pytest.raises(ConfigError, match="kecs-secrets:maxMasterDeletions is not valid"):
+        parse_config({"maxMasterDeletions": "ten"})
+
+
 def test_task_definition_region_defaults_to_stack_region():
     settings = parse_config({"region": "eu-west-1", "taskDefinitions": [{"path": "a.json", "cluster": "c"}]})
     assert settings.task_definitions[0].region == "eu-west-1"
