@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import subprocess
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -9,7 +12,7 @@ from typing import Any
 
 from components.errors import ClusterUnavailableError
 from providers.kube import KubeReader
-from tests.support.real import run_script
+from tests.support.real import ROOT, run_script
 
 
 class KubeAdmin(KubeReader):
@@ -71,9 +74,17 @@ class KubeAdmin(KubeReader):
         return bool(answer["status"].get("allowed"))
 
 
+_STARTED: list[bool] = []
+
+
 def start_cluster() -> str:
-    """Start (or reuse) the control plane; return its kubeconfig path."""
-    run_script("cluster.sh", "start")
+    """Start (or reuse) the control plane; return its kubeconfig path. One the tests started is stopped at exit."""
+    if not _STARTED:
+        running = subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "status"], capture_output=True, check=False)
+        run_script("cluster.sh", "start")
+        _STARTED.append(running.returncode != 0)
+        if _STARTED[0] and not os.environ.get("KECS_KEEP_CLUSTER"):
+            atexit.register(subprocess.run, [os.path.join(ROOT, "scripts", "cluster.sh"), "stop"], capture_output=True, check=False)
     return run_script("cluster.sh", "kubeconfig")
 
 
