@@ -83,6 +83,17 @@ class World:
                 made = kube.post(f"/api/v1/namespaces/{ns}/{kind}", body)
                 self.unmanaged[(kind, ns, body["metadata"]["name"])] = made["metadata"]["resourceVersion"]
 
+    def forget(self):
+        """Delete what this run put into LocalStack (whatever the tests already deleted)."""
+        for page in self.sm.get_paginator("list_secrets").paginate():
+            for item in page["SecretList"]:
+                if item["Name"].startswith(f"{self.p}/"):
+                    self.sm.delete_secret(SecretId=item["ARN"], ForceDeleteWithoutRecovery=True)
+        names = [p["Name"] for page in self.ssm.get_paginator("describe_parameters").paginate() for p in page["Parameters"]]
+        mine = [n for n in names if n.startswith(f"/{self.p}/")]
+        for i in range(0, len(mine), 10):
+            self.ssm.delete_parameters(Names=mine[i : i + 10])
+
     def secret(self, name, value):
         self.values[name] = value.encode()
         return self.sm.create_secret(Name=f"{self.p}/{name}", SecretString=value)
@@ -139,6 +150,7 @@ def lifecycle(tmp_path_factory, endpoint, kubeconfig, kube, aws):
     finally:
         for ns in (world.master_ns, world.web, world.batch, world.pods):
             kube.delete_namespace(ns)
+        world.forget()
 
 
 def p(world, suffix):
