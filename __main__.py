@@ -27,6 +27,9 @@ except KecsSecretsError as err:
 
 for warning in plan.warnings:
     pulumi.log.warn(warning)
+if plan.adopt:
+    # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
+    pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))
 if plan.deletions:
     pulumi.log.info(f"masters to delete (no longer in the source): {list(plan.deletions)}")
 

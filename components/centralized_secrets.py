@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.adoption import AdoptionSet
 from components.layout import Layout
 from components.masters import Masters, MastersArgs
 from components.model import ANNOTATION_STACK
@@ -28,7 +29,7 @@ class CentralizedSecretsArgs:
     stack: str
     kubeconfig: str = ""
     kube_context: str = ""
-    adopt: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (namespace, name) to import
+    adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -51,12 +52,9 @@ class CentralizedSecrets(pulumi.ComponentResource):
         )
         stack_annotation: Mapping[str, str] = {ANNOTATION_STACK: args.stack}
 
-        def adopt_in(namespace: str) -> frozenset[str]:
-            return frozenset(n for ns, n in args.adopt if ns == namespace)
-
         masters = Masters(
             "masters",
-            MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, adopt_in(args.master_namespace)),
+            MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt),
             pulumi.ResourceOptions(parent=self),
         )
         cluster_role = None
@@ -64,7 +62,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         if cluster_roles:
             (role_name,) = cluster_roles
             cluster_role = ReaderClusterRole(
-                "reader", ReaderClusterRoleArgs(role_name, provider, stack_annotation), pulumi.ResourceOptions(parent=self)
+                "reader", ReaderClusterRoleArgs(role_name, provider, stack_annotation, args.adopt), pulumi.ResourceOptions(parent=self)
             ).role
         self.resources = [provider, *masters.objects.values()]
         if cluster_role is not None:
@@ -72,14 +70,14 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, adopt_in(namespace)),
+                NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, args.adopt),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
         for plan in layout.rbac:
             reader = NamespaceReader(
                 plan.namespace,
-                NamespaceReaderArgs(plan, args.master_namespace, provider, stack_annotation, cluster_role),
+                NamespaceReaderArgs(plan, args.master_namespace, provider, stack_annotation, cluster_role, args.adopt),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(reader.resources)

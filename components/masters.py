@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.adoption import AdoptionSet, with_adoption
 from components.layout import MasterPlan
 from providers.source_value import SourceValue
 
@@ -20,7 +21,7 @@ class MastersArgs:
     endpoint: str
     region: str
     provider: k8s.Provider
-    adopt: frozenset[str] = frozenset()  # names of existing objects to import instead of create
+    adopt: AdoptionSet = frozenset()
 
 
 class Masters(pulumi.ComponentResource):
@@ -46,12 +47,14 @@ class Masters(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             metadata = k8s.meta.v1.ObjectMetaArgs(
-                name=plan.name, namespace=args.namespace, labels=dict(plan.labels), annotations=dict(plan.annotations)
+                name=plan.name,
+                namespace=args.namespace,
+                labels=dict(plan.labels),
+                annotations=with_adoption(plan.annotations, plan.kind, args.namespace, plan.name, args.adopt),
             )
             object_opts = pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                import_=f"{args.namespace}/{plan.name}" if plan.name in args.adopt else None,
             )
             obj: pulumi.Resource
             if plan.kind == "Secret":

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from components.adoption import AdoptionSet
 from components.config import Settings
 from components.demand import merge, references_from_config
 from components.errors import ClusterUnavailableError
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Plan:
     layout: Layout
-    adopt: frozenset[tuple[str, str]] = frozenset()
+    adopt: AdoptionSet = frozenset()  # existing objects that adoptExisting hands to this stack
     deletions: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
@@ -98,5 +99,5 @@ def make_plan(
         settings.max_master_deletions,
         settings.allow_mass_deletion,
     )
-    adopt = frozenset((ns, name) for kind, ns, name in conflicts if kind != "ClusterRole")
+    adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
     return Plan(layout, adopt, tuple(deletions), tuple(warnings))

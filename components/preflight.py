@@ -62,7 +62,7 @@ def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
         more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
         raise UnmanagedObjectError(
             f"these objects already exist and were not made by this stack: {shown}{more}. "
-            "Rename or remove them, or set kecs-secrets:adoptExisting=true to import them"
+            "Rename or remove them, or set kecs-secrets:adoptExisting=true to take them over"
         )
 
 

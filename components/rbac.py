@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.adoption import AdoptionSet, with_adoption
 from components.layout import RbacPlan
 from components.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
 
@@ -22,6 +23,7 @@ class ReaderClusterRoleArgs:
     name: str
     provider: k8s.Provider
     annotations: Mapping[str, str]
+    adopt: AdoptionSet = frozenset()
 
 
 class ReaderClusterRole(pulumi.ComponentResource):
@@ -32,7 +34,9 @@ class ReaderClusterRole(pulumi.ComponentResource):
         self.role = k8s.rbac.v1.ClusterRole(
             args.name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.name, labels={LABEL_MANAGED_BY: "kecs"}, annotations=dict(args.annotations)
+                name=args.name,
+                labels={LABEL_MANAGED_BY: "kecs"},
+                annotations=with_adoption(args.annotations, "ClusterRole", "", args.name, args.adopt),
             ),
             rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
@@ -47,6 +51,7 @@ class NamespaceReaderArgs:
     provider: k8s.Provider
     annotations: Mapping[str, str]
     cluster_role: pulumi.Resource | None
+    adopt: AdoptionSet = frozenset()
 
 
 class NamespaceReader(pulumi.ComponentResource):
@@ -60,7 +65,10 @@ class NamespaceReader(pulumi.ComponentResource):
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{plan.namespace}/{plan.service_account}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=plan.service_account, namespace=plan.namespace, labels=labels, annotations=dict(args.annotations)
+                name=plan.service_account,
+                namespace=plan.namespace,
+                labels=labels,
+                annotations=with_adoption(args.annotations, "ServiceAccount", plan.namespace, plan.service_account, args.adopt),
             ),
             automount_service_account_token=False,
             opts=child,
@@ -70,7 +78,10 @@ class NamespaceReader(pulumi.ComponentResource):
             role = k8s.rbac.v1.Role(
                 f"{args.master_namespace}/{plan.role_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=plan.role_name, namespace=args.master_namespace, labels=labels, annotations=dict(args.annotations)
+                    name=plan.role_name,
+                    namespace=args.master_namespace,
+                    labels=labels,
+                    annotations=with_adoption(args.annotations, "Role", args.master_namespace, plan.role_name, args.adopt),
                 ),
                 rules=[
                     k8s.rbac.v1.PolicyRuleArgs(
@@ -86,7 +97,10 @@ class NamespaceReader(pulumi.ComponentResource):
         self.role_binding = k8s.rbac.v1.RoleBinding(
             f"{args.master_namespace}/{plan.role_binding}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=plan.role_binding, namespace=args.master_namespace, labels=labels, annotations=dict(args.annotations)
+                name=plan.role_binding,
+                namespace=args.master_namespace,
+                labels=labels,
+                annotations=with_adoption(args.annotations, "RoleBinding", args.master_namespace, plan.role_binding, args.adopt),
             ),
             role_ref=role_ref,
             subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=plan.service_account, namespace=plan.namespace)],

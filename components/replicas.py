@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.adoption import AdoptionSet, with_adoption
 from components.layout import ReplicaPlan
 
 __all__ = ["NamespaceReplicas", "NamespaceReplicasArgs"]
@@ -20,7 +21,7 @@ class NamespaceReplicasArgs:
     master_data: Mapping[str, pulumi.Output]
     master_objects: Mapping[str, pulumi.Resource]
     provider: k8s.Provider
-    adopt: frozenset[str] = frozenset()
+    adopt: AdoptionSet = frozenset()
 
 
 class NamespaceReplicas(pulumi.ComponentResource):
@@ -31,13 +32,15 @@ class NamespaceReplicas(pulumi.ComponentResource):
         self.objects = {}
         for plan in args.replicas:
             metadata = k8s.meta.v1.ObjectMetaArgs(
-                name=plan.name, namespace=plan.namespace, labels=dict(plan.labels), annotations=dict(plan.annotations)
+                name=plan.name,
+                namespace=plan.namespace,
+                labels=dict(plan.labels),
+                annotations=with_adoption(plan.annotations, plan.kind, plan.namespace, plan.name, args.adopt),
             )
             object_opts = pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
                 depends_on=[args.master_objects[plan.master]],
-                import_=f"{plan.namespace}/{plan.name}" if plan.name in args.adopt else None,
             )
             resource_name = f"{plan.namespace}/{plan.name}"
             data = args.master_data[plan.master]

@@ -27,6 +27,8 @@ class MetadataSource(Protocol):
 
     def parameter_tags(self, name: str) -> Mapping[str, str]: ...
 
+    def account(self) -> str: ...
+
 
 def rfc3339(value: Any) -> str:
     """RFC 3339 UTC from a datetime, an epoch number (LocalStack sends ``1755005925.233``) or a string."""
@@ -72,6 +74,11 @@ class BotoSource:
         pages = ssm.get_paginator("describe_parameters").paginate(**kwargs)
         return self._call(f"SSM DescribeParameters {path}", lambda: [p for page in pages for p in page.get("Parameters", [])])
 
+    def account(self) -> str:
+        """The account id (STS GetCallerIdentity), for parameter ARNs that DescribeParameters leaves out."""
+        sts = client("sts", self.endpoint, self.region)
+        return self._call("STS GetCallerIdentity", lambda: sts.get_caller_identity()["Account"])
+
     def parameter_tags(self, name: str) -> Mapping[str, str]:
         ssm = client("ssm", self.endpoint, self.region)
         result = self._call(
@@ -104,7 +111,6 @@ def read_inventory(
     ssm_paths: tuple[str, ...] = ("/",),
     name_prefixes: tuple[str, ...] = (),
     tags: Mapping[str, str] | None = None,
-    account: str = "000000000000",
 ) -> tuple[list[SourceItem], list[str]]:
     """Every secret and parameter that passes the filters, and warnings for items that cannot be synced.
 
@@ -126,6 +132,7 @@ def read_inventory(
         changed = rfc3339(secret.get("LastChangedDate") or secret.get("CreatedDate"))
         items.append(SourceItem(SECRETSMANAGER, name, secret["ARN"], version, changed, "secret", secret_tags))
     seen: set[str] = set()
+    account = ""
     for path in ssm_paths:
         for parameter in source.describe_parameters(path):
             name = parameter["Name"]
@@ -135,7 +142,10 @@ def read_inventory(
             param_tags = source.parameter_tags(name) if wanted_tags else {}
             if not _matches(name, param_tags, name_prefixes, wanted_tags):
                 continue
-            arn = parameter.get("ARN") or _parameter_arn(name, region, account)
+            arn = parameter.get("ARN")
+            if not arn:
+                account = account or source.account()
+                arn = _parameter_arn(name, region, account)
             items.append(
                 SourceItem(
                     SSM, name, arn, str(parameter.get("Version", "")), rfc3339(parameter.get("LastModifiedDate")),

@@ -288,21 +288,35 @@ def test_h_unreachable_localstack_fails_clearly_and_changes_nothing(lifecycle):
     assert snapshot(world.kube, [world.master_ns, world.web, world.batch]) == before
 
 
-def test_h_unmanaged_object_in_the_way_is_an_error_naming_it(lifecycle):
-    world, stack, _ = lifecycle
+def test_h_unmanaged_object_in_the_way_is_an_error_naming_it_unless_adopted(lifecycle):
+    world, stack, logs = lifecycle
     kube = world.kube
     name = f"ssm-{p(world, 'app-param')}"
-    kube.post(f"/api/v1/namespaces/{world.web}/configmaps", {"metadata": {"name": name}, "data": {"mine": "yes"}})
+    path = f"/api/v1/namespaces/{world.web}/configmaps/{name}"
+    kube.post(f"/api/v1/namespaces/{world.web}/configmaps", {"metadata": {"name": name}, "data": {"value": "theirs"}})
     before = snapshot(kube, [world.master_ns, world.web, world.batch])
-    stack.update_config(demand={**stack.config["demand"], world.web: [f"/{world.p}/app-param"]})
+    batch_demand = stack.config["demand"][world.batch]
+    stack.update_config(demand={world.batch: batch_demand, world.web: [f"/{world.p}/app-param"]})
     try:
         with pytest.raises(auto.CommandError) as caught:
             stack.up()
-        assert f"ConfigMap {world.web}/{name}" in str(caught.value)
+        assert f"UnmanagedObjectError: these objects already exist and were not made by this stack: ConfigMap {world.web}/{name}" in str(caught.value)
         assert snapshot(kube, [world.master_ns, world.web, world.batch]) == before
+        # Adoption is explicit: server-side apply takes the object over, and it belongs to the stack from then on.
+        stack.update_config(adoptExisting=True)
+        _, log = stack.up()
+        logs.append(log)
+        adopted = kube.get(path)
+        assert adopted["data"]["value"] == "plain-config"
+        assert adopted["metadata"]["annotations"][STACK_ANNOTATION] == f"kecs-secrets/{stack.name}"
+        stack.update_config(adoptExisting=False, demand={world.batch: batch_demand})
+        _, log = stack.up()
+        logs.append(log)
+        assert kube.get(path) is None
     finally:
-        stack.update_config(demand={world.batch: stack.config["demand"][world.batch]})
-        kube.delete(f"/api/v1/namespaces/{world.web}/configmaps/{name}")
+        stack.update_config(adoptExisting=False, demand={world.batch: batch_demand})
+        if kube.get(path) is not None:
+            kube.delete(path)
 
 
 def test_i_pods_with_kecs_annotations_receive_their_replicas(lifecycle):

@@ -181,3 +181,26 @@ def test_invalid_demand_never_reaches_resource_registration(mocks, bad):
     with pytest.raises(LayoutError):
         plan_layout(ITEMS, [Reference(bad, "app-param", "config")], LayoutSettings(), REGION)
     assert mocks.resources == []
+
+
+def test_replicas_depend_on_their_master_and_every_object_uses_the_explicit_provider(mocks, monkeypatch):
+    """Dependencies are resource options, which mocks do not see: record them at construction."""
+    import pulumi_kubernetes as k8s
+
+    recorded: dict[str, pulumi.ResourceOptions] = {}
+    real_secret = k8s.core.v1.Secret
+
+    class SpySecret(real_secret):
+        def __init__(self, resource_name, *args, opts=None, **kwargs):
+            recorded[resource_name] = opts
+            super().__init__(resource_name, *args, opts=opts, **kwargs)
+
+    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+    build()
+    master_opts = recorded["sm-db-creds"]
+    replica_opts = recorded["batch-us-east-1/sm-db-creds"]
+    (dependency,) = replica_opts.depends_on
+    assert isinstance(dependency, real_secret)
+    assert dependency._name == "sm-db-creds"
+    assert master_opts.provider is replica_opts.provider is not None
+    assert master_opts.parent is not None and replica_opts.parent is not None
