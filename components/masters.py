@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet, with_adoption
+from components.adoption import AdoptionSet
 from components.layout import MasterPlan
+from components.objects import data_object, metadata
 from providers.source_value import SourceValue
 
 __all__ = ["Masters", "MastersArgs"]
@@ -46,22 +47,10 @@ class Masters(pulumi.ComponentResource):
                 region=args.region,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            metadata = k8s.meta.v1.ObjectMetaArgs(
-                name=plan.name,
-                namespace=args.namespace,
-                labels=dict(plan.labels),
-                annotations=with_adoption(plan.annotations, plan.kind, args.namespace, plan.name, args.adopt),
+            meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
+            self.objects[plan.name] = data_object(
+                plan.name, plan.kind, meta, value.data, pulumi.ResourceOptions(parent=self, provider=args.provider)
             )
-            object_opts = pulumi.ResourceOptions(
-                parent=self,
-                provider=args.provider,
-            )
-            obj: pulumi.Resource
-            if plan.kind == "Secret":
-                obj = k8s.core.v1.Secret(plan.name, metadata=metadata, type="Opaque", data=value.data, opts=object_opts)
-            else:
-                obj = k8s.core.v1.ConfigMap(plan.name, metadata=metadata, data=value.data, opts=object_opts)
-            self.objects[plan.name] = obj
             self.data[plan.name] = value.data
             self.sha256[plan.name] = value.sha256
         self.register_outputs({"names": sorted(self.objects), "sha256": self.sha256})

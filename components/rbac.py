@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet, with_adoption
+from components.adoption import AdoptionSet
 from components.layout import RbacPlan
 from components.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
+from components.objects import metadata
 
 __all__ = ["READ_VERBS", "NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
 
@@ -33,11 +34,7 @@ class ReaderClusterRole(pulumi.ComponentResource):
         super().__init__("kecs:secrets:ReaderClusterRole", name, None, opts)
         self.role = k8s.rbac.v1.ClusterRole(
             args.name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.name,
-                labels={LABEL_MANAGED_BY: "kecs"},
-                annotations=with_adoption(args.annotations, "ClusterRole", "", args.name, args.adopt),
-            ),
+            metadata=metadata("ClusterRole", "", args.name, {LABEL_MANAGED_BY: "kecs"}, args.annotations, args.adopt),
             rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
@@ -64,12 +61,7 @@ class NamespaceReader(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{plan.namespace}/{plan.service_account}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=plan.service_account,
-                namespace=plan.namespace,
-                labels=labels,
-                annotations=with_adoption(args.annotations, "ServiceAccount", plan.namespace, plan.service_account, args.adopt),
-            ),
+            metadata=metadata("ServiceAccount", plan.namespace, plan.service_account, labels, args.annotations, args.adopt),
             automount_service_account_token=False,
             opts=child,
         )
@@ -77,12 +69,7 @@ class NamespaceReader(pulumi.ComponentResource):
         if plan.role_kind == "Role":
             role = k8s.rbac.v1.Role(
                 f"{args.master_namespace}/{plan.role_name}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=plan.role_name,
-                    namespace=args.master_namespace,
-                    labels=labels,
-                    annotations=with_adoption(args.annotations, "Role", args.master_namespace, plan.role_name, args.adopt),
-                ),
+                metadata=metadata("Role", args.master_namespace, plan.role_name, labels, args.annotations, args.adopt),
                 rules=[
                     k8s.rbac.v1.PolicyRuleArgs(
                         api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS, resource_names=list(plan.resource_names)
@@ -96,12 +83,7 @@ class NamespaceReader(pulumi.ComponentResource):
         role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind=plan.role_kind, name=plan.role_name)
         self.role_binding = k8s.rbac.v1.RoleBinding(
             f"{args.master_namespace}/{plan.role_binding}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=plan.role_binding,
-                namespace=args.master_namespace,
-                labels=labels,
-                annotations=with_adoption(args.annotations, "RoleBinding", args.master_namespace, plan.role_binding, args.adopt),
-            ),
+            metadata=metadata("RoleBinding", args.master_namespace, plan.role_binding, labels, args.annotations, args.adopt),
             role_ref=role_ref,
             subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=plan.service_account, namespace=plan.namespace)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends),

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet, with_adoption
+from components.adoption import AdoptionSet
 from components.layout import ReplicaPlan
+from components.objects import data_object, metadata
 
 __all__ = ["NamespaceReplicas", "NamespaceReplicasArgs"]
 
@@ -31,23 +32,11 @@ class NamespaceReplicas(pulumi.ComponentResource):
         super().__init__("kecs:secrets:NamespaceReplicas", name, None, opts)
         self.objects = {}
         for plan in args.replicas:
-            metadata = k8s.meta.v1.ObjectMetaArgs(
-                name=plan.name,
-                namespace=plan.namespace,
-                labels=dict(plan.labels),
-                annotations=with_adoption(plan.annotations, plan.kind, plan.namespace, plan.name, args.adopt),
-            )
+            meta = metadata(plan.kind, plan.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
             object_opts = pulumi.ResourceOptions(
-                parent=self,
-                provider=args.provider,
-                depends_on=[args.master_objects[plan.master]],
+                parent=self, provider=args.provider, depends_on=[args.master_objects[plan.master]]
             )
-            resource_name = f"{plan.namespace}/{plan.name}"
-            data = args.master_data[plan.master]
-            obj: pulumi.Resource
-            if plan.kind == "Secret":
-                obj = k8s.core.v1.Secret(resource_name, metadata=metadata, type="Opaque", data=data, opts=object_opts)
-            else:
-                obj = k8s.core.v1.ConfigMap(resource_name, metadata=metadata, data=data, opts=object_opts)
-            self.objects[plan.name] = obj
+            self.objects[plan.name] = data_object(
+                f"{plan.namespace}/{plan.name}", plan.kind, meta, args.master_data[plan.master], object_opts
+            )
         self.register_outputs({"namespace": args.namespace, "names": sorted(self.objects)})

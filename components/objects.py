@@ -1,0 +1,36 @@
+"""The one place that turns a planned name, kind, labels and annotations into a Kubernetes object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.adoption import AdoptionSet, with_adoption
+
+__all__ = ["data_object", "metadata"]
+
+
+def metadata(
+    kind: str, namespace: str, name: str, labels: Mapping[str, str], annotations: Mapping[str, str], adopt: AdoptionSet
+) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=name,
+        namespace=namespace or None,
+        labels=dict(labels),
+        annotations=with_adoption(annotations, kind, namespace, name, adopt),
+    )
+
+
+def data_object(
+    resource_name: str,
+    kind: str,
+    meta: k8s.meta.v1.ObjectMetaArgs,
+    data: pulumi.Input[Mapping[str, str]],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Resource:
+    """A Secret (``data`` base64, type Opaque) or a ConfigMap (``data`` text) holding one master's data."""
+    if kind == "Secret":
+        return k8s.core.v1.Secret(resource_name, metadata=meta, type="Opaque", data=data, opts=opts)
+    return k8s.core.v1.ConfigMap(resource_name, metadata=meta, data=data, opts=opts)
