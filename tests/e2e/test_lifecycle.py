@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets as random
 
 import pytest
 from pulumi import automation as auto
 
+from tests.support.real import ROOT
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -216,6 +218,23 @@ def test_b_no_change_preview_and_up_report_zero_changes(lifecycle):
     assert log.changed() == {}
     assert set(result.summary.resource_changes) == {"same"}
     assert snapshot(world.kube, [world.master_ns, world.web, world.batch]) == before
+
+
+def test_b_policy_pack_passes_on_the_real_stack(lifecycle):
+    """`pulumi preview --policy-pack policies`, as CI and pull requests run it, on the real program."""
+    world, stack, logs = lifecycle
+    with open(os.path.join(ROOT, "policies", "config.json"), encoding="utf-8") as handle:
+        config = json.load(handle)
+    for settings in config.values():
+        if isinstance(settings, dict) and "masterNamespace" in settings:
+            settings["masterNamespace"] = world.master_ns  # this stack's master namespace
+    config_file = stack.base / "policy-config.json"
+    config_file.write_text(json.dumps(config), encoding="utf-8")
+    _, log = stack.preview(policy_packs=[os.path.join(ROOT, "policies")], policy_pack_configs=[str(config_file)])
+    logs.append(log)
+    text = "\n".join(log.text)
+    assert "kecs-secrets-policies" in text
+    assert "mandatory" not in text and "advisory" not in text, text[-3000:]
 
 
 def test_c_new_value_updates_that_master_and_its_replicas_in_place_and_nothing_else(lifecycle):
