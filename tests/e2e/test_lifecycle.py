@@ -262,6 +262,20 @@ def test_c_new_value_updates_that_master_and_its_replicas_in_place_and_nothing_e
     assert differing == {("secrets", world.master_ns, sm_db), ("secrets", world.web, sm_db)}
 
 
+def test_h_empty_source_is_never_read_as_delete_everything(lifecycle):
+    world, stack, _ = lifecycle
+    before = snapshot(world.kube, [world.master_ns, world.web, world.batch])
+    prefixes = stack.config["namePrefixes"]
+    stack.update_config(namePrefixes=[f"{world.p}-nothing-matches/"], demand={}, taskDefinitions=[])
+    try:
+        with pytest.raises(auto.CommandError) as caught:
+            stack.up()
+        assert "DeletionGuardError: the source lists no items, so this run would delete all 6 masters" in str(caught.value)
+    finally:
+        stack.update_config(namePrefixes=prefixes, demand=world.config("", "")["demand"], taskDefinitions=world.config("", "")["taskDefinitions"])
+    assert snapshot(world.kube, [world.master_ns, world.web, world.batch]) == before
+
+
 def test_g_rbac_by_subject_access_review(lifecycle):
     world, _, _ = lifecycle
     kube = world.kube
