@@ -36,9 +36,9 @@ sys.path.insert(0, ROOT)
 
 import boto3  # noqa: E402
 
-from bench.counting_proxy import VALUE_READS, CountingProxy  # noqa: E402
 from components.naming import assign_names  # noqa: E402
 from tests.support.cluster import KubeAdmin, start_cluster  # noqa: E402
+from tests.support.counting_proxy import VALUE_READS, CountingProxy  # noqa: E402
 from tests.support.localstack import ensure_localstack  # noqa: E402
 from tests.support.stack import ProjectStack  # noqa: E402
 

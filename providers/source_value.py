@@ -23,7 +23,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers.aws import client, describe_error
+from providers.aws import describe_error
+from providers.batch_reader import NotFound, read_parameter, read_secret
 from providers.values import encode_data, parameter_data, secret_data, sha256_of
 
 __all__ = ["SECRET_OUTPUTS", "SourceValue", "SourceValueProvider"]
@@ -42,20 +43,13 @@ def _read(props: dict[str, Any]) -> dict[str, Any]:
     endpoint, region = props.get("endpoint", ""), props["region"]
     try:
         if source == "secretsmanager":
-            sm = client("secretsmanager", endpoint, region)
-            kwargs = {"SecretId": props["arn"] or name}
-            if props.get("version"):
-                kwargs["VersionId"] = props["version"]
-            got = sm.get_secret_value(**kwargs)
+            got = read_secret(endpoint, region, props["arn"] or name, props.get("version") or "")
             data = secret_data(got.get("SecretString"), got.get("SecretBinary"), props.get("json_keys") or [], name=name)
         else:
-            ssm = client("ssm", endpoint, region)
-            selector = f"{name}:{props['version']}" if props.get("version") else name
-            got = ssm.get_parameters(Names=[selector], WithDecryption=True)
-            if not got.get("Parameters"):
-                raise SourceGone(f"SSM parameter {name!r} version {props.get('version')!r} not found")
-            parameter = got["Parameters"][0]
+            parameter = read_parameter(endpoint, region, name, props.get("version") or "")
             data = parameter_data(parameter.get("Type", props.get("item_type", "String")), parameter["Value"])
+    except NotFound as err:
+        raise SourceGone(f"{source} item {name!r} version {props.get('version')!r} not found ({err})") from None
     except ClientError as err:
         if describe_error(err) in _NOT_FOUND:
             raise SourceGone(f"{source} item {name!r} not found ({describe_error(err)})") from None

@@ -172,3 +172,26 @@ def test_serialized_provider_holds_no_client_endpoint_or_credential(endpoint, se
     blob = dill.dumps(provider, protocol=pickle.DEFAULT_PROTOCOL, recurse=True)
     for needle in (b"4566", b"test", b"botocore", endpoint.encode()):
         assert needle not in blob
+
+
+def test_concurrent_reads_are_coalesced_into_batch_calls(endpoint, seeded):
+    """Up to four reads at a time (as Pulumi calls the provider) become one BatchGetSecretValue / GetParameters."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.counting_proxy import CountingProxy
+
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    with CountingProxy(endpoint) as proxy:
+        props = [
+            props_for(items[name], proxy.endpoint, encoding="base64")
+            for name in (f"{p}/db", f"{p}/app-config", f"{p}/blob", f"/{p}/db/password")
+        ]
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda one: SourceValueProvider().create(one).outs, props))
+        calls = proxy.take()
+    assert base64.b64decode(results[2]["data"]["value"]) == b"\x00\xff\x10"
+    assert json.loads(base64.b64decode(results[0]["data"]["value"]))["user"] == "u"
+    assert calls.get("secretsmanager.BatchGetSecretValue", 0) <= 2
+    assert calls.get("secretsmanager.GetSecretValue", 0) == 0
+    assert calls.get("AmazonSSM.GetParameters", 0) == 1
