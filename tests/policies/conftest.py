@@ -358,3 +358,18 @@ def healthy_stack() -> list[Resource]:
 def assert_no_canary(violations: Iterable[Violation]) -> None:
     for violation in violations:
         assert CANARY not in violation.message and CANARY_B64 not in violation.message, violation
+
+
+# Every policy of the pack, by name (what the pack must declare and a broken program must trigger).
+ALL_POLICY_NAMES = frozenset({
+    "kecs-replica-metadata",
+    "kecs-master-placement",
+    "kecs-no-secret-in-configmap",
+    "kecs-reader-rbac-read-only",
+    "kecs-no-cluster-wide-secret-read",
+    "kecs-reader-binding",
+    "kecs-replica-coverage",
+    "kecs-secret-data-is-secret",
+    "kecs-aws-credential-parameter-securestring",
+    "kecs-aws-secret-recovery-window",
+})

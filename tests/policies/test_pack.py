@@ -17,22 +17,11 @@ from kecs_policies import DEFAULT_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
-from tests.policies.conftest import CANARY, CANARY_B64, POLICIES_DIR, ROOT, config_map, healthy_stack, replica
+from tests.policies.conftest import ALL_POLICY_NAMES, CANARY, CANARY_B64, POLICIES_DIR, ROOT, config_map, healthy_stack, replica
 
 RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
 STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
-EXPECTED_NAMES = {
-    "kecs-replica-metadata",
-    "kecs-master-placement",
-    "kecs-no-secret-in-configmap",
-    "kecs-reader-rbac-read-only",
-    "kecs-no-cluster-wide-secret-read",
-    "kecs-reader-binding",
-    "kecs-replica-coverage",
-    "kecs-secret-data-is-secret",
-    "kecs-aws-credential-parameter-securestring",
-    "kecs-aws-secret-recovery-window",
-}
+EXPECTED_NAMES = ALL_POLICY_NAMES
 
 
 def test_policy_names_are_prefixed_kebab_case_and_unique() -> None:

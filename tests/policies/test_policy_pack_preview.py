@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.policies.conftest import CANARY, CANARY_B64, ROOT
+from tests.policies.conftest import ALL_POLICY_NAMES, CANARY, CANARY_B64, ROOT
 
 FIXTURE = Path(ROOT) / "tests" / "policies" / "fixtures" / "broken"
 STUB_AWS = Path(ROOT) / "tests" / "policies" / "fixtures" / "stub_aws_provider.py"
@@ -38,18 +38,7 @@ NEEDED = (
 )
 TOOLCHAIN_TIMEOUT = int(os.environ.get("KECS_TOOLCHAIN_TIMEOUT", "5400"))
 PREVIEW_TIMEOUT = 900
-ALL_POLICIES = {
-    "kecs-replica-metadata",
-    "kecs-master-placement",
-    "kecs-no-secret-in-configmap",
-    "kecs-reader-rbac-read-only",
-    "kecs-no-cluster-wide-secret-read",
-    "kecs-reader-binding",
-    "kecs-replica-coverage",
-    "kecs-secret-data-is-secret",
-    "kecs-aws-credential-parameter-securestring",
-    "kecs-aws-secret-recovery-window",
-}
+ALL_POLICIES = ALL_POLICY_NAMES
 # "        - [mandatory] [severity: medium]  kecs-replica-metadata  (kubernetes:core/v1:Secret: team-b/sm-app-db)"
 VIOLATION = re.compile(r"- \[(advisory|mandatory|remediate)\](?: \[severity: [a-z]+\])?\s+(kecs-[a-z0-9-]+)\s+\(")
 
