@@ -332,19 +332,19 @@ def main() -> int:
     kubeconfig = start_cluster()
     kube = KubeAdmin(kubeconfig)
     variants = list(VARIANTS) if args.variant == "both" else [args.variant]
-    results = []
-    for size in args.sizes:
-        n, m, k = (int(x) for x in size.split(","))
-        for variant in variants:
-            results.append(run_size(n, m, k, args.runs, variant, endpoint, kubeconfig, kube))
     header = (
         f"Benchmark of {dt.date.today().isoformat()} on {platform.machine()} with {os.cpu_count()} cores and "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; median of {args.runs} runs; "
         "each cell: wall time / peak RSS of the whole process tree.\n\n"
     )
-    text = header + table(results)
-    print(text)
-    Path(args.out).write_text(text + "\n", encoding="utf-8")
+    results = []
+    for size in args.sizes:
+        n, m, k = (int(x) for x in size.split(","))
+        for variant in variants:
+            results.append(run_size(n, m, k, args.runs, variant, endpoint, kubeconfig, kube))
+            # Written after every size, so a long run that is stopped keeps what it measured.
+            Path(args.out).write_text(header + table(results) + "\n", encoding="utf-8")
+    print(header + table(results))
     return 0
 
 
