@@ -22,7 +22,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .common import DEFAULT_CREDENTIAL_PATTERN, UNKNOWN, compile_pattern, config_value, get, shown, stack_of_urn
+from .common import DEFAULT_CREDENTIAL_PATTERN, UNKNOWN, compile_pattern, config_value, get, shown, stack_of_urn, string_list_schema
 
 __all__ = [
     "AWS_PARAMETER",
@@ -149,12 +149,7 @@ secret_recovery_window = ResourceValidationPolicy(
     ),
     config_schema=PolicyConfigSchema(
         properties={
-            "disposableStacks": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": [],
-                "description": "Stacks (name or project/name) where immediate deletion is fine (tests, previews).",
-            },
+            "disposableStacks": string_list_schema([], "Stacks (name or project/name) where immediate deletion is fine (tests, previews)."),
             "disposableStackTag": {
                 "type": "string",
                 "default": DEFAULT_DISPOSABLE_TAG,

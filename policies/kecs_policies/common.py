@@ -241,6 +241,11 @@ def stack_of_urn(urn: str) -> str:
     return parts[0][len("urn:pulumi:") :]
 
 
+def string_list_schema(default: list[str] | tuple[str, ...], description: str) -> dict[str, Any]:
+    """Config schema of a list of strings with its default."""
+    return {"type": "array", "items": {"type": "string"}, "default": list(default), "description": description}
+
+
 def master_namespace_schema() -> dict[str, Any]:
     return {
         "type": "string",

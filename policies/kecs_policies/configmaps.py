@@ -26,6 +26,7 @@ from .common import (
     is_replica,
     labels,
     shown,
+    string_list_schema,
 )
 
 __all__ = ["PLAIN_PARAMETER_TYPES", "no_secret_in_configmap", "no_secret_in_configmap_validator"]
@@ -100,12 +101,7 @@ no_secret_in_configmap = ResourceValidationPolicy(
                 "default": DEFAULT_CREDENTIAL_PATTERN,
                 "description": "Python regular expression searched in every data/binaryData key of every ConfigMap.",
             },
-            "allowedKeys": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": [],
-                "description": "Exact key names that are never reported (e.g. a public token_endpoint).",
-            },
+            "allowedKeys": string_list_schema([], "Exact key names that are never reported (e.g. a public token_endpoint)."),
         }
     ),
 )

@@ -27,6 +27,7 @@ from .common import (
     is_replica,
     master_namespace_schema,
     namespace_of,
+    string_list_schema,
 )
 
 __all__ = ["replica_coverage", "replica_coverage_validator"]
@@ -107,12 +108,9 @@ replica_coverage = StackValidationPolicy(
     config_schema=PolicyConfigSchema(
         properties={
             "masterNamespace": master_namespace_schema(),
-            "deniedNamespaces": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": list(DEFAULT_DENIED),
-                "description": "Namespaces that never receive replicas (kecs-secrets:deniedNamespaces of the program).",
-            },
+            "deniedNamespaces": string_list_schema(
+                list(DEFAULT_DENIED), "Namespaces that never receive replicas (kecs-secrets:deniedNamespaces of the program)."
+            ),
         }
     ),
 )

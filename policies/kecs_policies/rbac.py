@@ -33,6 +33,7 @@ from .common import (
     namespace_of,
     plain,
     shown,
+    string_list_schema,
 )
 
 __all__ = [
@@ -135,12 +136,9 @@ reader_rbac_read_only = ResourceValidationPolicy(
     config_schema=PolicyConfigSchema(
         properties={
             "masterNamespace": master_namespace_schema(),
-            "allowedResources": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": list(DEFAULT_READER_RESOURCES),
-                "description": "Resources a reader role may name (no wildcards, ever).",
-            },
+            "allowedResources": string_list_schema(
+                list(DEFAULT_READER_RESOURCES), "Resources a reader role may name (no wildcards, ever)."
+            ),
         }
     ),
 )
@@ -272,12 +270,9 @@ no_cluster_wide_secret_read = StackValidationPolicy(
     remediation_steps="Grant the reader ClusterRole through a RoleBinding in the master namespace (components/rbac.py).",
     config_schema=PolicyConfigSchema(
         properties={
-            "secretReadingClusterRoles": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": list(DEFAULT_SECRET_READING_CLUSTER_ROLES),
-                "description": "ClusterRoles known to read Secrets, besides those in the stack whose rules do.",
-            }
+            "secretReadingClusterRoles": string_list_schema(
+                list(DEFAULT_SECRET_READING_CLUSTER_ROLES), "ClusterRoles known to read Secrets, besides those in the stack whose rules do."
+            )
         }
     ),
 )

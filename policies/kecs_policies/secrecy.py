@@ -18,7 +18,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .common import SECRET, SOURCE_VALUE, UNKNOWN, config_value, get
+from .common import SECRET, SOURCE_VALUE, UNKNOWN, config_value, get, string_list_schema
 
 __all__ = ["DEFAULT_SECRET_OUTPUTS", "secret_data_is_secret", "secret_data_is_secret_validator"]
 
@@ -61,12 +61,7 @@ secret_data_is_secret = ResourceValidationPolicy(
     ),
     config_schema=PolicyConfigSchema(
         properties={
-            "secretOutputs": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": list(DEFAULT_SECRET_OUTPUTS),
-                "description": "Outputs of kecs:SourceValue that must be declared secret.",
-            }
+            "secretOutputs": string_list_schema(list(DEFAULT_SECRET_OUTPUTS), "Outputs of kecs:SourceValue that must be declared secret.")
         }
     ),
 )
