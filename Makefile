@@ -80,7 +80,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 bench: venv toolchain
-	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python scripts/bench.py
+	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python bench/run.py
 
 stop:
 	-scripts/localstack.sh stop

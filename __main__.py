@@ -43,6 +43,8 @@ secrets = CentralizedSecrets(
         stack=stack,
         kubeconfig=settings.kubeconfig,
         kube_context=settings.kube_context,
+        kube_client_qps=settings.kube_client_qps,
+        kube_client_burst=settings.kube_client_burst,
         adopt=plan.adopt,
     ),
 )

@@ -29,6 +29,8 @@ class CentralizedSecretsArgs:
     stack: str
     kubeconfig: str = ""
     kube_context: str = ""
+    kube_client_qps: int = 1000
+    kube_client_burst: int = 2000
     adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
 
 
@@ -48,6 +50,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             enable_secret_mutable=True,
             enable_config_map_mutable=True,
             cluster_identifier="kecs-secrets",
+            kube_client_settings=k8s.KubeClientSettingsArgs(qps=args.kube_client_qps, burst=args.kube_client_burst),
             opts=pulumi.ResourceOptions(parent=self),
         )
         stack_annotation: Mapping[str, str] = {ANNOTATION_STACK: args.stack}

@@ -40,6 +40,8 @@ DEFAULTS: Mapping[str, Any] = {
     "kubeContext": "",
     "adoptExisting": False,
     "checkCluster": True,
+    "kubeClientQps": 1000,
+    "kubeClientBurst": 2000,
 }
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -73,6 +75,8 @@ class Settings:
     kube_context: str
     adopt_existing: bool
     check_cluster: bool
+    kube_client_qps: int = 1000
+    kube_client_burst: int = 2000
 
     def layout_settings(self, stack: str) -> LayoutSettings:
         return LayoutSettings(
@@ -172,6 +176,10 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
     max_deletions = _typed(raw, "maxMasterDeletions", int)
     if max_deletions < 0:
         raise ConfigError(f"config {_key('maxMasterDeletions')} must be >= 0")
+    qps, burst = _typed(raw, "kubeClientQps", int), _typed(raw, "kubeClientBurst", int)
+    for name, value in (("kubeClientQps", qps), ("kubeClientBurst", burst)):
+        if value < 1:
+            raise ConfigError(f"config {_key(name)} must be >= 1")
     return Settings(
         endpoint=endpoint,
         region=region,
@@ -192,6 +200,8 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         kube_context=_typed(raw, "kubeContext", str),
         adopt_existing=_typed(raw, "adoptExisting", bool),
         check_cluster=_typed(raw, "checkCluster", bool),
+        kube_client_qps=qps,
+        kube_client_burst=burst,
     )
 
 

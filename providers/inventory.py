@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 class MetadataSource(Protocol):
     """The narrow interface the inventory needs (a fake implements it in unit tests)."""
 
-    def list_secrets(self) -> Iterable[Mapping[str, Any]]: ...
+    def list_secrets(self, prefixes: tuple[str, ...] = ()) -> Iterable[Mapping[str, Any]]: ...
 
-    def describe_parameters(self, path: str) -> Iterable[Mapping[str, Any]]: ...
+    def describe_parameters(self, path: str, prefixes: tuple[str, ...] = ()) -> Iterable[Mapping[str, Any]]: ...
 
     def parameter_tags(self, name: str) -> Mapping[str, str]: ...
 
@@ -47,6 +47,29 @@ def rfc3339(value: Any) -> str:
     return stamp.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# Server-side name filters only narrow the listing (fewer pages); the exact prefix match is always
+# made here too, because the services' own semantics are wider (case-insensitive, word starts, leading '/').
+_SM_FILTER_MAX = 10  # values per ListSecrets filter
+_SSM_FILTER_MAX = 50  # values per DescribeParameters filter
+_FILTER_REJECTED = {"ValidationException", "InvalidParameterException", "InvalidFilterKey", "InvalidFilterValue", "InvalidFilterOption"}
+
+
+def secret_name_filters(prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """ListSecrets ``Filters`` for name prefixes; none when they cannot be expressed ('!' negates there)."""
+    if not prefixes or len(prefixes) > _SM_FILTER_MAX or any(p.startswith("!") or not p for p in prefixes):
+        return []
+    return [{"Key": "name", "Values": list(prefixes)}]
+
+
+def parameter_filters(path: str, prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """DescribeParameters ``ParameterFilters``: the recursive path, or else the name prefixes."""
+    if path != "/":
+        return [{"Key": "Path", "Option": "Recursive", "Values": [path.rstrip("/") or "/"]}]
+    if prefixes and len(prefixes) <= _SSM_FILTER_MAX and all(prefixes):
+        return [{"Key": "Name", "Option": "BeginsWith", "Values": list(prefixes)}]
+    return []
+
+
 class BotoSource:
     """MetadataSource over boto3 (paginated ListSecrets and DescribeParameters)."""
 
@@ -54,25 +77,46 @@ class BotoSource:
         self.endpoint = endpoint
         self.region = region
 
+    def _unavailable(self, what: str, err: Exception) -> SourceUnavailableError:
+        where = self.endpoint or f"AWS ({self.region})"
+        return SourceUnavailableError(f"cannot read {what} from {where}: {describe_error(err)}")
+
     def _call(self, what: str, fn: Any) -> Any:
         try:
             return fn()
         except (BotoCoreError, ClientError) as err:
-            where = self.endpoint or f"AWS ({self.region})"
-            raise SourceUnavailableError(f"cannot read {what} from {where}: {describe_error(err)}") from None
+            raise self._unavailable(what, err) from None
 
-    def list_secrets(self) -> list[Mapping[str, Any]]:
+    def _list(self, what: str, list_all: Any, filters: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
+        """Filtered listing; a filter the service rejects falls back to the full listing (still exact)."""
+        try:
+            return list_all(filters)
+        except ClientError as err:
+            if not filters or err.response.get("Error", {}).get("Code") not in _FILTER_REJECTED:
+                raise self._unavailable(what, err) from None
+            log.info("%s: name filter rejected (%s); listing everything", what, describe_error(err))
+        except BotoCoreError as err:
+            raise self._unavailable(what, err) from None
+        return self._call(what, lambda: list_all([]))
+
+    def list_secrets(self, prefixes: tuple[str, ...] = ()) -> list[Mapping[str, Any]]:
         sm = client("secretsmanager", self.endpoint, self.region)
-        pages = sm.get_paginator("list_secrets").paginate(PaginationConfig={"PageSize": 100})
-        return self._call("Secrets Manager ListSecrets", lambda: [s for page in pages for s in page.get("SecretList", [])])
 
-    def describe_parameters(self, path: str) -> list[Mapping[str, Any]]:
+        def list_all(filters: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
+            kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": 100}, **({"Filters": filters} if filters else {})}
+            return [s for page in sm.get_paginator("list_secrets").paginate(**kwargs) for s in page.get("SecretList", [])]
+
+        return self._list("Secrets Manager ListSecrets", list_all, secret_name_filters(prefixes))
+
+    def describe_parameters(self, path: str, prefixes: tuple[str, ...] = ()) -> list[Mapping[str, Any]]:
         ssm = client("ssm", self.endpoint, self.region)
-        kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": 50}}
-        if path != "/":
-            kwargs["ParameterFilters"] = [{"Key": "Path", "Option": "Recursive", "Values": [path.rstrip("/") or "/"]}]
-        pages = ssm.get_paginator("describe_parameters").paginate(**kwargs)
-        return self._call(f"SSM DescribeParameters {path}", lambda: [p for page in pages for p in page.get("Parameters", [])])
+
+        def list_all(filters: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
+            kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": 50}, **({"ParameterFilters": filters} if filters else {})}
+            return [p for page in ssm.get_paginator("describe_parameters").paginate(**kwargs) for p in page.get("Parameters", [])]
+
+        # A path filter is not combined with name filters: it is already narrow, and AWS limits combining them.
+        return self._list(f"SSM DescribeParameters {path}", list_all, parameter_filters(path, prefixes))
 
     def account(self) -> str:
         """The account id (STS GetCallerIdentity), for parameter ARNs that DescribeParameters leaves out."""
@@ -120,7 +164,7 @@ def read_inventory(
     wanted_tags = dict(tags or {})
     items: list[SourceItem] = []
     warnings: list[str] = []
-    for secret in source.list_secrets():
+    for secret in source.list_secrets(name_prefixes):
         name = secret["Name"]
         secret_tags = {t["Key"]: t["Value"] for t in secret.get("Tags") or []}
         if secret.get("DeletedDate") or not _matches(name, secret_tags, name_prefixes, wanted_tags):
@@ -134,7 +178,7 @@ def read_inventory(
     seen: set[str] = set()
     account = ""
     for path in ssm_paths:
-        for parameter in source.describe_parameters(path):
+        for parameter in source.describe_parameters(path, name_prefixes):
             name = parameter["Name"]
             if name in seen:
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pytest
 
@@ -147,6 +149,9 @@ def test_dependencies_and_provider_options(mocks):
         assert provider.inputs["enableSecretMutable"] == "true" or provider.inputs["enableSecretMutable"] is True
         assert provider.inputs["enableConfigMapMutable"] in ("true", True)
         assert provider.inputs["clusterIdentifier"] == "kecs-secrets"
+        assert json.loads(provider.inputs["kubeClientSettings"]) == {"qps": 1000, "burst": 2000}  # provider inputs are JSON text
+        for obj in mocks.of_type("kubernetes:core/v1:Secret"):
+            assert obj.inputs["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "background"
         types = {r.typ for r in mocks.resources}
         assert {"kecs:secrets:Masters", "kecs:secrets:NamespaceReplicas", "kecs:secrets:NamespaceReader"} <= types
 

@@ -195,3 +195,31 @@ def test_concurrent_reads_are_coalesced_into_batch_calls(endpoint, seeded):
     assert calls.get("secretsmanager.BatchGetSecretValue", 0) <= 2
     assert calls.get("secretsmanager.GetSecretValue", 0) == 0
     assert calls.get("AmazonSSM.GetParameters", 0) == 1
+
+
+def test_name_prefixes_are_filtered_server_side_and_stay_exact(endpoint, clients, seeded):
+    """With name prefixes, 120 unrelated items cost no extra list pages, and only exact prefix matches count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.counting_proxy import CountingProxy
+
+    sm, ssm = clients
+    p, _ = seeded
+    noise = f"noise{random.token_hex(3)}"
+    secret_names = [f"{noise}/s{i:03d}" for i in range(120)] + [f"x{p}/not-mine", f"{p.upper()}/not-mine-either"]
+    parameter_names = [f"/{noise}/p{i:03d}" for i in range(120)] + [f"/x{p}/not-mine"]
+    with ThreadPoolExecutor(8) as pool:
+        arns = list(pool.map(lambda n: sm.create_secret(Name=n, SecretString="x")["ARN"], secret_names))
+        list(pool.map(lambda n: ssm.put_parameter(Name=n, Type="String", Value="x"), parameter_names))
+    try:
+        with CountingProxy(endpoint) as proxy:
+            items, _ = inventory(proxy.endpoint, p)
+            calls = proxy.take()
+        assert sorted(items) == sorted([f"{p}/db", f"{p}/app-config", f"{p}/blob", f"/{p}/db/password", f"/{p}/list", f"{p}-plain"])
+        assert calls["secretsmanager.ListSecrets"] == 1  # 120+ other secrets would be 2+ pages of 100
+        assert calls["AmazonSSM.DescribeParameters"] == 1  # 120+ other parameters would be 3+ pages of 50
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda arn: sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True), arns))
+        for i in range(0, len(parameter_names), 10):
+            ssm.delete_parameters(Names=parameter_names[i : i + 10])

@@ -47,6 +47,8 @@ def test_dev_stack_config_is_valid():
         ({"maxMasterDeletions": -1}, "kecs-secrets:maxMasterDeletions"),
         ({"maxMasterDeletions": True}, "kecs-secrets:maxMasterDeletions"),
         ({"rbacMode": "admin"}, "kecs-secrets:rbacMode"),
+        ({"kubeClientQps": 0}, "kecs-secrets:kubeClientQps"),
+        ({"kubeClientBurst": 1.5}, "kecs-secrets:kubeClientBurst"),
         ({"unresolvedReferences": "ignore"}, "kecs-secrets:unresolvedReferences"),
         ({"podDemand": "yes"}, "kecs-secrets:podDemand"),
         ({"taskDefinitions": [{"path": "x.json"}]}, "kecs-secrets:taskDefinitions[0]"),

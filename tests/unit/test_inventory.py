@@ -13,13 +13,13 @@ class FakeSource:
         self.secrets, self.parameters, self.tags, self.fail = list(secrets), list(parameters), tags or {}, fail
         self.calls: list[str] = []
 
-    def list_secrets(self):
+    def list_secrets(self, prefixes=()):
         self.calls.append("list_secrets")
         if self.fail:
             raise SourceUnavailableError("cannot read Secrets Manager ListSecrets from http://x: EndpointConnectionError")
         return self.secrets
 
-    def describe_parameters(self, path):
+    def describe_parameters(self, path, prefixes=()):
         self.calls.append(f"describe_parameters {path}")
         return [p for p in self.parameters if path == "/" or p["Name"].startswith(path.rstrip("/") + "/")]
 
@@ -105,3 +105,45 @@ def test_name_prefix_and_tag_filters():
 def test_unreadable_source_raises_instead_of_returning_nothing():
     with pytest.raises(SourceUnavailableError):
         read_inventory(FakeSource(fail=True), region="us-east-1")
+
+
+def test_name_prefixes_become_server_side_filters_only_when_expressible():
+    from providers.inventory import parameter_filters, secret_name_filters
+
+    assert secret_name_filters(("app/", "/app/")) == [{"Key": "name", "Values": ["app/", "/app/"]}]
+    assert secret_name_filters(()) == []
+    assert secret_name_filters(("!app",)) == []  # '!' means "not" to ListSecrets
+    assert secret_name_filters(tuple(f"p{i}" for i in range(11))) == []  # over the 10-value limit
+    assert parameter_filters("/", ("/app/",)) == [{"Key": "Name", "Option": "BeginsWith", "Values": ["/app/"]}]
+    assert parameter_filters("/app", ("/app/",)) == [{"Key": "Path", "Option": "Recursive", "Values": ["/app"]}]
+    assert parameter_filters("/", ()) == []
+
+
+def test_a_rejected_name_filter_falls_back_to_the_full_listing():
+    from botocore.exceptions import ClientError
+
+    from providers.inventory import BotoSource
+
+    seen = []
+
+    def list_all(filters):
+        seen.append(filters)
+        if filters:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "bad filter"}}, "ListSecrets")
+        return [{"Name": "app/x"}]
+
+    filters = [{"Key": "name", "Values": ["app/"]}]
+    assert BotoSource("http://x", "us-east-1")._list("ListSecrets", list_all, filters) == [{"Name": "app/x"}]
+    assert seen == [filters, []]
+
+
+def test_other_list_errors_are_source_unavailable_never_empty():
+    from botocore.exceptions import ClientError
+
+    from providers.inventory import BotoSource
+
+    def list_all(filters):
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListSecrets")
+
+    with pytest.raises(SourceUnavailableError, match="ListSecrets.*AccessDenied"):
+        BotoSource("http://x", "us-east-1")._list("ListSecrets", list_all, [{"Key": "name", "Values": ["a"]}])
