@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: how `pulumi up` / `preview` / `destroy` scale with secrets (N), namespaces (M) and demand (K).
 
-    .venv/bin/python bench/run.py [--sizes 50,3,10 500,10,50 1000,20,100] [--runs 3] [--variant tuned|default|both]
+    .venv/bin/python bench/run.py [--sizes 50,3,10 500,10,50 1000,20,100] [--runs 3]
+                                  [--compare default@50,3,10 provider-qps@500,10,50 | --compare none]
 
 Against real LocalStack and the real control plane (both started if needed) and the real Pulumi CLI.
 For each size it seeds N Secrets Manager secrets and N SSM SecureStrings, M ECS cluster namespaces each
@@ -10,7 +11,9 @@ whole process tree: CLI, language host, program, providers) of: the first `up`, 
 a no-change `up`, an `up` after one value changed, and `destroy`. It counts LocalStack calls per API
 (through a counting proxy) and Kubernetes API calls (apiserver_request_total). A baseline script makes
 the same objects with boto3 and the Kubernetes API directly; our times are printed as ratios to it.
-Results: printed, and written to bench/results.md.
+The main variant ("tuned") runs at every size; --compare adds "before" variants at chosen sizes, in the
+same invocation, to show what each cheap optimisation buys. Results: printed, and written to
+bench/results.md. Exits 1 if a no-change preview or up read a secret value.
 """
 
 from __future__ import annotations
@@ -44,12 +47,18 @@ from tests.support.stack import ProjectStack  # noqa: E402
 
 REGION = "us-east-1"
 PHASES = ("first up", "no-change preview", "no-change up", "up after 1 change", "destroy")
-VARIANTS = {
-    # What the project recommends for CI/benchmarks: checkpoint only at the end, more parallelism.
-    "tuned": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, 32),
-    # Pulumi's defaults.
-    "default": ({}, None),
+TUNED_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+# name -> (environment, --parallel, stack config overrides)
+VARIANTS: dict[str, tuple[dict[str, str], int | None, dict[str, int]]] = {
+    # What the project recommends for CI and benchmarks: checkpoint only at the end, more parallelism,
+    # and the project's defaults (kubeClientQps 1000).
+    "tuned": (TUNED_ENV, 32, {}),
+    # Before: the Kubernetes provider's own client limit (50 requests/s, burst 120).
+    "provider-qps": (TUNED_ENV, 32, {"kubeClientQps": 50, "kubeClientBurst": 120}),
+    # Before: Pulumi's defaults (a checkpoint after every step, default parallelism).
+    "default": ({}, None, {}),
 }
+NO_CHANGE = ("no-change preview", "no-change up")
 
 
 class PeakRss:
@@ -253,18 +262,22 @@ def measure(fn) -> tuple[float, int]:
 
 
 def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kubeconfig: str, kube: KubeAdmin) -> dict:
-    env, parallel = VARIANTS[variant]
+    env, parallel, overrides = VARIANTS[variant]
     data = Dataset(n, m, k, endpoint, kube)
     times: dict[str, list[float]] = {p: [] for p in PHASES}
     peaks: dict[str, list[int]] = {p: [] for p in PHASES}
     calls: dict[str, dict] = {}
+    value_reads: dict[str, int] = {}  # the most any run read, per phase
     base: list[dict] = []
     options = {"parallel": parallel} if parallel else {}
     try:
         with CountingProxy(endpoint) as proxy, tempfile.TemporaryDirectory() as tmp:
             for run in range(runs):
                 stack = ProjectStack(
-                    Path(tmp) / f"run{run}", f"bench-{data.p}-{run}", data.config(proxy.endpoint, kubeconfig), extra_env=env
+                    Path(tmp) / f"run{run}",
+                    f"bench-{data.p}-{run}",
+                    {**data.config(proxy.endpoint, kubeconfig), **overrides},
+                    extra_env=env,
                 )
                 steps = {
                     "first up": lambda s=stack: s.up(**options),
@@ -279,7 +292,9 @@ def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kub
                     elapsed, peak = measure(step)
                     times[phase].append(elapsed)
                     peaks[phase].append(peak)
-                    calls[phase] = {"localstack": proxy.take(), "kubernetes": diff_counts(apiserver_counts(kube), before)}
+                    localstack = proxy.take()
+                    value_reads[phase] = max(value_reads.get(phase, 0), sum(v for key, v in localstack.items() if key in VALUE_READS))
+                    calls[phase] = {"localstack": localstack, "kubernetes": diff_counts(apiserver_counts(kube), before)}
                     print(f"  {variant} N={n} M={m} K={k} run {run + 1}: {phase}: {elapsed:.1f}s, peak {peak / 2**20:.0f} MiB", flush=True)
                 stack.stack.workspace.remove_stack(stack.name, force=True)
                 base.append(baseline(data, endpoint))
@@ -291,6 +306,7 @@ def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kub
         "time": {p: statistics.median(v) for p, v in times.items()},
         "peak": {p: statistics.median(v) for p, v in peaks.items()},
         "calls": calls,
+        "value_reads": value_reads,
         "baseline": {key: statistics.median(b[key] for b in base) for key in ("create", "delete")},
     }
 
@@ -321,30 +337,51 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def parse_size(text: str) -> tuple[int, int, int]:
+    n, m, k = (int(x) for x in text.split(","))
+    return n, m, k
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["50,3,10", "500,10,50", "1000,20,100"])
+    parser.add_argument("--sizes", nargs="+", default=["50,3,10", "500,10,50", "1000,20,100"], help="N,M,K for the tuned variant")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--variant", choices=[*VARIANTS, "both"], default="tuned")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        default=["default@50,3,10", "provider-qps@500,10,50"],
+        help=f"extra variant@N,M,K runs (variants: {', '.join(v for v in VARIANTS if v != 'tuned')}), or 'none'",
+    )
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = parser.parse_args()
+    plan = [("tuned", parse_size(size)) for size in args.sizes]
+    for entry in [] if args.compare == ["none"] else args.compare:
+        variant, _, size = entry.partition("@")
+        if variant not in VARIANTS or not size:
+            parser.error(f"--compare {entry!r}: expected <variant>@N,M,K with a variant in {list(VARIANTS)}")
+        plan.append((variant, parse_size(size)))
+    plan.sort(key=lambda entry: (entry[1], list(VARIANTS).index(entry[0])))
     endpoint = ensure_localstack()
     kubeconfig = start_cluster()
     kube = KubeAdmin(kubeconfig)
-    variants = list(VARIANTS) if args.variant == "both" else [args.variant]
     header = (
         f"Benchmark of {dt.date.today().isoformat()} on {platform.machine()} with {os.cpu_count()} cores and "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; median of {args.runs} runs; "
-        "each cell: wall time / peak RSS of the whole process tree.\n\n"
+        "each cell: wall time / peak RSS of the whole process tree.\n"
+        "Variants: tuned = `PULUMI_SKIP_CHECKPOINTS=true`, `--parallel 32`, project defaults (kubeClientQps 1000); "
+        "provider-qps = tuned but the Kubernetes provider's own client limit (50/s, burst 120); "
+        "default = Pulumi's defaults (checkpoint after every step, default parallelism).\n\n"
     )
     results = []
-    for size in args.sizes:
-        n, m, k = (int(x) for x in size.split(","))
-        for variant in variants:
-            results.append(run_size(n, m, k, args.runs, variant, endpoint, kubeconfig, kube))
-            # Written after every size, so a long run that is stopped keeps what it measured.
-            Path(args.out).write_text(header + table(results) + "\n", encoding="utf-8")
+    for variant, (n, m, k) in plan:
+        results.append(run_size(n, m, k, args.runs, variant, endpoint, kubeconfig, kube))
+        # Written after every size, so a long run that is stopped keeps what it measured.
+        Path(args.out).write_text(header + table(results) + "\n", encoding="utf-8")
     print(header + table(results))
+    reading = [(r["size"], r["variant"], p) for r in results for p in NO_CHANGE if r["value_reads"].get(p)]
+    if reading:
+        print(f"FAIL: a no-change run read secret values: {reading}", file=sys.stderr)
+        return 1
     return 0
 
 
