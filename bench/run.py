@@ -61,11 +61,29 @@ VARIANTS: dict[str, tuple[dict[str, str], int | None, dict[str, int]]] = {
 NO_CHANGE = ("no-change preview", "no-change up")
 
 
-class PeakRss:
-    """Samples the summed RSS of this process's descendants every 50 ms."""
+def process_kind(cmdline: str) -> str:
+    """Which part of a Pulumi run a process is, from its command line."""
+    if "pulumi-language-python-exec" in cmdline:
+        return "program"
+    if "pulumi-resource-kubernetes" in cmdline:
+        return "kubernetes provider"
+    if "pulumi.dynamic" in cmdline or "dynamic/__main__" in cmdline:
+        return "dynamic provider"
+    if "pulumi-language-python" in cmdline:
+        return "language host"
+    if cmdline.split(" ", 1)[0].endswith("/pulumi") or cmdline.startswith("pulumi "):
+        return "engine (CLI)"
+    return "other"
+
+
+class ProcessTreeSampler:
+    """Samples this process's descendants every 50 ms: peak summed RSS, and CPU seconds per process kind."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
 
     def __init__(self) -> None:
         self.peak = 0
+        self._cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, last seen CPU seconds)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -97,12 +115,35 @@ class PeakRss:
             pass
         return 0
 
+    def _sample_cpu(self, pid: int) -> None:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            seconds = (int(fields[11]) + int(fields[12])) / self.TICK
+            kind = self._cpu[pid][0] if pid in self._cpu else None
+            if kind is None:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    kind = process_kind(handle.read().replace(b"\0", b" ").decode(errors="replace"))
+            self._cpu[pid] = (kind, seconds)
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds per process kind (processes that ended lose at most their last 50 ms)."""
+        result: dict[str, float] = {}
+        for kind, seconds in self._cpu.values():
+            result[kind] = result.get(kind, 0.0) + seconds
+        return result
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(self._rss(pid) for pid in self._descendants()))
+            pids = self._descendants()
+            self.peak = max(self.peak, sum(self._rss(pid) for pid in pids))
+            for pid in pids:
+                self._sample_cpu(pid)
             self._stop.wait(0.05)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> ProcessTreeSampler:
         self._thread.start()
         return self
 
@@ -253,12 +294,12 @@ def baseline(data: Dataset, endpoint: str) -> dict[str, float]:
     return {"create": create, "delete": time.perf_counter() - started}
 
 
-def measure(fn) -> tuple[float, int]:
-    with PeakRss() as rss:
+def measure(fn) -> tuple[float, int, dict[str, float]]:
+    with ProcessTreeSampler() as sampler:
         started = time.perf_counter()
         fn()
         elapsed = time.perf_counter() - started
-    return elapsed, rss.peak
+    return elapsed, sampler.peak, sampler.cpu()
 
 
 def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kubeconfig: str, kube: KubeAdmin) -> dict:
@@ -289,12 +330,16 @@ def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kub
                 for phase, step in steps.items():
                     proxy.take()
                     before = apiserver_counts(kube)
-                    elapsed, peak = measure(step)
+                    elapsed, peak, cpu = measure(step)
                     times[phase].append(elapsed)
                     peaks[phase].append(peak)
                     localstack = proxy.take()
                     value_reads[phase] = max(value_reads.get(phase, 0), sum(v for key, v in localstack.items() if key in VALUE_READS))
-                    calls[phase] = {"localstack": localstack, "kubernetes": diff_counts(apiserver_counts(kube), before)}
+                    calls[phase] = {
+                        "localstack": localstack,
+                        "kubernetes": diff_counts(apiserver_counts(kube), before),
+                        "cpu": {kind: round(s, 1) for kind, s in sorted(cpu.items(), key=lambda kv: -kv[1]) if s >= 0.05},
+                    }
                     print(f"  {variant} N={n} M={m} K={k} run {run + 1}: {phase}: {elapsed:.1f}s, peak {peak / 2**20:.0f} MiB", flush=True)
                 stack.stack.workspace.remove_stack(stack.name, force=True)
                 base.append(baseline(data, endpoint))
@@ -326,14 +371,18 @@ def table(results: list[dict]) -> str:
             + f"{r['time']['first up'] / b['create']:.1f}x | {r['time']['destroy'] / b['delete']:.1f}x |"
         )
     lines.append("")
-    lines.append("Calls per phase (last run), LocalStack by API and Kubernetes by verb and resource:")
+    lines.append(
+        "Calls per phase (last run): LocalStack by API, Kubernetes by verb and resource (apiserver-wide, so the"
+        " namespace cleanup of the previous size can show up), and CPU seconds by process:"
+    )
     lines.append("")
     for r in results:
         lines.append(f"- N, M, K = {', '.join(map(str, r['size']))} ({r['variant']}):")
         for phase, c in r["calls"].items():
             reads = sum(v for key, v in c["localstack"].items() if key in VALUE_READS)
             localstack, kubernetes = json.dumps(c["localstack"], sort_keys=True), json.dumps(c["kubernetes"], sort_keys=True)
-            lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}")
+            cpu = ", ".join(f"{kind} {s:.1f}" for kind, s in c["cpu"].items())
+            lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}; CPU s: {cpu}")
     return "\n".join(lines)
 
 
