@@ -80,7 +80,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 bench: venv toolchain
-	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python bench/run.py
+	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 stop:
 	-scripts/localstack.sh stop
