@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -174,6 +175,10 @@ def apiserver_counts(kube: KubeAdmin) -> Counter:
     return counts
 
 
+def value_reads(localstack_calls: Mapping[str, int]) -> int:
+    return sum(count for api, count in localstack_calls.items() if api in VALUE_READS)
+
+
 def diff_counts(after: Counter, before: Counter) -> dict[str, int]:
     return {k: after[k] - before[k] for k in sorted(after) if after[k] - before[k] > 0}
 
@@ -308,7 +313,7 @@ def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kub
     times: dict[str, list[float]] = {p: [] for p in PHASES}
     peaks: dict[str, list[int]] = {p: [] for p in PHASES}
     calls: dict[str, dict] = {}
-    value_reads: dict[str, int] = {}  # the most any run read, per phase
+    most_reads: dict[str, int] = {}  # the most value reads any run made, per phase
     base: list[dict] = []
     options = {"parallel": parallel} if parallel else {}
     try:
@@ -334,7 +339,7 @@ def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kub
                     times[phase].append(elapsed)
                     peaks[phase].append(peak)
                     localstack = proxy.take()
-                    value_reads[phase] = max(value_reads.get(phase, 0), sum(v for key, v in localstack.items() if key in VALUE_READS))
+                    most_reads[phase] = max(most_reads.get(phase, 0), value_reads(localstack))
                     calls[phase] = {
                         "localstack": localstack,
                         "kubernetes": diff_counts(apiserver_counts(kube), before),
@@ -351,7 +356,7 @@ def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kub
         "time": {p: statistics.median(v) for p, v in times.items()},
         "peak": {p: statistics.median(v) for p, v in peaks.items()},
         "calls": calls,
-        "value_reads": value_reads,
+        "value_reads": most_reads,
         "baseline": {key: statistics.median(b[key] for b in base) for key in ("create", "delete")},
     }
 
@@ -379,7 +384,7 @@ def table(results: list[dict]) -> str:
     for r in results:
         lines.append(f"- N, M, K = {', '.join(map(str, r['size']))} ({r['variant']}):")
         for phase, c in r["calls"].items():
-            reads = sum(v for key, v in c["localstack"].items() if key in VALUE_READS)
+            reads = value_reads(c["localstack"])
             localstack, kubernetes = json.dumps(c["localstack"], sort_keys=True), json.dumps(c["kubernetes"], sort_keys=True)
             cpu = ", ".join(f"{kind} {s:.1f}" for kind, s in c["cpu"].items())
             lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}; CPU s: {cpu}")

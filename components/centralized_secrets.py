@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.adoption import AdoptionSet
+from components.config import DEFAULTS
 from components.layout import Layout
 from components.masters import Masters, MastersArgs
 from components.model import ANNOTATION_STACK
@@ -29,8 +30,8 @@ class CentralizedSecretsArgs:
     stack: str
     kubeconfig: str = ""
     kube_context: str = ""
-    kube_client_qps: int = 1000
-    kube_client_burst: int = 2000
+    kube_client_qps: int = DEFAULTS["kubeClientQps"]
+    kube_client_burst: int = DEFAULTS["kubeClientBurst"]
     adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
 
 

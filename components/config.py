@@ -75,8 +75,8 @@ class Settings:
     kube_context: str
     adopt_existing: bool
     check_cluster: bool
-    kube_client_qps: int = 1000
-    kube_client_burst: int = 2000
+    kube_client_qps: int
+    kube_client_burst: int
 
     def layout_settings(self, stack: str) -> LayoutSettings:
         return LayoutSettings(
