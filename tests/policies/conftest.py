@@ -188,6 +188,14 @@ def master_annotations(source_name: str, item_type: str = "secret") -> dict[str,
     }
 
 
+def data_object(kind: str, meta: Mapping[str, Any], data: Mapping[str, Any] | None) -> Resource:
+    """A Secret (type Opaque) or ConfigMap with the given metadata; by default it holds the canary value."""
+    props: dict[str, Any] = {"metadata": meta, "data": dict(data) if data is not None else {"value": CANARY_B64 if kind == SECRET else CANARY}}
+    if kind == SECRET:
+        props["type"] = "Opaque"
+    return Resource(kind, props)
+
+
 def master(
     name: str,
     source_name: str,
@@ -200,18 +208,13 @@ def master(
     annotations: Mapping[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Resource:
-    props: dict[str, Any] = {
-        "metadata": metadata(
-            name,
-            namespace,
-            master_labels(source) if labels is None else labels,
-            master_annotations(source_name, item_type) if annotations is None else annotations,
-        ),
-        "data": dict(data) if data is not None else {"value": CANARY_B64 if kind == SECRET else CANARY},
-    }
-    if kind == SECRET:
-        props["type"] = "Opaque"
-    return Resource(kind, props)
+    meta = metadata(
+        name,
+        namespace,
+        master_labels(source) if labels is None else labels,
+        master_annotations(source_name, item_type) if annotations is None else annotations,
+    )
+    return data_object(kind, meta, data)
 
 
 def replica_labels(source: str = "secretsmanager", master_ns: str = MASTER_NS) -> dict[str, str]:
@@ -238,18 +241,13 @@ def replica(
     annotations: Mapping[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Resource:
-    props: dict[str, Any] = {
-        "metadata": metadata(
-            name,
-            namespace,
-            replica_labels(source) if labels is None else labels,
-            replica_annotations() if annotations is None else annotations,
-        ),
-        "data": dict(data) if data is not None else {"value": CANARY_B64 if kind == SECRET else CANARY},
-    }
-    if kind == SECRET:
-        props["type"] = "Opaque"
-    return Resource(kind, props)
+    meta = metadata(
+        name,
+        namespace,
+        replica_labels(source) if labels is None else labels,
+        replica_annotations() if annotations is None else annotations,
+    )
+    return data_object(kind, meta, data)
 
 
 def reader_labels(namespace: str) -> dict[str, str]:
