@@ -26,9 +26,10 @@ help:
 	@echo "make bench         benchmark pulumi up/preview against a direct script"
 	@echo "make stop          stop LocalStack and the control plane"
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed
@@ -63,24 +64,24 @@ up preview destroy: venv toolchain $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi $@ $(if $(filter preview,$@),,--yes) --stack $(STACK)
 
 plan: venv
-	$(VENV)/bin/python scripts/plan.py --stack $(STACK)
+	$(VENV)/bin/python -m scripts.plan --stack $(STACK)
 
 summary: venv
-	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python scripts/summary.py
+	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python -m scripts.summary
 
 policy-check: venv toolchain $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi preview --stack $(STACK) --policy-pack policies
 
-test: venv toolchain
-	$(VENV)/bin/ruff check .
+test: lint toolchain
 	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/pytest tests
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	PYTHONPATH=.:policies $(VENV)/bin/lint-imports
 
 bench: venv toolchain
-	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
 stop:
 	-scripts/localstack.sh stop

@@ -1,16 +1,20 @@
-"""kecs-secrets: LocalStack secrets and parameters laid out in Kubernetes the way ADR 21 says."""
+"""kecs-secrets: secrets and parameters of LocalStack or AWS laid out in Kubernetes the way ADR 21 says.
+
+Wiring only: stack settings -> adapters -> ``make_plan`` (the pure core) -> ``CentralizedSecrets``.
+"""
 
 import pulumi
 
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
-from components.config import load_config
-from components.errors import KecsSecretsError
-from components.planning import make_plan
-from providers.inventory import BotoSource
+from kecs_secrets.errors import KecsSecretsError
+from kecs_secrets.planning import make_plan
+from providers.aws_source import BotoSource
 from providers.kube import KubeReader
+from providers.stack_config import load_settings
+from providers.task_definitions import TaskDefinitionFiles
 
 try:
-    settings = load_config()
+    settings = load_settings()
     stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
     cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
     plan = make_plan(
@@ -18,6 +22,7 @@ try:
         stack,
         BotoSource(settings.endpoint, settings.region),
         cluster,
+        TaskDefinitionFiles("."),
         dry_run=pulumi.runtime.is_dry_run(),
         warn=pulumi.log.warn,
     )
@@ -40,7 +45,6 @@ secrets = CentralizedSecrets(
         master_namespace=settings.master_namespace,
         endpoint=settings.endpoint,
         region=settings.region,
-        stack=stack,
         kubeconfig=settings.kubeconfig,
         kube_context=settings.kube_context,
         kube_client_qps=settings.kube_client_qps,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: how `pulumi up` / `preview` / `destroy` scale with secrets (N), namespaces (M) and demand (K).
 
-    .venv/bin/python bench/run.py [--sizes 50,3,10 500,10,50 1000,20,100] [--runs 3]
+    .venv/bin/python -m bench.run [--sizes 50,3,10 500,10,50 1000,20,100] [--runs 3]
                                   [--compare default@50,3,10 provider-qps@500,10,50 | --compare none]
 
 Against real LocalStack and the real control plane (both started if needed) and the real Pulumi CLI.
@@ -35,16 +35,15 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import boto3
+
+from kecs_secrets.naming import assign_names
+from tests.support.cluster import KubeAdmin, start_cluster
+from tests.support.counting_proxy import VALUE_READS, CountingProxy
+from tests.support.localstack import ensure_localstack
+from tests.support.stack import ProjectStack
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import boto3  # noqa: E402
-
-from components.naming import assign_names  # noqa: E402
-from tests.support.cluster import KubeAdmin, start_cluster  # noqa: E402
-from tests.support.counting_proxy import VALUE_READS, CountingProxy  # noqa: E402
-from tests.support.localstack import ensure_localstack  # noqa: E402
-from tests.support.stack import ProjectStack  # noqa: E402
 
 REGION = "us-east-1"
 PHASES = ("first up", "no-change preview", "no-change up", "up after 1 change", "destroy")

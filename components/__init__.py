@@ -1,5 +1,5 @@
-"""Pulumi components of kecs-secrets and the pure layout model they render.
+"""Pulumi ComponentResources that turn a plan of the core (``kecs_secrets``) into Kubernetes objects.
 
-Importing this package does not import Pulumi: the policy pack and the pure tests import
-`components.naming`, `components.model` and `components.layout` without it.
+``CentralizedSecrets`` holds everything: ``Masters`` (with their value readers), ``NamespaceReplicas`` per
+namespace, and the reader RBAC (``ReaderClusterRole``, ``NamespaceReader``).
 """

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet
-from components.config import DEFAULTS
-from components.layout import Layout
 from components.masters import Masters, MastersArgs
-from components.model import ANNOTATION_STACK
 from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS, OUTPUT_WARNINGS
 from components.rbac import NamespaceReader, NamespaceReaderArgs, ReaderClusterRole, ReaderClusterRoleArgs
 from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
+from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.config import DEFAULTS
+from kecs_secrets.layout import Layout
 
 __all__ = ["CentralizedSecrets", "CentralizedSecretsArgs"]
 
@@ -27,7 +25,6 @@ class CentralizedSecretsArgs:
     master_namespace: str
     endpoint: str
     region: str
-    stack: str
     kubeconfig: str = ""
     kube_context: str = ""
     kube_client_qps: int = DEFAULTS["kubeClientQps"]
@@ -54,19 +51,15 @@ class CentralizedSecrets(pulumi.ComponentResource):
             kube_client_settings=k8s.KubeClientSettingsArgs(qps=args.kube_client_qps, burst=args.kube_client_burst),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        stack_annotation: Mapping[str, str] = {ANNOTATION_STACK: args.stack}
-
         masters = Masters(
             "masters",
             MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt),
             pulumi.ResourceOptions(parent=self),
         )
         cluster_role = None
-        cluster_roles = sorted({plan.role_name for plan in layout.rbac if plan.role_kind == "ClusterRole"})
-        if cluster_roles:
-            (role_name,) = cluster_roles
+        if layout.cluster_role is not None:
             cluster_role = ReaderClusterRole(
-                "reader", ReaderClusterRoleArgs(role_name, provider, stack_annotation, args.adopt), pulumi.ResourceOptions(parent=self)
+                "reader", ReaderClusterRoleArgs(layout.cluster_role, provider, args.adopt), pulumi.ResourceOptions(parent=self)
             ).role
         self.resources = [provider, *masters.objects.values()]
         if cluster_role is not None:
@@ -81,7 +74,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for plan in layout.rbac:
             reader = NamespaceReader(
                 plan.namespace,
-                NamespaceReaderArgs(plan, args.master_namespace, provider, stack_annotation, cluster_role, args.adopt),
+                NamespaceReaderArgs(plan, args.master_namespace, provider, cluster_role, args.adopt),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(reader.resources)

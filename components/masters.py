@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet
-from components.layout import MasterPlan
 from components.objects import data_object, metadata
+from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.layout import MasterPlan
 from providers.source_value import SourceValue
 
 __all__ = ["Masters", "MastersArgs"]

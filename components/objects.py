@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet, with_adoption
+from kecs_secrets.adoption import AdoptionSet, with_adoption
 
 __all__ = ["DELETION_POLICY", "data_object", "metadata"]
 

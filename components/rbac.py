@@ -1,29 +1,32 @@
-"""RBAC of ADR 21: the shared read-only ClusterRole, and per namespace a ServiceAccount bound in the master namespace."""
+"""RBAC of ADR 21: the shared read-only ClusterRole, and per namespace a ServiceAccount bound in the master namespace.
+
+Names, labels, annotations and the rules come from the layout; this module only renders them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet
-from components.layout import RbacPlan
-from components.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
 from components.objects import metadata
+from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.layout import READ_RESOURCES, READ_VERBS, ClusterRolePlan, RbacPlan
 
-__all__ = ["READ_VERBS", "NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
+__all__ = ["NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
 
-READ_VERBS = ["get", "list", "watch"]
-READ_RESOURCES = ["secrets", "configmaps"]
+
+def _read_rule(resource_names: tuple[str, ...] = ()) -> k8s.rbac.v1.PolicyRuleArgs:
+    return k8s.rbac.v1.PolicyRuleArgs(
+        api_groups=[""], resources=list(READ_RESOURCES), verbs=list(READ_VERBS), resource_names=list(resource_names) or None
+    )
 
 
 @dataclass(frozen=True)
 class ReaderClusterRoleArgs:
-    name: str
+    plan: ClusterRolePlan
     provider: k8s.Provider
-    annotations: Mapping[str, str]
     adopt: AdoptionSet = frozenset()
 
 
@@ -32,13 +35,14 @@ class ReaderClusterRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ReaderClusterRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:ReaderClusterRole", name, None, opts)
+        plan = args.plan
         self.role = k8s.rbac.v1.ClusterRole(
-            args.name,
-            metadata=metadata("ClusterRole", "", args.name, {LABEL_MANAGED_BY: "kecs"}, args.annotations, args.adopt),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS)],
+            plan.name,
+            metadata=metadata("ClusterRole", "", plan.name, plan.labels, plan.annotations, args.adopt),
+            rules=[_read_rule()],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
-        self.register_outputs({"name": args.name})
+        self.register_outputs({"name": plan.name})
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,6 @@ class NamespaceReaderArgs:
     plan: RbacPlan
     master_namespace: str
     provider: k8s.Provider
-    annotations: Mapping[str, str]
     cluster_role: pulumi.Resource | None
     adopt: AdoptionSet = frozenset()
 
@@ -57,11 +60,10 @@ class NamespaceReader(pulumi.ComponentResource):
     def __init__(self, name: str, args: NamespaceReaderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:NamespaceReader", name, None, opts)
         plan = args.plan
-        labels = {LABEL_MANAGED_BY: "kecs", LABEL_FOR_NAMESPACE: plan.namespace}
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{plan.namespace}/{plan.service_account}",
-            metadata=metadata("ServiceAccount", plan.namespace, plan.service_account, labels, args.annotations, args.adopt),
+            metadata=metadata("ServiceAccount", plan.namespace, plan.service_account, plan.labels, plan.annotations, args.adopt),
             automount_service_account_token=False,
             opts=child,
         )
@@ -69,12 +71,8 @@ class NamespaceReader(pulumi.ComponentResource):
         if plan.role_kind == "Role":
             role = k8s.rbac.v1.Role(
                 f"{args.master_namespace}/{plan.role_name}",
-                metadata=metadata("Role", args.master_namespace, plan.role_name, labels, args.annotations, args.adopt),
-                rules=[
-                    k8s.rbac.v1.PolicyRuleArgs(
-                        api_groups=[""], resources=READ_RESOURCES, verbs=READ_VERBS, resource_names=list(plan.resource_names)
-                    )
-                ],
+                metadata=metadata("Role", args.master_namespace, plan.role_name, plan.labels, plan.annotations, args.adopt),
+                rules=[_read_rule(plan.resource_names)],
                 opts=child,
             )
             depends.append(role)
@@ -83,7 +81,7 @@ class NamespaceReader(pulumi.ComponentResource):
         role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind=plan.role_kind, name=plan.role_name)
         self.role_binding = k8s.rbac.v1.RoleBinding(
             f"{args.master_namespace}/{plan.role_binding}",
-            metadata=metadata("RoleBinding", args.master_namespace, plan.role_binding, labels, args.annotations, args.adopt),
+            metadata=metadata("RoleBinding", args.master_namespace, plan.role_binding, plan.labels, plan.annotations, args.adopt),
             role_ref=role_ref,
             subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=plan.service_account, namespace=plan.namespace)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends),

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.adoption import AdoptionSet
-from components.layout import ReplicaPlan
 from components.objects import data_object, metadata
+from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.layout import ReplicaPlan
 
 __all__ = ["NamespaceReplicas", "NamespaceReplicasArgs"]
 

@@ -1,2 +1,2 @@
-"""Everything that talks to the outside: LocalStack/AWS (inventory and the dynamic provider that reads
-values) and the Kubernetes API (read-only checks at program time)."""
+"""Adapters to the outside world, implementing the core's ports (``kecs_secrets.ports``), and the dynamic
+provider that reads values: boto3 metadata source, Kubernetes reader, task definition files, stack config."""

@@ -15,16 +15,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from kecs_secrets.errors import SourceGoneError
 from providers.aws import client, describe_error
 
-__all__ = ["BATCH_WINDOW_SECONDS", "NotFound", "read_parameter", "read_secret"]
+__all__ = ["BATCH_WINDOW_SECONDS", "BatchValueReader"]
 
 BATCH_WINDOW_SECONDS = 0.02
 _SECRET_BATCH, _PARAMETER_BATCH = 20, 10
-
-
-class NotFound(Exception):
-    """The item (or that version of it) does not exist in the source."""
 
 
 class _Coalescer:
@@ -68,7 +65,7 @@ def _secrets(where: tuple[str, str], batch: list[tuple[Any, Future]]) -> None:
                 future.set_result(sm.get_secret_value(**kwargs))
             except Exception as err:
                 code = describe_error(err)
-                future.set_exception(NotFound(code) if code == "ResourceNotFoundException" else err)
+                future.set_exception(SourceGoneError(code) if code == "ResourceNotFoundException" else err)
 
 
 def _parameters(where: tuple[str, str], batch: list[tuple[Any, Future]]) -> None:
@@ -84,7 +81,7 @@ def _parameters(where: tuple[str, str], batch: list[tuple[Any, Future]]) -> None
         for selector, (_, future) in zip(selectors, chunk, strict=True):
             parameter = found.get(selector)
             if parameter is None:
-                future.set_exception(NotFound("ParameterNotFound"))
+                future.set_exception(SourceGoneError("ParameterNotFound"))
             else:
                 future.set_result(parameter)
 
@@ -93,11 +90,16 @@ _SECRETS = _Coalescer(_secrets)
 _PARAMETERS = _Coalescer(_parameters)
 
 
-def read_secret(endpoint: str, region: str, arn: str, version: str) -> dict[str, Any]:
-    """GetSecretValue's answer for ``arn`` at ``version`` (batched with concurrent reads)."""
-    return _SECRETS.submit((endpoint, region), (arn, version))
+class BatchValueReader:
+    """The ValueReader port for one endpoint and region, coalescing concurrent reads into batch calls."""
 
+    def __init__(self, endpoint: str, region: str) -> None:
+        self.where = (endpoint, region)
 
-def read_parameter(endpoint: str, region: str, name: str, version: str) -> dict[str, Any]:
-    """GetParameters' entry for ``name`` at ``version``, decrypted (batched with concurrent reads)."""
-    return _PARAMETERS.submit((endpoint, region), (name, version))
+    def read_secret(self, arn: str, version: str) -> dict[str, Any]:
+        """GetSecretValue's answer for ``arn`` at ``version`` (batched with concurrent reads)."""
+        return _SECRETS.submit(self.where, (arn, version))
+
+    def read_parameter(self, name: str, version: str) -> dict[str, Any]:
+        """GetParameters' entry for ``name`` at ``version``, decrypted (batched with concurrent reads)."""
+        return _PARAMETERS.submit(self.where, (name, version))

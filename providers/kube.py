@@ -16,21 +16,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
-from components.errors import ClusterUnavailableError, ConfigError
+from kecs_secrets.errors import ClusterUnavailableError, ConfigError
 
-__all__ = ["ClusterReader", "KubeReader", "kubeconfig_path"]
-
-
-class ClusterReader(Protocol):
-    def namespaces(self) -> set[str]: ...
-
-    def pods(self) -> list[Mapping[str, Any]]: ...
-
-    def objects(self, kind: str, namespace: str | None) -> list[Mapping[str, Any]]: ...
+__all__ = ["KubeReader", "kubeconfig_path"]
 
 
 def kubeconfig_path(configured: str) -> str:
@@ -51,7 +43,7 @@ _PATHS = {
 
 
 class KubeReader:
-    """Reads through the API server named by a kubeconfig (client certificate or token auth)."""
+    """The ClusterReader port: reads through the API server named by a kubeconfig (client certificate or token auth)."""
 
     def __init__(self, kubeconfig: str, context: str = "") -> None:
         path = kubeconfig_path(kubeconfig)

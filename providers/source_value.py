@@ -23,9 +23,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from kecs_secrets.errors import SourceGoneError, SourceUnavailableError
+from kecs_secrets.values import encode_data, parameter_data, secret_data, sha256_of
 from providers.aws import describe_error
-from providers.batch_reader import NotFound, read_parameter, read_secret
-from providers.values import encode_data, parameter_data, secret_data, sha256_of
+from providers.batch_reader import BatchValueReader
 
 __all__ = ["SECRET_OUTPUTS", "SourceValue", "SourceValueProvider"]
 
@@ -34,28 +35,25 @@ INPUT_KEYS = ("source", "name", "arn", "version", "item_type", "encoding", "json
 _NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "InvalidParameters"}
 
 
-class SourceGone(Exception):
-    pass
-
-
 def _read(props: dict[str, Any]) -> dict[str, Any]:
     source, name = props["source"], props["name"]
     endpoint, region = props.get("endpoint", ""), props["region"]
+    reader = BatchValueReader(endpoint, region)
     try:
         if source == "secretsmanager":
-            got = read_secret(endpoint, region, props["arn"] or name, props.get("version") or "")
+            got = reader.read_secret(props["arn"] or name, props.get("version") or "")
             data = secret_data(got.get("SecretString"), got.get("SecretBinary"), props.get("json_keys") or [], name=name)
         else:
-            parameter = read_parameter(endpoint, region, name, props.get("version") or "")
+            parameter = reader.read_parameter(name, props.get("version") or "")
             data = parameter_data(parameter.get("Type", props.get("item_type", "String")), parameter["Value"])
-    except NotFound as err:
-        raise SourceGone(f"{source} item {name!r} version {props.get('version')!r} not found ({err})") from None
+    except SourceGoneError as err:
+        raise SourceGoneError(f"{source} item {name!r} version {props.get('version')!r} not found ({err})") from None
     except ClientError as err:
         if describe_error(err) in _NOT_FOUND:
-            raise SourceGone(f"{source} item {name!r} not found ({describe_error(err)})") from None
-        raise RuntimeError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}") from None
+            raise SourceGoneError(f"{source} item {name!r} not found ({describe_error(err)})") from None
+        raise SourceUnavailableError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}") from None
     except BotoCoreError as err:
-        raise RuntimeError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}") from None
+        raise SourceUnavailableError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}") from None
     outs = {k: props.get(k) for k in INPUT_KEYS}
     outs["data"] = encode_data(data, props.get("encoding", "base64"))
     outs["sha256"] = sha256_of(data)
@@ -94,7 +92,7 @@ class SourceValueProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
             outs = _read(props)
-        except SourceGone:
+        except SourceGoneError:
             return ReadResult("", {})
         return ReadResult(id_, outs, inputs={k: props.get(k) for k in INPUT_KEYS})
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print the layout a stack would converge to, without Pulumi: a dry run of the planning step.
 
-    .venv/bin/python scripts/plan.py [--stack dev]
+    .venv/bin/python -m scripts.plan [--stack dev]
 
 Reads Pulumi.<stack>.yaml, the inventory (metadata only) and the demand, checks the cluster when it
 can, and prints masters, replicas and RBAC. Never prints a value.
@@ -15,14 +15,14 @@ import sys
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from kecs_secrets.config import NAMESPACE, parse_config
+from kecs_secrets.errors import KecsSecretsError
+from kecs_secrets.planning import make_plan
+from providers.aws_source import BotoSource
+from providers.kube import KubeReader
+from providers.task_definitions import TaskDefinitionFiles
 
-from components.config import NAMESPACE, parse_config  # noqa: E402
-from components.errors import KecsSecretsError  # noqa: E402
-from components.planning import make_plan  # noqa: E402
-from providers.inventory import BotoSource  # noqa: E402
-from providers.kube import KubeReader  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> int:
@@ -37,7 +37,7 @@ def main() -> int:
         settings = parse_config(raw)
         cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
         plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
-                         dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+                         TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     except KecsSecretsError as err:
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         return 1

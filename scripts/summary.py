@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A short human summary of what the stack made in the cluster, read from the Kubernetes API.
 
-    .venv/bin/python scripts/summary.py [--kubeconfig PATH] [--master-namespace kecs-system]
+    .venv/bin/python -m scripts.summary [--kubeconfig PATH] [--master-namespace kecs-system]
 
 Lists masters, replicas per namespace and reader accounts (objects labelled kecs.io/managed-by=kecs).
 Prints names, kinds, sources and data keys; never a value.
@@ -13,12 +13,11 @@ import argparse
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from kecs_secrets.errors import KecsSecretsError
+from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_REPLICATED_FROM, LABEL_SOURCE
+from providers.kube import KubeReader
 
-from components.errors import KecsSecretsError  # noqa: E402
-from components.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_REPLICATED_FROM, LABEL_SOURCE  # noqa: E402
-from providers.kube import KubeReader  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> int:

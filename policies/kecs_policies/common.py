@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from pulumi_policy.proxy import UnknownValueError
 
-from components.layout import DEFAULT_DENIED_NAMESPACES
-from components.model import (
+from kecs_secrets.config import DEFAULT_DENIED_NAMESPACES
+from kecs_secrets.model import (
     ANNOTATION_SOURCE_NAME,
     LABEL_MANAGED_BY,
     LABEL_REPLICATED_FROM,

@@ -12,7 +12,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from components.model import ANNOTATION_SOURCE_TYPE, LABEL_SOURCE, SSM
+from kecs_secrets.model import ANNOTATION_SOURCE_TYPE, LABEL_SOURCE, SSM
 
 from .common import (
     CONFIG_MAP,

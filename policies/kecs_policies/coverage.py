@@ -11,7 +11,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.layout import reader_name
+from kecs_secrets.naming import reader_name
 
 from .common import (
     CONFIG_MAP,

@@ -12,8 +12,8 @@ from pulumi_policy import (
     Severity,
 )
 
-from components.model import ANNOTATION_SOURCE_NAME, LABEL_MANAGED_BY, LABEL_SOURCE
-from components.naming import PREFIXES, kubernetes_name
+from kecs_secrets.model import ANNOTATION_SOURCE_NAME, LABEL_MANAGED_BY, LABEL_SOURCE
+from kecs_secrets.naming import PREFIXES, kubernetes_name
 
 from .common import (
     CONFIG_MAP,
@@ -44,7 +44,7 @@ def expected_names(source: str, source_name: str) -> tuple[str, str]:
 
 def master_placement_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """A master (kecs-labelled Secret/ConfigMap that is not a replica) lives in the master namespace and its name
-    is what components.naming.kubernetes_name gives for the kecs.io/source-name it carries."""
+    is what kecs_secrets.naming.kubernetes_name gives for the kecs.io/source-name it carries."""
     if args.resource_type not in (SECRET, CONFIG_MAP) or not is_kecs_master(args.props):
         return
     master_ns = config_value(args.get_config(), "masterNamespace", DEFAULT_MASTER_NAMESPACE)
@@ -90,7 +90,7 @@ master_placement = ResourceValidationPolicy(
     name=NAME,
     description=(
         "Masters (kecs-labelled Secrets/ConfigMaps that are not replicas) live only in the master namespace, under the "
-        "sm-/ssm- name that components.naming.kubernetes_name gives for their kecs.io/source-name (or its collision form)."
+        "sm-/ssm- name that kecs_secrets.naming.kubernetes_name gives for their kecs.io/source-name (or its collision form)."
     ),
     validate=master_placement_validator,
     severity=Severity.HIGH,

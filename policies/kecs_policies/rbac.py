@@ -15,8 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.layout import cluster_role_name, reader_name
-from components.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
+from kecs_secrets.model import LABEL_FOR_NAMESPACE, LABEL_MANAGED_BY
+from kecs_secrets.naming import cluster_role_name, reader_name
 
 from .common import (
     CLUSTER_ROLE,

@@ -13,14 +13,14 @@ from pulumi_policy import (
     Severity,
 )
 
-from components.model import (
+from kecs_secrets.model import (
     ANNOTATION_LAST_REPLICATED,
     ANNOTATION_SOURCE_NAMESPACE,
     LABEL_MANAGED_BY,
     LABEL_REPLICATED_FROM,
     LABEL_SOURCE,
 )
-from components.naming import PREFIXES
+from kecs_secrets.naming import PREFIXES
 
 from .common import (
     CONFIG_MAP,

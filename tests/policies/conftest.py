@@ -1,7 +1,7 @@
 """Helpers for the policy tests: build the arguments the analyzer builds, run every policy of the pack, collect violations.
 
-The pack's own directory goes on sys.path (as when the analyzer runs ``policies/__main__.py``), so the
-tests import ``kecs_policies`` exactly as the pack does. Properties go through pulumi-policy's own
+The pack's own directory is on the tests' import path (pytest's ``pythonpath`` setting, as when the
+analyzer runs ``policies/__main__.py`` there), so the tests import ``kecs_policies`` exactly as the pack does. Properties go through pulumi-policy's own
 deserializer and unknown-checking proxy, like in ``Analyze``/``AnalyzeStack``.
 """
 
@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-POLICIES_DIR = os.path.join(ROOT, "policies")
-for path in (ROOT, POLICIES_DIR):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-from kecs_policies import POLICIES  # noqa: E402
-from kecs_policies.common import (  # noqa: E402
+from kecs_policies import POLICIES
+from kecs_policies.common import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
     CONFIG_MAP,
@@ -30,7 +23,7 @@ from kecs_policies.common import (  # noqa: E402
     SECRET,
     SERVICE_ACCOUNT,
 )
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyProviderResource,
     PolicyResource,
@@ -40,9 +33,11 @@ from pulumi_policy import (  # noqa: E402
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.deserialize import deserialize_properties  # noqa: E402
-from pulumi_policy.proxy import unknown_checking_proxy  # noqa: E402
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import unknown_checking_proxy
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+POLICIES_DIR = os.path.join(ROOT, "policies")
 PROJECT, STACK = "kecs-secrets", "dev"
 MASTER_NS = "kecs-system"
 STAMP = "2025-08-12T13:38:45Z"

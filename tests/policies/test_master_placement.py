@@ -1,11 +1,11 @@
-"""kecs-master-placement: masters only in the master namespace, named by components.naming (collision form allowed)."""
+"""kecs-master-placement: masters only in the master namespace, named by kecs_secrets.naming (collision form allowed)."""
 
 from __future__ import annotations
 
 import pytest
 from kecs_policies.masters import expected_names
 
-from components.naming import assign_names, kubernetes_name
+from kecs_secrets.naming import assign_names, kubernetes_name
 from tests.policies.conftest import (
     CONFIG_MAP,
     MASTER_NS,

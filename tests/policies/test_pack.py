@@ -75,7 +75,7 @@ def test_policy_project_file_uses_the_project_venv() -> None:
 def test_pack_reuses_the_program_naming_code() -> None:
     import kecs_policies.masters as masters
 
-    from components import naming
+    from kecs_secrets import naming
 
     assert masters.kubernetes_name is naming.kubernetes_name
 

@@ -14,8 +14,9 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
-from components.layout import LayoutSettings, plan_layout
-from components.model import SECRETSMANAGER, SSM, Reference, SourceItem
+from kecs_secrets.config import LayoutSettings
+from kecs_secrets.layout import plan_layout
+from kecs_secrets.model import SECRETSMANAGER, SSM, Reference, SourceItem
 from tests.policies.conftest import Resource, assert_no_canary, names, run_resource_policies, run_stack_policies
 
 REGION, ACCOUNT, STACK = "us-east-1", "000000000000", "kecs-secrets/test"
@@ -89,7 +90,7 @@ def _register(settings: LayoutSettings) -> None:
     def run() -> None:
         layout = plan_layout(ITEMS, DEMAND, settings, REGION)
         CentralizedSecrets(
-            "kecs-secrets", CentralizedSecretsArgs(layout, settings.master_namespace, "http://localhost:4566", REGION, STACK)
+            "kecs-secrets", CentralizedSecretsArgs(layout, settings.master_namespace, "http://localhost:4566", REGION)
         )
 
     run()

@@ -184,7 +184,7 @@ def test_reader_binding(resource: Resource, expected: list[str]) -> None:
     ],
 )
 def test_reader_binding_config(config: dict | None, binding_ns: str, expected: list[str]) -> None:
-    # The program names the reader ClusterRole after the master namespace (components.layout.cluster_role_name).
+    # The program names the reader ClusterRole after the master namespace (kecs_secrets.layout.cluster_role_name).
     role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{binding_ns}-secret-reader"}
     resource = role_binding("team-a", binding_ns=binding_ns, role_ref=role_ref)
     assert names(run_resource_policies(resource, {BINDING: config} if config else None)) == expected

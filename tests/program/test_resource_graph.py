@@ -8,9 +8,10 @@ import pulumi
 import pytest
 
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
-from components.layout import LayoutSettings, plan_layout
-from components.model import Reference
 from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS
+from kecs_secrets.config import LayoutSettings
+from kecs_secrets.layout import plan_layout
+from kecs_secrets.model import Reference
 from tests.unit.conftest import REGION, parameter, secret
 
 STACK = "kecs-secrets/test"
@@ -35,7 +36,7 @@ def build(rbac_mode: str = "cluster-role") -> CentralizedSecrets:
     layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode), REGION)
     return CentralizedSecrets(
         "kecs-secrets",
-        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, STACK),
+        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION),
     )
 
 
@@ -181,7 +182,7 @@ def test_outputs_name_things_and_hash_them_but_never_hold_values(mocks):
 
 @pytest.mark.parametrize("bad", ["Bad_NS"])
 def test_invalid_demand_never_reaches_resource_registration(mocks, bad):
-    from components.errors import LayoutError
+    from kecs_secrets.errors import LayoutError
 
     with pytest.raises(LayoutError):
         plan_layout(ITEMS, [Reference(bad, "app-param", "config")], LayoutSettings(), REGION)

@@ -11,10 +11,11 @@ import boto3
 import dill
 import pytest
 
-from components.errors import SourceUnavailableError
-from providers.inventory import BotoSource, read_inventory
+from kecs_secrets.errors import SourceUnavailableError
+from kecs_secrets.inventory import read_inventory
+from kecs_secrets.values import sha256_of
+from providers.aws_source import BotoSource
 from providers.source_value import SourceValueProvider
-from providers.values import sha256_of
 from tests.support.localstack import ensure_localstack
 
 REGION = "us-east-1"

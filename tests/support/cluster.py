@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from components.errors import ClusterUnavailableError
+from kecs_secrets.errors import ClusterUnavailableError
 from providers.kube import KubeReader
 from tests.support.real import ROOT, run_script
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.model import SECRETSMANAGER, SSM, Reference, SourceItem
+from kecs_secrets.model import SECRETSMANAGER, SSM, Reference, SourceItem
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"

@@ -3,8 +3,8 @@ import os
 import pytest
 import yaml
 
-from components.config import DEFAULTS, NAMESPACE, parse_config
-from components.errors import ConfigError
+from kecs_secrets.config import DEFAULTS, NAMESPACE, parse_config
+from kecs_secrets.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

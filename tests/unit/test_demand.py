@@ -1,14 +1,14 @@
 import pytest
 
-from components.demand import (
+from kecs_secrets.demand import (
     ecs_cluster_namespace,
     merge,
     references_from_config,
     references_from_pod,
     references_from_task_definition,
 )
-from components.errors import ConfigError
-from components.model import Reference
+from kecs_secrets.errors import ConfigError
+from kecs_secrets.model import Reference
 
 ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:username::"
 

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from components.errors import SourceUnavailableError
-from providers.inventory import read_inventory, rfc3339
+from kecs_secrets.errors import SourceUnavailableError
+from kecs_secrets.inventory import read_inventory, rfc3339
 
 
 class FakeSource:
@@ -108,7 +108,7 @@ def test_unreadable_source_raises_instead_of_returning_nothing():
 
 
 def test_name_prefixes_become_server_side_filters_only_when_expressible():
-    from providers.inventory import parameter_filters, secret_name_filters
+    from providers.aws_source import parameter_filters, secret_name_filters
 
     assert secret_name_filters(("app/", "/app/")) == [{"Key": "name", "Values": ["app/", "/app/"]}]
     assert secret_name_filters(()) == []
@@ -122,7 +122,7 @@ def test_name_prefixes_become_server_side_filters_only_when_expressible():
 def test_a_rejected_name_filter_falls_back_to_the_full_listing():
     from botocore.exceptions import ClientError
 
-    from providers.inventory import BotoSource
+    from providers.aws_source import BotoSource
 
     seen = []
 
@@ -140,7 +140,7 @@ def test_a_rejected_name_filter_falls_back_to_the_full_listing():
 def test_other_list_errors_are_source_unavailable_never_empty():
     from botocore.exceptions import ClientError
 
-    from providers.inventory import BotoSource
+    from providers.aws_source import BotoSource
 
     def list_all(filters):
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListSecrets")

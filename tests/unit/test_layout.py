@@ -1,8 +1,9 @@
 import pytest
 
-from components.errors import DeletionGuardError, LayoutError, ReferenceResolutionError
-from components.layout import LayoutSettings, check_deletions, plan_layout
-from components.model import (
+from kecs_secrets.config import LayoutSettings
+from kecs_secrets.errors import DeletionGuardError, LayoutError, ReferenceResolutionError
+from kecs_secrets.layout import plan_layout
+from kecs_secrets.model import (
     ANNOTATION_LAST_REPLICATED,
     ANNOTATION_SOURCE_NAMESPACE,
     ANNOTATION_STACK,
@@ -10,7 +11,8 @@ from components.model import (
     LABEL_REPLICATED_FROM,
     LABEL_SOURCE,
 )
-from components.naming import kubernetes_name
+from kecs_secrets.naming import kubernetes_name
+from kecs_secrets.preflight import check_deletions
 from tests.unit.conftest import REGION, parameter, ref, secret
 
 SETTINGS = LayoutSettings(stack="kecs-secrets/dev")
@@ -170,11 +172,6 @@ def test_unresolvable_reference_can_be_a_warning(inventory_items):
 def test_item_listed_twice_is_an_error():
     with pytest.raises(LayoutError, match="listed twice"):
         plan([parameter("/p"), parameter("/p", version="2")], [])
-
-
-def test_invalid_settings_are_rejected():
-    with pytest.raises(LayoutError, match="rbac mode"):
-        plan([], [], LayoutSettings(rbac_mode="admin"))
 
 
 def test_deleted_source_drops_its_master_and_replicas_kecs_bug_7(inventory_items):

@@ -1,8 +1,8 @@
 import pytest
 
-from components.naming import (
+from kecs_secrets.errors import LayoutError, NameCollisionError
+from kecs_secrets.naming import (
     MAX_NAME_LENGTH,
-    NameCollisionError,
     assign_names,
     is_dns1123_subdomain,
     kubernetes_name,
@@ -65,11 +65,11 @@ def test_sm_and_ssm_with_the_same_name_do_not_collide():
 
 
 def test_unknown_source_is_rejected():
-    with pytest.raises(ValueError, match="unknown source"):
+    with pytest.raises(LayoutError, match="unknown source"):
         kubernetes_name("vault", "x")
 
 
 def test_assign_names_raises_if_hashing_still_collides(monkeypatch):
-    monkeypatch.setattr("components.naming.short_hash", lambda _text: "deadbeef")
+    monkeypatch.setattr("kecs_secrets.naming.short_hash", lambda _text: "deadbeef")
     with pytest.raises(NameCollisionError, match="both map to"):
         assign_names([("ssm", "A"), ("ssm", "a")])

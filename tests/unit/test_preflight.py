@@ -1,8 +1,9 @@
 import pytest
 
-from components.errors import LayoutError, UnmanagedObjectError
-from components.layout import LayoutSettings, plan_layout
-from components.preflight import (
+from kecs_secrets.config import LayoutSettings
+from kecs_secrets.errors import LayoutError, UnmanagedObjectError
+from kecs_secrets.layout import plan_layout
+from kecs_secrets.preflight import (
     ClusterSnapshot,
     check_unmanaged,
     find_unmanaged,

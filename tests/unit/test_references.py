@@ -1,7 +1,7 @@
 import pytest
 
-from components.errors import ReferenceResolutionError
-from components.references import Inventory, resolve_reference
+from kecs_secrets.errors import ReferenceResolutionError
+from kecs_secrets.references import Inventory, resolve_reference
 from tests.unit.conftest import REGION, ref
 
 

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from providers.values import ValueError_, encode_data, parameter_data, secret_data, sha256_of
+from kecs_secrets.errors import ValueShapeError
+from kecs_secrets.values import encode_data, parameter_data, secret_data, sha256_of
 
 
 def test_plain_string_secret_has_only_value():
@@ -39,7 +40,7 @@ def test_json_array_or_scalar_is_only_value():
 
 
 def test_requested_json_key_must_exist():
-    with pytest.raises(ValueError_, match=r"no JSON field\(s\) \['password'\]") as caught:
+    with pytest.raises(ValueShapeError, match=r"no JSON field\(s\) \['password'\]") as caught:
         secret_data(json.dumps({"user": "s3cr3t-value"}), None, ["password"], name="db")
     assert "s3cr3t-value" not in str(caught.value)
 
@@ -52,7 +53,7 @@ def test_binary_secret_keeps_its_exact_bytes_kecs_bug_9():
 
 
 def test_binary_secret_has_no_json_keys():
-    with pytest.raises(ValueError_, match="binary"):
+    with pytest.raises(ValueShapeError, match="binary"):
         secret_data(None, b"\x00", ["k"])
 
 

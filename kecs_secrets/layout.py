@@ -6,12 +6,12 @@ changed in LocalStack or in the demand changes nothing in the cluster.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from components.errors import DeletionGuardError, LayoutError, ReferenceResolutionError
-from components.model import (
+from kecs_secrets.config import LayoutSettings
+from kecs_secrets.errors import LayoutError, ReferenceResolutionError
+from kecs_secrets.model import (
     ANNOTATION_LAST_CHANGED,
     ANNOTATION_LAST_REPLICATED,
     ANNOTATION_SOURCE_ARN,
@@ -20,6 +20,7 @@ from components.model import (
     ANNOTATION_SOURCE_TYPE,
     ANNOTATION_SOURCE_VERSION,
     ANNOTATION_STACK,
+    LABEL_FOR_NAMESPACE,
     LABEL_MANAGED_BY,
     LABEL_REPLICATED_FROM,
     LABEL_SOURCE,
@@ -28,36 +29,23 @@ from components.model import (
     Reference,
     SourceItem,
 )
-from components.naming import assign_names, is_dns1123_label
-from components.references import Inventory, resolve_reference
+from kecs_secrets.naming import assign_names, cluster_role_name, is_dns1123_label, reader_name
+from kecs_secrets.references import Inventory, resolve_reference
 
 __all__ = [
-    "DEFAULT_DENIED_NAMESPACES",
+    "READ_RESOURCES",
+    "READ_VERBS",
+    "ClusterRolePlan",
     "Layout",
-    "LayoutSettings",
     "MasterPlan",
     "RbacPlan",
     "ReplicaPlan",
-    "check_deletions",
-    "cluster_role_name",
     "plan_layout",
-    "reader_name",
 ]
 
-log = logging.getLogger(__name__)
-
-DEFAULT_DENIED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
-RBAC_MODES = ("cluster-role", "need-to-know")
-
-
-@dataclass(frozen=True)
-class LayoutSettings:
-    master_namespace: str = "kecs-system"
-    ssm_all_secrets: bool = False
-    rbac_mode: str = "cluster-role"
-    unresolved_references: str = "error"  # or "warn"
-    denied_namespaces: tuple[str, ...] = DEFAULT_DENIED_NAMESPACES
-    stack: str = ""
+# What a reader may do in the master namespace: read, nothing else.
+READ_VERBS = ("get", "list", "watch")
+READ_RESOURCES = ("secrets", "configmaps")
 
 
 @dataclass(frozen=True)
@@ -88,6 +76,17 @@ class RbacPlan:
     role_kind: str  # "ClusterRole" (shared, cluster-role mode) or "Role" (in the master namespace, need-to-know)
     role_name: str
     resource_names: tuple[str, ...]  # need-to-know: exactly the masters the namespace needs
+    labels: Mapping[str, str] = field(default_factory=dict)  # of the ServiceAccount, RoleBinding and Role
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterRolePlan:
+    """The shared read-only ClusterRole (cluster-role mode): get/list/watch on secrets and configmaps."""
+
+    name: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,7 @@ class Layout:
     masters: tuple[MasterPlan, ...]
     replicas: tuple[ReplicaPlan, ...]
     rbac: tuple[RbacPlan, ...]
+    cluster_role: ClusterRolePlan | None = None
     warnings: tuple[str, ...] = field(default=())
     origins: Mapping[str, str] = field(default_factory=dict)  # namespace -> where its first demand came from
 
@@ -105,33 +105,10 @@ class Layout:
         return result
 
 
-def cluster_role_name(master_namespace: str) -> str:
-    """The shared read-only ClusterRole: ``kecs-system-secret-reader`` for the default master namespace.
-
-    Named after the master namespace so that two stacks with different master namespaces on one
-    cluster never fight over one ClusterRole.
-    """
-    return f"{master_namespace}-secret-reader"
-
-
-def reader_name(namespace: str) -> str:
-    """Name of a namespace's ServiceAccount and of its RoleBinding (and Role) in the master namespace."""
-    return f"kecs-secret-reader-{namespace}"
-
-
 def _master_kind(item: SourceItem, settings: LayoutSettings) -> str:
     if item.source == SECRETSMANAGER or settings.ssm_all_secrets or item.item_type == "SecureString":
         return "Secret"
     return "ConfigMap"
-
-
-def _check_settings(settings: LayoutSettings) -> None:
-    if not is_dns1123_label(settings.master_namespace):
-        raise LayoutError(f"master namespace {settings.master_namespace!r} is not a valid namespace name")
-    if settings.rbac_mode not in RBAC_MODES:
-        raise LayoutError(f"rbac mode {settings.rbac_mode!r} is not one of {list(RBAC_MODES)}")
-    if settings.unresolved_references not in ("error", "warn"):
-        raise LayoutError(f"unresolved-references mode {settings.unresolved_references!r} is not 'error' or 'warn'")
 
 
 def _check_namespace(ref: Reference, settings: LayoutSettings) -> None:
@@ -146,7 +123,6 @@ def _check_namespace(ref: Reference, settings: LayoutSettings) -> None:
 
 def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settings: LayoutSettings, region: str = "") -> Layout:
     """Plan every master, replica and RBAC object. Raises on any bad input, before anything is made."""
-    _check_settings(settings)
     inventory = Inventory(items, region)
     _check_unique_items(inventory.items)
     names = assign_names(item.key for item in inventory.items)
@@ -184,7 +160,12 @@ def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settin
         _replica(ns, by_name[name], settings) for ns in sorted(needed) for name in sorted(needed[ns])
     )
     rbac = tuple(_rbac(ns, sorted(needed[ns]), settings) for ns in sorted(needed))
-    return Layout(masters, replicas, rbac, tuple(warnings), origins)
+    cluster_role = None
+    if settings.rbac_mode == "cluster-role" and rbac:
+        cluster_role = ClusterRolePlan(
+            cluster_role_name(settings.master_namespace), {LABEL_MANAGED_BY: "kecs"}, _stack_annotation(settings)
+        )
+    return Layout(masters, replicas, rbac, cluster_role, tuple(warnings), origins)
 
 
 def _check_unique_items(items: Sequence[SourceItem]) -> None:
@@ -232,30 +213,8 @@ def _replica(namespace: str, master: MasterPlan, settings: LayoutSettings) -> Re
 
 def _rbac(namespace: str, masters: list[str], settings: LayoutSettings) -> RbacPlan:
     name = reader_name(namespace)
+    labels = {LABEL_MANAGED_BY: "kecs", LABEL_FOR_NAMESPACE: namespace}
+    annotations = _stack_annotation(settings)
     if settings.rbac_mode == "need-to-know":
-        return RbacPlan(namespace, name, name, "Role", name, tuple(masters))
-    return RbacPlan(namespace, name, name, "ClusterRole", cluster_role_name(settings.master_namespace), ())
-
-
-def check_deletions(existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool) -> list[str]:
-    """The deletion guard: masters that exist (made by this stack) but are not planned any more.
-
-    Refuses when more than ``limit`` would go, or when every existing master would go (an empty or
-    unreadable source must never read as "delete everything"), unless ``allow`` is set.
-    Returns the names that will be deleted.
-    """
-    existing_set, planned_set = set(existing), set(planned)
-    doomed = sorted(existing_set - planned_set)
-    if allow or not doomed:
-        return doomed
-    if len(doomed) > limit:
-        raise DeletionGuardError(
-            f"this run would delete {len(doomed)} masters (limit {limit}), e.g. {doomed[:5]}; "
-            "set kecs-secrets:allowMassDeletion=true to proceed"
-        )
-    if not planned_set:
-        raise DeletionGuardError(
-            f"the source lists no items, so this run would delete all {len(doomed)} masters; "
-            "set kecs-secrets:allowMassDeletion=true if that is really wanted"
-        )
-    return doomed
+        return RbacPlan(namespace, name, name, "Role", name, tuple(masters), labels, annotations)
+    return RbacPlan(namespace, name, name, "ClusterRole", cluster_role_name(settings.master_namespace), (), labels, annotations)

@@ -14,16 +14,14 @@ a replica carries one version under one name, so serving an older one would be a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from components.errors import ReferenceResolutionError
-from components.model import SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem
+from kecs_secrets.errors import ReferenceResolutionError
+from kecs_secrets.model import DATA_KEY_PATTERN, SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem
 
-__all__ = ["DATA_KEY_PATTERN", "Inventory", "ResolvedReference", "resolve_reference"]
+__all__ = ["Inventory", "ResolvedReference", "resolve_reference"]
 
-DATA_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 CURRENT_STAGE = "AWSCURRENT"
 
 

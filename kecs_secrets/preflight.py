@@ -1,4 +1,4 @@
-"""Checks of the planned layout against what the cluster already holds (pure: the cluster is a snapshot).
+"""Checks of the planned layout against what the cluster already holds, and the deletion guard (pure: the cluster is a snapshot).
 
 They run before any resource is registered, so a bad run changes nothing:
 - every namespace that should receive replicas exists;
@@ -12,11 +12,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.errors import LayoutError, UnmanagedObjectError
-from components.layout import Layout
-from components.model import ANNOTATION_STACK
+from kecs_secrets.errors import DeletionGuardError, LayoutError, UnmanagedObjectError
+from kecs_secrets.layout import Layout
+from kecs_secrets.model import ANNOTATION_STACK
 
-__all__ = ["ClusterSnapshot", "ObjectKey", "check_unmanaged", "find_unmanaged", "managed_masters", "missing_namespaces", "wanted_objects"]
+__all__ = [
+    "ClusterSnapshot",
+    "ObjectKey",
+    "check_deletions",
+    "check_unmanaged", "find_unmanaged", "managed_masters", "missing_namespaces", "wanted_objects"]
 
 ObjectKey = tuple[str, str, str]  # (kind, namespace or "", name)
 
@@ -73,3 +77,27 @@ def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str
         for (kind, ns, name), metadata in snapshot.objects.items()
         if kind in ("Secret", "ConfigMap") and ns == master_namespace and _stack_of(metadata) == stack
     )
+
+
+def check_deletions(existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool) -> list[str]:
+    """The deletion guard: masters that exist (made by this stack) but are not planned any more.
+
+    Refuses when more than ``limit`` would go, or when every existing master would go (an empty or
+    unreadable source must never read as "delete everything"), unless ``allow`` is set.
+    Returns the names that will be deleted.
+    """
+    existing_set, planned_set = set(existing), set(planned)
+    doomed = sorted(existing_set - planned_set)
+    if allow or not doomed:
+        return doomed
+    if len(doomed) > limit:
+        raise DeletionGuardError(
+            f"this run would delete {len(doomed)} masters (limit {limit}), e.g. {doomed[:5]}; "
+            "set kecs-secrets:allowMassDeletion=true to proceed"
+        )
+    if not planned_set:
+        raise DeletionGuardError(
+            f"the source lists no items, so this run would delete all {len(doomed)} masters; "
+            "set kecs-secrets:allowMassDeletion=true if that is really wanted"
+        )
+    return doomed

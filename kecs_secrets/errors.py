@@ -8,10 +8,13 @@ __all__ = [
     "DeletionGuardError",
     "KecsSecretsError",
     "LayoutError",
+    "NameCollisionError",
     "ReferenceResolutionError",
     "RetryableError",
+    "SourceGoneError",
     "SourceUnavailableError",
     "UnmanagedObjectError",
+    "ValueShapeError",
 ]
 
 
@@ -33,6 +36,18 @@ class ReferenceResolutionError(KecsSecretsError):
 
 class LayoutError(KecsSecretsError):
     """The demanded layout is impossible (reserved namespace, invalid key, name clash)."""
+
+
+class NameCollisionError(LayoutError):
+    """Two source items would hold one Kubernetes name even after disambiguation."""
+
+
+class ValueShapeError(KecsSecretsError):
+    """A value cannot give the data keys a consumer selects (the message names keys, never values)."""
+
+
+class SourceGoneError(KecsSecretsError):
+    """The item (or the version of it that the inventory saw) no longer exists in the source."""
 
 
 class DeletionGuardError(KecsSecretsError):

@@ -12,13 +12,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.errors import ConfigError
-from components.layout import DEFAULT_DENIED_NAMESPACES, RBAC_MODES, LayoutSettings
-from components.naming import is_dns1123_label
+from kecs_secrets.errors import ConfigError
+from kecs_secrets.naming import is_dns1123_label
 
-__all__ = ["DEFAULTS", "NAMESPACE", "Settings", "TaskDefinitionSource", "load_config", "parse_config"]
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_DENIED_NAMESPACES",
+    "NAMESPACE",
+    "RBAC_MODES",
+    "LayoutSettings",
+    "Settings",
+    "TaskDefinitionSource",
+    "parse_config",
+]
 
 NAMESPACE = "kecs-secrets"
+DEFAULT_DENIED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+RBAC_MODES = ("cluster-role", "need-to-know")
+UNRESOLVED_MODES = ("error", "warn")
 
 DEFAULTS: Mapping[str, Any] = {
     "endpoint": "http://localhost:4566",
@@ -45,6 +56,18 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    """The settings the layout depends on (validated by :func:`parse_config`)."""
+
+    master_namespace: str = "kecs-system"
+    ssm_all_secrets: bool = False
+    rbac_mode: str = "cluster-role"
+    unresolved_references: str = "error"  # or "warn"
+    denied_namespaces: tuple[str, ...] = DEFAULT_DENIED_NAMESPACES
+    stack: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,7 +214,7 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         demand={str(k): list(v) for k, v in demand.items()},
         task_definitions=_task_definitions(raw, region),
         pod_demand=_typed(raw, "podDemand", bool),
-        unresolved_references=_choice(raw, "unresolvedReferences", ("error", "warn")),
+        unresolved_references=_choice(raw, "unresolvedReferences", UNRESOLVED_MODES),
         rbac_mode=_choice(raw, "rbacMode", RBAC_MODES),
         max_master_deletions=max_deletions,
         allow_mass_deletion=_typed(raw, "allowMassDeletion", bool),
@@ -203,12 +226,3 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         kube_client_qps=qps,
         kube_client_burst=burst,
     )
-
-
-def load_config() -> Settings:
-    """Read every ``kecs-secrets:*`` key from the Pulumi stack config and validate it."""
-    import pulumi
-
-    config = pulumi.Config(NAMESPACE)
-    raw = {name: text for name in DEFAULTS if (text := config.get(name)) is not None}
-    return parse_config(raw)

@@ -12,23 +12,22 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.errors import ConfigError
-from components.model import Reference
+from kecs_secrets.config import TaskDefinitionSource
+from kecs_secrets.errors import ConfigError
+from kecs_secrets.model import Reference
+from kecs_secrets.naming import ecs_cluster_namespace
+from kecs_secrets.ports import ClusterReader, DocumentSource
 
 __all__ = [
-    "ecs_cluster_namespace",
     "merge",
     "references_from_config",
     "references_from_pod",
+    "references_from_pods",
     "references_from_task_definition",
+    "references_from_task_definitions",
 ]
 
 _POD_ANNOTATION = re.compile(r"^kecs\.dev/secret-(\d+)-arn$")
-
-
-def ecs_cluster_namespace(cluster: str, region: str) -> str:
-    """KECS's namespace for an ECS cluster: ``<cluster-name>-<region>``."""
-    return f"{cluster}-{region}"
 
 
 def references_from_config(demand: Mapping[str, Any], key: str = "demand") -> list[Reference]:
@@ -86,6 +85,24 @@ def references_from_pod(pod: Mapping[str, Any]) -> list[Reference]:
         if len(parts) != 3 or not parts[2]:
             raise ConfigError(f"{origin}: expected '<container>:<env-var>:<valueFrom>'")
         refs.append(Reference(namespace, parts[2], origin))
+    return refs
+
+
+def references_from_pods(cluster: ClusterReader) -> list[Reference]:
+    """References of every live pod the cluster shows."""
+    return [ref for pod in cluster.pods() for ref in references_from_pod(pod)]
+
+
+def references_from_task_definitions(sources: tuple[TaskDefinitionSource, ...], files: DocumentSource) -> list[Reference]:
+    """References of every task definition file the ``taskDefinitions`` setting lists."""
+    refs: list[Reference] = []
+    for index, source in enumerate(sources):
+        documents = files.documents(source.path)
+        if not documents:
+            raise ConfigError(f"config kecs-secrets:taskDefinitions[{index}].path {source.path!r} matches no file")
+        namespace = ecs_cluster_namespace(source.cluster, source.region)
+        for shown, document in documents:
+            refs.extend(references_from_task_definition(document, namespace, f"task definition {shown}"))
     return refs
 
 

@@ -1,4 +1,4 @@
-"""How a secret or parameter value becomes the data keys of a master (pure; used by the dynamic provider).
+"""How a secret or parameter value becomes the data keys of a master (used by the dynamic provider).
 
 - ``value`` always holds the whole secret or parameter, byte for byte (SecretBinary included).
 - A Secrets Manager string that is a JSON object also gets one key per top-level field: strings as
@@ -12,17 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["ValueError_", "encode_data", "parameter_data", "secret_data", "sha256_of"]
+from kecs_secrets.errors import ValueShapeError
+from kecs_secrets.model import DATA_KEY_PATTERN, WHOLE_VALUE_KEY
 
-WHOLE_VALUE_KEY = "value"
-_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
-
-
-class ValueError_(Exception):
-    """The value cannot give the data a consumer asked for (message names keys, never values)."""
+__all__ = ["encode_data", "parameter_data", "secret_data", "sha256_of"]
 
 
 def secret_data(
@@ -31,10 +26,10 @@ def secret_data(
     wanted = sorted(set(json_keys))
     if binary is not None:
         if wanted:
-            raise ValueError_(f"secret {name!r} is binary; it has no JSON keys {wanted}")
+            raise ValueShapeError(f"secret {name!r} is binary; it has no JSON keys {wanted}")
         return {WHOLE_VALUE_KEY: bytes(binary)}
     if string is None:
-        raise ValueError_(f"secret {name!r} has neither SecretString nor SecretBinary")
+        raise ValueShapeError(f"secret {name!r} has neither SecretString nor SecretBinary")
     data = {WHOLE_VALUE_KEY: string.encode("utf-8")}
     try:
         parsed = json.loads(string)
@@ -42,13 +37,13 @@ def secret_data(
         parsed = None
     if isinstance(parsed, dict):
         for key, field in parsed.items():
-            if key == WHOLE_VALUE_KEY or not _DATA_KEY.match(key):
+            if key == WHOLE_VALUE_KEY or not DATA_KEY_PATTERN.match(key):
                 continue
             text = field if isinstance(field, str) else json.dumps(field, separators=(",", ":"), ensure_ascii=False)
             data[key] = text.encode("utf-8")
     missing = [k for k in wanted if k not in data]
     if missing:
-        raise ValueError_(f"secret {name!r} has no JSON field(s) {missing} that a consumer selects")
+        raise ValueShapeError(f"secret {name!r} has no JSON field(s) {missing} that a consumer selects")
     return data
 
 

@@ -1,7 +1,9 @@
-"""The one function that turns a source name into a Kubernetes object name.
+"""Every Kubernetes name the project makes: masters and replicas, reader RBAC objects, ECS cluster namespaces.
 
 Every name the project produces (masters, replicas, what a pod references, what the policy pack
 expects) comes from here, so they can never disagree (KECS had three functions that did).
+
+Master and replica names:
 
 Rule (documented in the README):
 1. lowercase the source name;
@@ -21,14 +23,19 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
+from kecs_secrets.errors import LayoutError, NameCollisionError
+
 __all__ = [
     "MAX_NAME_LENGTH",
     "PREFIXES",
     "NameCollisionError",
     "assign_names",
+    "cluster_role_name",
+    "ecs_cluster_namespace",
     "is_dns1123_label",
     "is_dns1123_subdomain",
     "kubernetes_name",
+    "reader_name",
     "short_hash",
 ]
 
@@ -40,10 +47,6 @@ _INVALID_RUN = re.compile(r"[^a-z0-9.]+")
 _SEPARATOR_RUN = re.compile(r"[-.]{2,}")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-class NameCollisionError(ValueError):
-    """Two source items still map to one Kubernetes name after hashing (should never happen)."""
 
 
 def short_hash(text: str) -> str:
@@ -74,9 +77,9 @@ def kubernetes_name(source: str, source_name: str, *, disambiguate: bool = False
     try:
         prefix = PREFIXES[source]
     except KeyError:
-        raise ValueError(f"unknown source {source!r}: expected one of {sorted(PREFIXES)}") from None
+        raise LayoutError(f"unknown source {source!r}: expected one of {sorted(PREFIXES)}") from None
     if not source_name:
-        raise ValueError(f"empty {source} name")
+        raise LayoutError(f"empty {source} name")
     body = _body(source_name)
     name = f"{prefix}{body}" if body else prefix.rstrip("-")
     suffix = ""
@@ -117,3 +120,22 @@ def is_dns1123_subdomain(name: str) -> bool:
 
 def is_dns1123_label(name: str) -> bool:
     return 0 < len(name) <= 63 and bool(_LABEL.match(name))
+
+
+def ecs_cluster_namespace(cluster: str, region: str) -> str:
+    """KECS's namespace for an ECS cluster: ``<cluster-name>-<region>``."""
+    return f"{cluster}-{region}"
+
+
+def reader_name(namespace: str) -> str:
+    """Name of a namespace's ServiceAccount and of its RoleBinding (and Role) in the master namespace."""
+    return f"kecs-secret-reader-{namespace}"
+
+
+def cluster_role_name(master_namespace: str) -> str:
+    """The shared read-only ClusterRole: ``kecs-system-secret-reader`` for the default master namespace.
+
+    Named after the master namespace so that two stacks with different master namespaces on one
+    cluster never fight over one ClusterRole.
+    """
+    return f"{master_namespace}-secret-reader"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ __all__ = [
     "ANNOTATION_SOURCE_TYPE",
     "ANNOTATION_SOURCE_VERSION",
     "ANNOTATION_STACK",
-    "CLUSTER_ROLE_NAME",
+    "DATA_KEY_PATTERN",
     "LABEL_FOR_NAMESPACE",
     "LABEL_MANAGED_BY",
     "LABEL_REPLICATED_FROM",
@@ -30,7 +31,9 @@ __all__ = [
 SECRETSMANAGER = "secretsmanager"
 SSM = "ssm"
 SSM_TYPES = ("String", "StringList", "SecureString")
+# The data key that holds a whole secret or parameter, and what any data key may look like.
 WHOLE_VALUE_KEY = "value"
+DATA_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 LABEL_MANAGED_BY = "kecs.io/managed-by"
 LABEL_SOURCE = "kecs.io/source"
@@ -45,8 +48,6 @@ ANNOTATION_SOURCE_TYPE = "kecs.io/source-type"
 ANNOTATION_LAST_CHANGED = "kecs.io/last-changed"
 # Which stack made an object: how the program tells its own objects from anyone else's.
 ANNOTATION_STACK = "kecs-secrets.io/stack"
-# The ClusterRole for the default master namespace; layout.cluster_role_name gives it for any.
-CLUSTER_ROLE_NAME = "kecs-system-secret-reader"
 
 
 @dataclass(frozen=True, order=True)

@@ -1,4 +1,4 @@
-"""From config to a checked layout: read the inventory and the demand, plan, check against the cluster.
+"""``make_plan``: from settings and the ports to a checked layout: inventory, demand, layout, preflight.
 
 Everything here happens before a single resource is registered, so any error (unreadable source,
 bad reference, missing namespace, unmanaged object, too many deletions) leaves the cluster as it was.
@@ -10,24 +10,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from components.adoption import AdoptionSet
-from components.config import Settings
-from components.demand import merge, references_from_config
-from components.errors import ClusterUnavailableError
-from components.layout import Layout, check_deletions, plan_layout
-from components.model import Reference
-from components.preflight import (
+from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.config import Settings
+from kecs_secrets.demand import merge, references_from_config, references_from_pods, references_from_task_definitions
+from kecs_secrets.errors import ClusterUnavailableError
+from kecs_secrets.inventory import read_inventory
+from kecs_secrets.layout import Layout, plan_layout
+from kecs_secrets.model import Reference
+from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource
+from kecs_secrets.preflight import (
     ClusterSnapshot,
     ObjectKey,
+    check_deletions,
     check_unmanaged,
     find_unmanaged,
     managed_masters,
     missing_namespaces,
     wanted_objects,
 )
-from providers.demand_files import references_from_pods, references_from_task_definition_files
-from providers.inventory import MetadataSource, read_inventory
-from providers.kube import ClusterReader
 
 __all__ = ["Plan", "make_plan", "snapshot_cluster"]
 
@@ -60,11 +60,15 @@ def make_plan(
     stack: str,
     source: MetadataSource,
     cluster: ClusterReader | None,
+    files: DocumentSource,
     *,
     dry_run: bool,
     warn: Callable[[str], None] = log.warning,
-    base_dir: str = ".",
 ) -> Plan:
+    """Read the inventory and the demand, plan the layout and check it against the cluster.
+
+    ``dry_run`` (a preview) may go on without the cluster when it cannot be reached; an update never does.
+    """
     items, warnings = read_inventory(
         source,
         region=settings.region,
@@ -73,7 +77,7 @@ def make_plan(
         tags=settings.tags,
     )
     refs: list[Reference] = references_from_config(settings.demand, "kecs-secrets:demand")
-    refs += references_from_task_definition_files(settings.task_definitions, base_dir)
+    refs += references_from_task_definitions(settings.task_definitions, files)
     if settings.pod_demand:
         if cluster is None:
             raise ClusterUnavailableError("kecs-secrets:podDemand needs the cluster, but cluster checks are off")

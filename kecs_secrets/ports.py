@@ -1,0 +1,58 @@
+"""What the core needs from the outside world, as narrow interfaces (the adapters in ``providers/`` implement them).
+
+Tests implement them with fakes, so every planning rule runs without LocalStack or a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+__all__ = ["ClusterReader", "DocumentSource", "MetadataSource", "ValueReader"]
+
+
+class MetadataSource(Protocol):
+    """Metadata of secrets and parameters (names, ARNs, versions, types), never values.
+
+    Any failure raises :class:`~kecs_secrets.errors.SourceUnavailableError`: a partial listing must
+    never be mistaken for the truth.
+    """
+
+    def list_secrets(self, prefixes: tuple[str, ...] = ()) -> Iterable[Mapping[str, Any]]: ...
+
+    def describe_parameters(self, path: str, prefixes: tuple[str, ...] = ()) -> Iterable[Mapping[str, Any]]: ...
+
+    def parameter_tags(self, name: str) -> Mapping[str, str]: ...
+
+    def account(self) -> str: ...
+
+
+class ClusterReader(Protocol):
+    """Read-only view of the cluster. Failures raise :class:`~kecs_secrets.errors.ClusterUnavailableError`."""
+
+    def namespaces(self) -> set[str]: ...
+
+    def pods(self) -> list[Mapping[str, Any]]: ...
+
+    def objects(self, kind: str, namespace: str | None) -> list[Mapping[str, Any]]: ...
+
+
+class DocumentSource(Protocol):
+    """JSON documents by path or glob (task definition files): ``[(shown path, parsed document), ...]``.
+
+    A glob that matches nothing gives an empty list; an unreadable or invalid file raises
+    :class:`~kecs_secrets.errors.ConfigError` naming it.
+    """
+
+    def documents(self, pattern: str) -> list[tuple[str, Any]]: ...
+
+
+class ValueReader(Protocol):
+    """Values, read only by the dynamic provider: the secret at ``version`` / the parameter at ``version``.
+
+    A missing item or version raises :class:`~kecs_secrets.errors.SourceGoneError`.
+    """
+
+    def read_secret(self, arn: str, version: str) -> Mapping[str, Any]: ...
+
+    def read_parameter(self, name: str, version: str) -> Mapping[str, Any]: ...
