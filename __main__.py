@@ -35,8 +35,12 @@ for warning in plan.warnings:
 if plan.adopt:
     # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
     pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))
-if plan.deletions:
-    pulumi.log.info(f"masters to delete (no longer in the source): {list(plan.deletions)}")
+if plan.renamed:
+    # Old and new names are different resources: the new master and replicas are created before the old ones go.
+    pulumi.log.info("masters renamed (new name made first, old one deleted last): " + ", ".join(f"{a} -> {b}" for a, b in plan.renamed))
+gone = [name for name in plan.deletions if name not in {old for old, _ in plan.renamed}]
+if gone:
+    pulumi.log.info(f"masters to delete (no longer in the source): {gone}")
 
 secrets = CentralizedSecrets(
     "kecs-secrets",

@@ -20,6 +20,8 @@ __all__ = [
     "DEFAULT_DENIED_NAMESPACES",
     "NAMESPACE",
     "RBAC_MODES",
+    "REMOVED",
+    "SSM_KINDS",
     "LayoutSettings",
     "Settings",
     "TaskDefinitionSource",
@@ -30,6 +32,16 @@ NAMESPACE = "kecs-secrets"
 DEFAULT_DENIED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 RBAC_MODES = ("cluster-role", "need-to-know")
 UNRESOLVED_MODES = ("error", "warn")
+# "secret": every SSM parameter is a Secret with key `value`, as KECS's pods reference it.
+# "by-sensitivity": ADR 21's rule, SecureString -> Secret, String/StringList -> ConfigMap (KECS pods cannot read those).
+SSM_KINDS = ("secret", "by-sensitivity")
+# Keys that no longer exist, with what replaces them: a stack that still sets one is refused by name.
+REMOVED: Mapping[str, str] = {
+    "ssmAllSecrets": (
+        "use kecs-secrets:ssmKind instead ('secret', the default, makes every SSM parameter a Secret; "
+        "'by-sensitivity' makes String/StringList ConfigMaps)"
+    ),
+}
 
 DEFAULTS: Mapping[str, Any] = {
     "endpoint": "http://localhost:4566",
@@ -38,7 +50,7 @@ DEFAULTS: Mapping[str, Any] = {
     "ssmPaths": ["/"],
     "namePrefixes": [],
     "tags": {},
-    "ssmAllSecrets": False,
+    "ssmKind": "secret",
     "demand": {},
     "taskDefinitions": [],
     "podDemand": False,
@@ -63,7 +75,7 @@ class LayoutSettings:
     """The settings the layout depends on (validated by :func:`parse_config`)."""
 
     master_namespace: str = "kecs-system"
-    ssm_all_secrets: bool = False
+    ssm_kind: str = DEFAULTS["ssmKind"]
     rbac_mode: str = "cluster-role"
     unresolved_references: str = "error"  # or "warn"
     denied_namespaces: tuple[str, ...] = DEFAULT_DENIED_NAMESPACES
@@ -85,7 +97,7 @@ class Settings:
     ssm_paths: tuple[str, ...]
     name_prefixes: tuple[str, ...]
     tags: Mapping[str, str]
-    ssm_all_secrets: bool
+    ssm_kind: str
     demand: Mapping[str, list[str]]
     task_definitions: tuple[TaskDefinitionSource, ...]
     pod_demand: bool
@@ -104,7 +116,7 @@ class Settings:
     def layout_settings(self, stack: str) -> LayoutSettings:
         return LayoutSettings(
             master_namespace=self.master_namespace,
-            ssm_all_secrets=self.ssm_all_secrets,
+            ssm_kind=self.ssm_kind,
             rbac_mode=self.rbac_mode,
             unresolved_references=self.unresolved_references,
             denied_namespaces=self.denied_namespaces,
@@ -173,6 +185,8 @@ def _decoded(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def parse_config(raw: Mapping[str, Any]) -> Settings:
     """Validate a mapping of config key (without the ``kecs-secrets:`` namespace) to value."""
+    for name in sorted(set(raw) & set(REMOVED)):
+        raise ConfigError(f"config {_key(name)} was removed: {REMOVED[name]}")
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         raise ConfigError(f"unknown config key(s) {[_key(k) for k in unknown]}")
@@ -210,7 +224,7 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         ssm_paths=ssm_paths,
         name_prefixes=_string_list(raw, "namePrefixes"),
         tags=dict(tags),
-        ssm_all_secrets=_typed(raw, "ssmAllSecrets", bool),
+        ssm_kind=_choice(raw, "ssmKind", SSM_KINDS),
         demand={str(k): list(v) for k, v in demand.items()},
         task_definitions=_task_definitions(raw, region),
         pod_demand=_typed(raw, "podDemand", bool),

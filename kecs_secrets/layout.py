@@ -26,15 +26,25 @@ from kecs_secrets.model import (
     LABEL_SOURCE,
     SECRETSMANAGER,
     SSM,
+    WHOLE_VALUE_KEY,
     Reference,
     SourceItem,
 )
-from kecs_secrets.naming import assign_names, cluster_role_name, is_dns1123_label, reader_name
-from kecs_secrets.references import Inventory, resolve_reference
+from kecs_secrets.naming import (
+    assign_names,
+    cluster_role_name,
+    is_dns1123_label,
+    kecs_name_problem,
+    kecs_reference_name,
+    kecs_secret_key_ref,
+    reader_name,
+)
+from kecs_secrets.references import Inventory, ResolvedReference, resolve_reference
 
 __all__ = [
     "READ_RESOURCES",
     "READ_VERBS",
+    "STRING_LIST_ITEMS_KEY",
     "ClusterRolePlan",
     "Layout",
     "MasterPlan",
@@ -42,6 +52,9 @@ __all__ = [
     "ReplicaPlan",
     "plan_layout",
 ]
+
+# The extra key of a StringList parameter: its elements as a JSON array (``value`` keeps the list as stored).
+STRING_LIST_ITEMS_KEY = "items"
 
 # What a reader may do in the master namespace: read, nothing else.
 READ_VERBS = ("get", "list", "watch")
@@ -56,6 +69,14 @@ class MasterPlan:
     json_keys: tuple[str, ...]  # JSON fields some consumer selects: must exist in the value
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
+
+    @property
+    def data_keys(self) -> tuple[str, ...]:
+        """The keys its data is sure to have: ``value``, every JSON key a consumer selects, ``items`` of a StringList."""
+        keys = {WHOLE_VALUE_KEY, *self.json_keys}
+        if self.item.source == SSM and self.item.item_type == "StringList":
+            keys.add(STRING_LIST_ITEMS_KEY)
+        return tuple(sorted(keys))
 
 
 @dataclass(frozen=True)
@@ -106,9 +127,10 @@ class Layout:
 
 
 def _master_kind(item: SourceItem, settings: LayoutSettings) -> str:
-    if item.source == SECRETSMANAGER or settings.ssm_all_secrets or item.item_type == "SecureString":
-        return "Secret"
-    return "ConfigMap"
+    """Secret, except an SSM String/StringList parameter under ``ssmKind: by-sensitivity`` (ADR 21's ConfigMap)."""
+    if item.source == SSM and settings.ssm_kind == "by-sensitivity" and item.item_type != "SecureString":
+        return "ConfigMap"
+    return "Secret"
 
 
 def _check_namespace(ref: Reference, settings: LayoutSettings) -> None:
@@ -131,6 +153,7 @@ def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settin
     needed: dict[str, set[str]] = {}  # namespace -> master names
     origins: dict[str, str] = {}
     json_keys: dict[str, set[str]] = {}  # master name -> selected JSON keys
+    resolved_refs: list[ResolvedReference] = []
     for ref in sorted(demand):
         _check_namespace(ref, settings)
         try:
@@ -140,6 +163,7 @@ def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settin
                 warnings.append(str(err))
                 continue
             raise
+        resolved_refs.append(resolved)
         master_name = names[resolved.item.key]
         needed.setdefault(ref.namespace, set()).add(master_name)
         origins.setdefault(ref.namespace, ref.origin)
@@ -165,7 +189,75 @@ def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settin
         cluster_role = ClusterRolePlan(
             cluster_role_name(settings.master_namespace), {LABEL_MANAGED_BY: "kecs"}, _stack_annotation(settings)
         )
+    warnings = _kecs_item_warnings(inventory.items, names) + warnings
+    warnings += _kecs_reference_warnings(resolved_refs, names, by_name)
     return Layout(masters, replicas, rbac, cluster_role, tuple(warnings), origins)
+
+
+def _kecs_item_warnings(items: Sequence[SourceItem], names: Mapping[tuple[str, str], str]) -> list[str]:
+    """One line per item (or group of items) that no KECS pod can find under the name KECS references."""
+    groups: dict[str, list[SourceItem]] = {}
+    for item in items:
+        groups.setdefault(kecs_reference_name(*item.key), []).append(item)
+    warnings = []
+    for kecs_name, group in sorted(groups.items()):
+        if all(names[item.key] == kecs_name for item in group):
+            continue
+        served = " and ".join(repr(names[item.key]) for item in group)
+        problem = kecs_name_problem(kecs_name)
+        if len(group) == 1:
+            (item,) = group
+            why = problem or "another item holds that name"  # assign_names never lets this happen
+            warnings.append(
+                f"KECS pods cannot be served {item.source} item {item.name!r}: they reference {kecs_name!r} and {why}; "
+                f"it is served as {served}"
+            )
+        else:
+            shown = " and ".join(repr(item.name) for item in group)
+            why = f" ({problem})" if problem else ""
+            warnings.append(
+                f"KECS pods cannot be served {group[0].source} items {shown}: KECS references each of them as "
+                f"{kecs_name!r}{why}, so no pod can say which one it means and neither gets that name; "
+                f"they are served as {served}"
+            )
+    return warnings
+
+
+def _kecs_reference_warnings(
+    resolved: Sequence[ResolvedReference], names: Mapping[tuple[str, str], str], masters: Mapping[str, MasterPlan]
+) -> list[str]:
+    """One line per demanded reference whose ``secretKeyRef`` in a KECS pod would not resolve, saying why.
+
+    A KECS pod in the reference's namespace reads ``secretKeyRef{name, key}`` as :func:`kecs_secret_key_ref`
+    gives it; bare names are not passed on by KECS (no variable, nothing to resolve).
+    """
+    warnings = []
+    for entry in resolved:
+        ref, item = entry.reference, entry.item
+        kecs = kecs_secret_key_ref(ref.value_from.strip())
+        if kecs is None:
+            continue
+        ours = names[item.key]
+        master = masters[ours]
+        if kecs.name != ours:
+            if kecs.name == kecs_reference_name(*item.key):
+                why = f"item {item.name!r} cannot have that name (see the warning on that item) and is served as {ours!r}"
+            else:
+                why = (
+                    f"KECS reads the name {kecs.arn_name!r} from this ARN (it drops a trailing '-' and 6 letters or digits "
+                    f"as if they were the random suffix), but the reference is to item {item.name!r}, served as {ours!r}"
+                )
+        elif master.kind != "Secret":
+            why = f"it is served as a {master.kind} (kecs-secrets:ssmKind is by-sensitivity) and KECS pods read Secrets only"
+        elif kecs.key not in master.data_keys:
+            why = f"the data has no key {kecs.key!r} (it has {list(master.data_keys)})"
+        else:
+            continue
+        warnings.append(
+            f"reference {ref.value_from!r} from {ref.origin}: a KECS pod in {ref.namespace} reads secretKeyRef "
+            f"{kecs.name}/{kecs.key}, which is not served: {why}"
+        )
+    return warnings
 
 
 def _check_unique_items(items: Sequence[SourceItem]) -> None:

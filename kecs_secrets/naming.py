@@ -3,18 +3,27 @@
 Every name the project produces (masters, replicas, what a pod references, what the policy pack
 expects) comes from here, so they can never disagree (KECS had three functions that did).
 
-Master and replica names:
+Master and replica names follow KECS (nandemo-ya/kecs at 02bca9b,
+controlplane/internal/converters/task_converter.go, ``getK8sSecretName``), because the pods KECS
+creates reference exactly that name through ``secretKeyRef``:
 
-Rule (documented in the README):
-1. lowercase the source name;
-2. every run of characters outside ``[a-z0-9.]`` becomes one ``-``;
-3. every run of ``-``/``.`` longer than one character becomes one ``-`` (so ``..``, ``.-``
-   and ``-.`` never appear), then leading/trailing ``-``/``.`` are trimmed;
-4. the prefix (``sm-`` / ``ssm-``) is put in front;
-5. a name longer than 253 characters is cut and ends in ``-`` + 8 hex digits of the sha256 of the
-   source and its name, so it stays unique and valid; a name with no valid character at all
-   (``@@@``) is the prefix plus that hash.
-Collisions (two source items giving one name) are resolved by :func:`assign_names`.
+- :func:`kecs_reference_name` is KECS's name, character for character. Secrets Manager: lowercase,
+  every ``/`` and every ``_`` becomes ``-`` (one by one: runs are kept, ``a//b`` gives ``a--b``),
+  leading and trailing ``-`` trimmed, prefix ``sm-``; ``.``, ``+``, ``=``, ``@`` are kept.
+  SSM: ``/`` trimmed at both ends, ``/`` and ``_`` become ``-``, lowercase, prefix ``ssm-``.
+- A master gets KECS's name whenever that name is a valid DNS-1123 subdomain of at most 253
+  characters and no other item has the same KECS name.
+- Otherwise (KECS keeps characters Kubernetes refuses: ``+``, ``=``, ``@``, ``..``, ``.-``, a leading
+  ``.``; the name is too long; or two items share one KECS name) our own rule applies: the prefix and
+  the *mended* rest of KECS's name (:func:`_mended`: every character outside ``[a-z0-9.-]`` becomes
+  ``-``; the rest is cut at each ``.``, each part loses its leading and trailing ``-``, empty parts are
+  dropped, the parts are joined with ``.`` again), cut so that the result fits in 253 characters, then ``-`` and
+  8 hex digits of sha256(``<source>:<name>``); a further round uses sha256(``<source>:<name>:<round>``).
+  Such a name always ends in that hash, so it is never a guess at what some pod meant.
+- :func:`assign_names` gives names to a whole inventory: KECS's name to every item that can have it,
+  then the hashed forms, round by round, to the others; a name another item already holds is never
+  given twice (an item named like another item's hashed name keeps its own KECS name, the other
+  moves to the next round). The result depends on the set of items only, never on their order.
 """
 
 from __future__ import annotations
@@ -22,31 +31,42 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from kecs_secrets.errors import LayoutError, NameCollisionError
+from kecs_secrets.model import SECRETSMANAGER, SSM, WHOLE_VALUE_KEY
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "MAX_ROUNDS",
     "PREFIXES",
+    "KecsSecretRef",
     "NameCollisionError",
     "assign_names",
     "cluster_role_name",
     "ecs_cluster_namespace",
     "is_dns1123_label",
     "is_dns1123_subdomain",
+    "kecs_name_problem",
+    "kecs_reference_name",
+    "kecs_secret_key_ref",
     "kubernetes_name",
+    "possible_names",
     "reader_name",
     "short_hash",
 ]
 
 MAX_NAME_LENGTH = 253
 HASH_LENGTH = 8
-PREFIXES: Mapping[str, str] = {"secretsmanager": "sm-", "ssm": "ssm-"}
+# How many hashed forms an item may try before the run is refused (each round is a fresh hash).
+MAX_ROUNDS = 3
+PREFIXES: Mapping[str, str] = {SECRETSMANAGER: "sm-", SSM: "ssm-"}
 
-_INVALID_RUN = re.compile(r"[^a-z0-9.]+")
-_SEPARATOR_RUN = re.compile(r"[-.]{2,}")
+_OUTSIDE_SUBDOMAIN = re.compile(r"[^a-z0-9.-]")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# What KECS takes for the random suffix of a Secrets Manager ARN's name part (it strips it, once).
+_KECS_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
 def short_hash(text: str) -> str:
@@ -54,64 +74,157 @@ def short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
 
 
-def _body(source_name: str) -> str:
-    body = _INVALID_RUN.sub("-", source_name.lower())
-    body = _SEPARATOR_RUN.sub("-", body)
-    return body.strip("-.")
+def _prefix(source: str) -> str:
+    try:
+        return PREFIXES[source]
+    except KeyError:
+        raise LayoutError(f"unknown source {source!r}: expected one of {sorted(PREFIXES)}") from None
+
+
+def kecs_reference_name(source: str, source_name: str) -> str:
+    """The name KECS's converter references for this item, exactly (it may not be a valid Kubernetes name).
+
+    For Secrets Manager this is what KECS derives from the item's full ARN: it drops the random
+    ``-XXXXXX`` of the ARN, which leaves the item's own name.
+    """
+    prefix = _prefix(source)
+    if source == SECRETSMANAGER:
+        return prefix + source_name.lower().replace("/", "-").replace("_", "-").strip("-")
+    return prefix + source_name.strip("/").replace("/", "-").replace("_", "-").lower()
+
+
+def kecs_name_problem(name: str) -> str | None:
+    """Why ``name`` (KECS's reference) cannot be a Kubernetes object name, or None if it can."""
+    if is_dns1123_subdomain(name):
+        return None
+    if len(name) > MAX_NAME_LENGTH:
+        return f"it has {len(name)} characters (Kubernetes allows {MAX_NAME_LENGTH})"
+    refused = sorted(set(_OUTSIDE_SUBDOMAIN.findall(name)))
+    if refused:
+        return f"Kubernetes names cannot contain {', '.join(repr(c) for c in refused)}"
+    return "Kubernetes names need letters or digits on both sides of every '.' and at both ends"
+
+
+def _mended(name: str) -> str:
+    """A valid DNS-1123 subdomain (of any length) made from ``name`` with as few changes as possible."""
+    parts = (part.strip("-") for part in _OUTSIDE_SUBDOMAIN.sub("-", name.lower()).split("."))
+    return ".".join(part for part in parts if part)
 
 
 def _fit(name: str, suffix: str) -> str:
-    """Append ``-suffix`` (if any), cutting ``name`` so the result has at most 253 characters."""
-    if not suffix:
-        return name
+    """``name-suffix``, cutting ``name`` so that the result has at most 253 characters."""
     room = MAX_NAME_LENGTH - len(suffix) - 1
     return f"{name[:room].rstrip('-.')}-{suffix}"
 
 
-def kubernetes_name(source: str, source_name: str, *, disambiguate: bool = False) -> str:
-    """Kubernetes name for a source item: ``sm-<name>`` or ``ssm-<name>``, always a valid DNS-1123 subdomain.
+def kubernetes_name(source: str, source_name: str, *, round: int = 0) -> str:
+    """The name of an item's master and replicas when no other item is in its way (``round`` 0).
 
-    ``source`` is ``secretsmanager`` or ``ssm``. With ``disambiguate`` the name ends in a hash of the
-    source and its original name (used when two items would otherwise share a name).
+    Round 0 is KECS's reference name if that is a valid Kubernetes name, else round 1. Round ``r`` >= 1
+    is the mended KECS name followed by ``-`` and a hash of the source, the name and the round.
+    Every result is a valid DNS-1123 subdomain of at most 253 characters.
     """
-    try:
-        prefix = PREFIXES[source]
-    except KeyError:
-        raise LayoutError(f"unknown source {source!r}: expected one of {sorted(PREFIXES)}") from None
     if not source_name:
         raise LayoutError(f"empty {source} name")
-    body = _body(source_name)
-    name = f"{prefix}{body}" if body else prefix.rstrip("-")
-    suffix = ""
-    if disambiguate or not body or len(name) > MAX_NAME_LENGTH:
-        suffix = short_hash(f"{source}:{source_name}")
-    name = _fit(name, suffix)
+    kecs = kecs_reference_name(source, source_name)
+    if round == 0 and is_dns1123_subdomain(kecs):
+        return kecs
+    if not 0 <= round <= MAX_ROUNDS:
+        raise LayoutError(f"name round {round} out of range 0..{MAX_ROUNDS}")
+    seed = f"{source}:{source_name}" if round <= 1 else f"{source}:{source_name}:{round}"
+    prefix = PREFIXES[source]
+    name = _fit(prefix + _mended(kecs[len(prefix):]), short_hash(seed))
     assert is_dns1123_subdomain(name), name
     return name
 
 
-def assign_names(items: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Names for many ``(source, source_name)`` items at once, with collisions resolved.
+def possible_names(source: str, source_name: str) -> tuple[str, ...]:
+    """Every name :func:`assign_names` may give this item (the policy pack checks masters against them)."""
+    return tuple(dict.fromkeys(kubernetes_name(source, source_name, round=r) for r in range(MAX_ROUNDS + 1)))
 
-    Every item whose plain name is shared with another item gets the hash suffix; items with a
-    unique plain name keep it. The result does not depend on the order of ``items``.
+
+def assign_names(items: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Names for many ``(source, source_name)`` items at once, unique, whatever names the source holds.
+
+    1. Every item whose KECS name is valid and shared with no other item gets it.
+    2. The others (invalid KECS name, or a KECS name two items share: which of them a pod means
+       cannot be known, so neither gets it) take their round-1 hashed name, then round 2, ...: a
+       candidate another item holds or wants in the same round is skipped to the next round.
+    3. An item still without a name after round :data:`MAX_ROUNDS` is refused with
+       :class:`NameCollisionError` naming it.
+    The result depends on the set of items only, not on their order.
     """
     keys = sorted(set(items))
-    plain = {key: kubernetes_name(*key) for key in keys}
-    owners: dict[str, list[tuple[str, str]]] = {}
-    for key, name in plain.items():
-        owners.setdefault(name, []).append(key)
-    result = {}
-    for key, name in plain.items():
-        result[key] = kubernetes_name(*key, disambiguate=True) if len(owners[name]) > 1 else name
-    seen: dict[str, tuple[str, str]] = {}
-    for key, name in sorted(result.items()):
-        if name in seen:
-            raise NameCollisionError(
-                f"{key[0]} item {key[1]!r} and {seen[name][0]} item {seen[name][1]!r} both map to {name!r}"
-            )
-        seen[name] = key
-    return result
+    kecs = {key: kecs_reference_name(*key) for key in keys}
+    sharing: dict[str, int] = {}
+    for name in kecs.values():
+        sharing[name] = sharing.get(name, 0) + 1
+    holder: dict[str, tuple[str, str]] = {}
+    pending = []
+    for key in keys:
+        if is_dns1123_subdomain(kecs[key]) and sharing[kecs[key]] == 1:
+            holder[kecs[key]] = key
+        else:
+            pending.append(key)
+    for round in range(1, MAX_ROUNDS + 1):
+        wanted = {key: kubernetes_name(*key, round=round) for key in pending}
+        count: dict[str, int] = {}
+        for name in wanted.values():
+            count[name] = count.get(name, 0) + 1
+        still = []
+        for key in pending:
+            if count[wanted[key]] == 1 and wanted[key] not in holder:
+                holder[wanted[key]] = key
+            else:
+                still.append(key)
+        pending = still
+        if not pending:
+            break
+    if pending:
+        shown = ", ".join(f"{source} item {name!r}" for source, name in pending[:5])
+        raise NameCollisionError(
+            f"no unique Kubernetes name for {shown} after {MAX_ROUNDS} rounds of hashing "
+            "(other items already hold every candidate): rename one of the items"
+        )
+    return {key: name for name, key in holder.items()}
+
+
+@dataclass(frozen=True)
+class KecsSecretRef:
+    """What a KECS pod's env var holds for one ``valueFrom``: ``secretKeyRef{name, key}`` in the pod's namespace."""
+
+    source: str  # secretsmanager | ssm
+    arn_name: str  # the name KECS reads from the ARN (for Secrets Manager: after dropping what looks like the suffix)
+    name: str
+    key: str
+
+
+def kecs_secret_key_ref(value_from: str) -> KecsSecretRef | None:
+    """The ``secretKeyRef`` KECS's ``convertSecrets`` makes of a ``valueFrom``, or None when KECS passes none on.
+
+    KECS passes on ARNs only (a ``valueFrom`` with fewer than 6 ``:`` parts, a bare name, is dropped)
+    and only of secretsmanager (name part: field 7, key: field 8 unless empty or ``*``, else ``value``)
+    and ssm (the path after ``parameter/``, key ``value``, always a Secret).
+    """
+    parts = value_from.split(":")
+    if len(parts) < 6:
+        return None
+    if parts[2] == SECRETSMANAGER:
+        if len(parts) < 7:
+            return None
+        arn_name = _KECS_ARN_SUFFIX.sub("", parts[6], count=1)
+        key = parts[7] if len(parts) > 7 and parts[7] not in ("", "*") else WHOLE_VALUE_KEY
+        return KecsSecretRef(SECRETSMANAGER, arn_name, kecs_reference_name(SECRETSMANAGER, arn_name), key)
+    if parts[2] == SSM:
+        resource = parts[5]
+        if resource.startswith("parameter/"):
+            path = resource[len("parameter/"):]
+        elif resource.startswith("parameter") and len(parts) > 6:
+            path = parts[6]
+        else:
+            path = resource
+        return KecsSecretRef(SSM, path, kecs_reference_name(SSM, path), WHOLE_VALUE_KEY)
+    return None
 
 
 def is_dns1123_subdomain(name: str) -> bool:

@@ -25,6 +25,7 @@ from kecs_secrets.preflight import (
     check_unmanaged,
     find_unmanaged,
     managed_masters,
+    master_sources,
     missing_namespaces,
     wanted_objects,
 )
@@ -40,6 +41,8 @@ class Plan:
     adopt: AdoptionSet = frozenset()  # existing objects that adoptExisting hands to this stack
     deletions: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    # (old name, new name) of masters whose item now has another name: the new one is made before the old one goes.
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 def snapshot_cluster(cluster: ClusterReader, layout: Layout, master_namespace: str) -> ClusterSnapshot:
@@ -97,11 +100,19 @@ def make_plan(
     missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
     conflicts = find_unmanaged(wanted_objects(layout, settings.master_namespace), snapshot, stack)
     check_unmanaged(conflicts, settings.adopt_existing)
+    existing = managed_masters(snapshot, settings.master_namespace, stack)
+    planned = {m.name for m in layout.masters}
+    new_name = {m.item.key: m.name for m in layout.masters}
+    sources = master_sources(snapshot, settings.master_namespace, stack)
+    renamed = tuple(
+        (name, new_name[sources[name]]) for name in existing if name not in planned and sources.get(name) in new_name
+    )
     deletions = check_deletions(
-        managed_masters(snapshot, settings.master_namespace, stack),
-        (m.name for m in layout.masters),
+        existing,
+        planned,
         settings.max_master_deletions,
         settings.allow_mass_deletion,
+        moved=[old for old, _ in renamed],
     )
     adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings))
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed)

@@ -14,13 +14,13 @@ from typing import Any
 
 from kecs_secrets.errors import DeletionGuardError, LayoutError, UnmanagedObjectError
 from kecs_secrets.layout import Layout
-from kecs_secrets.model import ANNOTATION_STACK
+from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_SOURCE
 
 __all__ = [
     "ClusterSnapshot",
     "ObjectKey",
     "check_deletions",
-    "check_unmanaged", "find_unmanaged", "managed_masters", "missing_namespaces", "wanted_objects"]
+    "check_unmanaged", "find_unmanaged", "managed_masters", "master_sources", "missing_namespaces", "wanted_objects"]
 
 ObjectKey = tuple[str, str, str]  # (kind, namespace or "", name)
 
@@ -79,25 +79,41 @@ def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str
     )
 
 
-def check_deletions(existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool) -> list[str]:
+def master_sources(snapshot: ClusterSnapshot, master_namespace: str, stack: str) -> dict[str, tuple[str, str]]:
+    """(source, source name) of each master this stack made earlier, from its label and annotation."""
+    result = {}
+    for (kind, ns, name), metadata in snapshot.objects.items():
+        if kind in ("Secret", "ConfigMap") and ns == master_namespace and _stack_of(metadata) == stack:
+            source = (metadata.get("labels") or {}).get(LABEL_SOURCE, "")
+            source_name = (metadata.get("annotations") or {}).get(ANNOTATION_SOURCE_NAME, "")
+            if source and source_name:
+                result[name] = (source, source_name)
+    return result
+
+
+def check_deletions(
+    existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool, moved: Iterable[str] = ()
+) -> list[str]:
     """The deletion guard: masters that exist (made by this stack) but are not planned any more.
 
     Refuses when more than ``limit`` would go, or when every existing master would go (an empty or
-    unreadable source must never read as "delete everything"), unless ``allow`` is set.
-    Returns the names that will be deleted.
+    unreadable source must never read as "delete everything"), unless ``allow`` is set. Masters in
+    ``moved`` go only because their item now has another name (its new master is made before the old
+    one goes): they do not count against the limit. Returns the names that will be deleted.
     """
     existing_set, planned_set = set(existing), set(planned)
     doomed = sorted(existing_set - planned_set)
-    if allow or not doomed:
+    lost = [name for name in doomed if name not in set(moved)]
+    if allow or not lost:
         return doomed
-    if len(doomed) > limit:
+    if len(lost) > limit:
         raise DeletionGuardError(
-            f"this run would delete {len(doomed)} masters (limit {limit}), e.g. {doomed[:5]}; "
+            f"this run would delete {len(lost)} masters (limit {limit}), e.g. {lost[:5]}; "
             "set kecs-secrets:allowMassDeletion=true to proceed"
         )
     if not planned_set:
         raise DeletionGuardError(
-            f"the source lists no items, so this run would delete all {len(doomed)} masters; "
+            f"the source lists no items, so this run would delete all {len(lost)} masters; "
             "set kecs-secrets:allowMassDeletion=true if that is really wanted"
         )
     return doomed

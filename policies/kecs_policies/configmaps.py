@@ -1,4 +1,5 @@
-"""``kecs-no-secret-in-configmap``: ConfigMaps hold only String/StringList parameters and no credential-like keys."""
+"""``kecs-no-secret-in-configmap``: no kecs ConfigMap unless ``ssmKind`` is by-sensitivity, then only String/StringList
+parameters; no ConfigMap has credential-like keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pulumi_policy import (
     Severity,
 )
 
+from kecs_secrets.config import DEFAULTS, SSM_KINDS
 from kecs_secrets.model import ANNOTATION_SOURCE_TYPE, LABEL_SOURCE, SSM
 
 from .common import (
@@ -51,12 +53,22 @@ def _credential_keys(args: ResourceValidationArgs) -> list[str] | None:
 
 
 def no_secret_in_configmap_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """A kecs ConfigMap comes from an SSM String/StringList parameter; no ConfigMap has credential-like keys.
+    """No kecs ConfigMap at all under ssmKind 'secret' (the program's default); under 'by-sensitivity' a kecs
+    ConfigMap comes from an SSM String/StringList parameter. No ConfigMap has credential-like keys.
     Only key NAMES are ever reported, never a value."""
     if args.resource_type != CONFIG_MAP:
         return
     replica, master = is_replica(args.props), is_kecs_master(args.props)
-    if replica or master:
+    ssm_kind = config_value(args.get_config(), "ssmKind", DEFAULTS["ssmKind"])
+    if (replica or master) and ssm_kind != "by-sensitivity":
+        role = "replica" if replica else "master"
+        report_violation(
+            f"ConfigMap {role} {shown(get(args.props, 'metadata', 'name'))}: with ssmKind {ssm_kind!r} every kecs master and "
+            "replica is a Secret, because KECS pods read SSM parameters through secretKeyRef only (set this policy's "
+            "ssmKind to 'by-sensitivity' only for a stack that sets kecs-secrets:ssmKind: by-sensitivity)",
+            None,
+        )
+    elif replica or master:
         found, notes = labels(args.props), annotations(args.props)
         assert isinstance(found, Mapping)
         role = "replica" if replica else "master"
@@ -87,15 +99,23 @@ def no_secret_in_configmap_validator(args: ResourceValidationArgs, report_violat
 no_secret_in_configmap = ResourceValidationPolicy(
     name=NAME,
     description=(
-        "No secret material in ConfigMaps: a kecs ConfigMap master or replica comes from an SSM String/StringList "
-        "parameter (kecs.io/source=ssm, kecs.io/source-type String|StringList), and no ConfigMap has keys that look "
-        "like credentials."
+        "No secret material in ConfigMaps: with ssmKind 'secret' (the program's default, what KECS pods read) there is "
+        "no kecs ConfigMap master or replica at all; with 'by-sensitivity' a kecs ConfigMap comes from an SSM "
+        "String/StringList parameter (kecs.io/source=ssm, kecs.io/source-type String|StringList). No ConfigMap has "
+        "keys that look like credentials."
     ),
     validate=no_secret_in_configmap_validator,
     severity=Severity.HIGH,
     remediation_steps="Store the value as a Secret (SecureString parameter or Secrets Manager secret), or allow the key in the config.",
     config_schema=PolicyConfigSchema(
         properties={
+            "ssmKind": {
+                "type": "string",
+                "enum": list(SSM_KINDS),
+                "default": DEFAULTS["ssmKind"],
+                "description": "The program's kecs-secrets:ssmKind: 'secret' allows no kecs ConfigMap, 'by-sensitivity' "
+                "allows them for String/StringList parameters.",
+            },
             "credentialKeyPattern": {
                 "type": "string",
                 "default": DEFAULT_CREDENTIAL_PATTERN,

@@ -13,7 +13,7 @@ from pulumi_policy import (
 )
 
 from kecs_secrets.model import ANNOTATION_SOURCE_NAME, LABEL_MANAGED_BY, LABEL_SOURCE
-from kecs_secrets.naming import PREFIXES, kubernetes_name
+from kecs_secrets.naming import PREFIXES, possible_names
 
 from .common import (
     CONFIG_MAP,
@@ -37,14 +37,15 @@ __all__ = ["expected_names", "master_placement", "master_placement_validator"]
 NAME = "kecs-master-placement"
 
 
-def expected_names(source: str, source_name: str) -> tuple[str, str]:
-    """The two names the program may give a master: plain, or disambiguated (``<plain>-<8 hex>``) on a collision."""
-    return kubernetes_name(source, source_name), kubernetes_name(source, source_name, disambiguate=True)
+def expected_names(source: str, source_name: str) -> tuple[str, ...]:
+    """The names the program may give a master: KECS's reference name (when Kubernetes accepts it), else
+    and on a collision the hashed forms ``<mended name>-<8 hex>`` of each round (kecs_secrets.naming)."""
+    return possible_names(source, source_name)
 
 
 def master_placement_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """A master (kecs-labelled Secret/ConfigMap that is not a replica) lives in the master namespace and its name
-    is what kecs_secrets.naming.kubernetes_name gives for the kecs.io/source-name it carries."""
+    is one kecs_secrets.naming gives for the kecs.io/source-name it carries."""
     if args.resource_type not in (SECRET, CONFIG_MAP) or not is_kecs_master(args.props):
         return
     master_ns = config_value(args.get_config(), "masterNamespace", DEFAULT_MASTER_NAMESPACE)
@@ -77,11 +78,12 @@ def master_placement_validator(args: ResourceValidationArgs, report_violation: R
         if not name.startswith(PREFIXES[source]):
             report_violation(f"master {shown(name)} does not start with {PREFIXES[source]!r}", None)
         return
-    plain_name, disambiguated = expected_names(source, source_name)
-    if name not in (plain_name, disambiguated):
+    expected = expected_names(source, source_name)
+    if name not in expected:
+        others = f" (or, on a name collision, one of {list(expected[1:])})" if len(expected) > 1 else ""
         report_violation(
             f"master {shown(name)} is not the name given for {source} item {shown(source_name)}: "
-            f"expected {plain_name!r} (or {disambiguated!r} on a name collision)",
+            f"expected {expected[0]!r}{others}",
             None,
         )
 
@@ -90,7 +92,7 @@ master_placement = ResourceValidationPolicy(
     name=NAME,
     description=(
         "Masters (kecs-labelled Secrets/ConfigMaps that are not replicas) live only in the master namespace, under the "
-        "sm-/ssm- name that kecs_secrets.naming.kubernetes_name gives for their kecs.io/source-name (or its collision form)."
+        "sm-/ssm- name that kecs_secrets.naming gives for their kecs.io/source-name: KECS's reference name, or a hashed form."
     ),
     validate=master_placement_validator,
     severity=Severity.HIGH,

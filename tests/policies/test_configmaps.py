@@ -1,4 +1,5 @@
-"""kecs-no-secret-in-configmap: only String/StringList parameters become ConfigMaps; no credential-like keys anywhere."""
+"""kecs-no-secret-in-configmap: no kecs ConfigMap under ssmKind 'secret' (the default); under 'by-sensitivity' only
+String/StringList parameters become ConfigMaps; no credential-like keys anywhere."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from tests.policies.conftest import (
 )
 
 POLICY = "kecs-no-secret-in-configmap"
+BY_SENSITIVITY = {POLICY: {"ssmKind": "by-sensitivity"}}
 
+# Judged with ssmKind 'by-sensitivity' (the stack's explicit ADR 21 setting).
 CASES = [
     ("String parameter master", master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String"), []),
     ("StringList parameter master", master("ssm-app-hosts", "/app/hosts", kind=CONFIG_MAP, source="ssm", item_type="StringList"), []),
@@ -76,7 +79,7 @@ CASES = [
 
 @pytest.mark.parametrize(("resource", "expected"), [pytest.param(r, e, id=i) for i, r, e in CASES])
 def test_configmaps(resource: Resource, expected: list[str]) -> None:
-    violations = run_resource_policies(resource)
+    violations = run_resource_policies(resource, BY_SENSITIVITY)
     assert names(violations) == expected
     assert_no_canary(violations)
 
@@ -95,7 +98,26 @@ def test_secrets_are_not_configmaps() -> None:
 def test_unknown_data_in_preview_is_not_judged() -> None:
     resource = master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String")
     resource.props["data"] = UNKNOWN_OBJECT  # type: ignore[index]
-    assert names(run_resource_policies(resource)) == []
+    assert names(run_resource_policies(resource, BY_SENSITIVITY)) == []
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        pytest.param(master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String"), [POLICY], id="String master"),
+        pytest.param(replica("ssm-app-flags", "team-a", kind=CONFIG_MAP, source="ssm"), [POLICY], id="String replica"),
+        pytest.param(master("sm-app-db", "app/db", kind=CONFIG_MAP), [POLICY], id="Secrets Manager master"),
+        pytest.param(config_map("settings", "team-a", {"LOG_LEVEL": "debug"}), [], id="application ConfigMap"),
+        pytest.param(master("ssm-app-flags", "/app/flags", source="ssm", item_type="String"), [], id="String master as a Secret"),
+    ],
+)
+def test_default_ssm_kind_secret_allows_no_kecs_configmap(resource: Resource, expected: list[str]) -> None:
+    """The program's default makes every SSM parameter a Secret (what KECS pods read): a kecs ConfigMap is a mistake."""
+    violations = run_resource_policies(resource)
+    assert names(violations) == expected
+    if violations:
+        assert "KECS pods read SSM parameters through secretKeyRef only" in violations[0].message
+    assert names(run_resource_policies(resource, {POLICY: {"ssmKind": "secret"}})) == expected
 
 
 @pytest.mark.parametrize(
@@ -123,4 +145,4 @@ def test_kecs_labels_alone_make_a_master() -> None:
         annotations={**master_annotations("/app/x"), "kecs.io/source-type": "String"},
     )
     resource.props["metadata"]["annotations"]["kecs.io/source-name"] = "app-x"  # type: ignore[index]
-    assert names(run_resource_policies(resource)) == []
+    assert names(run_resource_policies(resource, BY_SENSITIVITY)) == []

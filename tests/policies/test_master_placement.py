@@ -1,13 +1,12 @@
-"""kecs-master-placement: masters only in the master namespace, named by kecs_secrets.naming (collision form allowed)."""
+"""kecs-master-placement: masters only in the master namespace, named by kecs_secrets.naming (KECS's name or a hashed form)."""
 
 from __future__ import annotations
 
 import pytest
 from kecs_policies.masters import expected_names
 
-from kecs_secrets.naming import assign_names, kubernetes_name
+from kecs_secrets.naming import MAX_ROUNDS, assign_names, kubernetes_name, possible_names
 from tests.policies.conftest import (
-    CONFIG_MAP,
     MASTER_NS,
     Resource,
     assert_no_canary,
@@ -20,11 +19,20 @@ from tests.policies.conftest import (
 
 POLICY = "kecs-master-placement"
 COLLIDING = assign_names([("ssm", "/App/DB_pass"), ("ssm", "app/db-pass")])
+SQUATTED = assign_names([("ssm", "/App/DB_pass"), ("ssm", "app/db-pass"), ("ssm", COLLIDING[("ssm", "/App/DB_pass")][len("ssm-"):])])
 
 CASES = [
     ("secret master", master("sm-app-db", "app/db"), []),
-    ("ssm configmap master", master("ssm-app-flags", "/app/flags", kind=CONFIG_MAP, source="ssm", item_type="String"), []),
+    ("ssm String master", master("ssm-app-flags", "/app/flags", source="ssm", item_type="String"), []),
     ("dots kept, uppercase lowered", master("sm-myapp-prod-db.v2", "MyApp/prod/db.v2"), []),
+    ("KECS keeps runs of '-'", master("sm-svc-db--main", "svc/db--main"), []),
+    ("runs collapsed is not KECS's name", master("sm-svc-db-main", "svc/db--main"), [POLICY]),
+    ("'+' mended, with a hash", master(kubernetes_name("secretsmanager", "a+b"), "a+b"), []),
+    (
+        "a further round after the collision form was taken",
+        master(SQUATTED[("ssm", "/App/DB_pass")], "/App/DB_pass", source="ssm", item_type="SecureString"),
+        [],
+    ),
     (
         "disambiguated name on a collision",
         master(COLLIDING[("ssm", "/App/DB_pass")], "/App/DB_pass", source="ssm", item_type="SecureString"),
@@ -61,9 +69,9 @@ def test_unlabelled_objects_are_not_masters() -> None:
 
 
 def test_expected_names_come_from_the_program_naming_function() -> None:
-    assert expected_names("secretsmanager", "myapp/prod/db.v2") == (
-        kubernetes_name("secretsmanager", "myapp/prod/db.v2"),
-        kubernetes_name("secretsmanager", "myapp/prod/db.v2", disambiguate=True),
+    assert expected_names("secretsmanager", "myapp/prod/db.v2") == possible_names("secretsmanager", "myapp/prod/db.v2")
+    assert expected_names("secretsmanager", "myapp/prod/db.v2") == tuple(
+        kubernetes_name("secretsmanager", "myapp/prod/db.v2", round=r) for r in range(MAX_ROUNDS + 1)
     )
 
 

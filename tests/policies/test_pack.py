@@ -77,7 +77,7 @@ def test_pack_reuses_the_program_naming_code() -> None:
 
     from kecs_secrets import naming
 
-    assert masters.kubernetes_name is naming.kubernetes_name
+    assert masters.possible_names is naming.possible_names
 
 
 # ---- the analyzer server, started like the CLI's pulumi-analyzer-policy-python does ----

@@ -101,7 +101,7 @@ def _register(settings: LayoutSettings) -> None:
     [
         pytest.param(LayoutSettings(stack=STACK), id="cluster-role"),
         pytest.param(LayoutSettings(stack=STACK, rbac_mode="need-to-know"), id="need-to-know"),
-        pytest.param(LayoutSettings(stack=STACK, ssm_all_secrets=True), id="ssm-all-secrets"),
+        pytest.param(LayoutSettings(stack=STACK, ssm_kind="by-sensitivity"), id="ssm-by-sensitivity"),
         pytest.param(LayoutSettings(stack=STACK, master_namespace="hub"), id="other master namespace"),
     ],
 )
@@ -117,12 +117,13 @@ def test_the_program_passes_every_policy(recorder: Recorder, settings: LayoutSet
         "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
         "pulumi-python:dynamic/kecs:SourceValue",
     } <= kinds
-    assert ("kubernetes:core/v1:ConfigMap" in kinds) is not settings.ssm_all_secrets
+    assert ("kubernetes:core/v1:ConfigMap" in kinds) is (settings.ssm_kind == "by-sensitivity")
 
     config = {
         name: {"masterNamespace": settings.master_namespace}
         for name in ("kecs-replica-metadata", "kecs-master-placement", "kecs-reader-binding", "kecs-replica-coverage")
     }
+    config["kecs-no-secret-in-configmap"] = {"ssmKind": settings.ssm_kind}
     violations = [v for r in resources for v in run_resource_policies(r, config)]
     violations += run_stack_policies(resources, config)
     assert names(violations) == [], violations

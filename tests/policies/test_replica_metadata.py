@@ -7,7 +7,6 @@ from kecs_policies.replicas import replica_metadata, replica_metadata_remediatio
 from pulumi_policy.deserialize import serialize_properties
 
 from tests.policies.conftest import (
-    CONFIG_MAP,
     MASTER_NS,
     SECRET,
     STAMP,
@@ -31,7 +30,7 @@ def without(mapping: dict[str, str], key: str) -> dict[str, str]:
 
 CASES = [
     ("secret replica as the program makes it", replica("sm-app-db", "team-a"), []),
-    ("configmap replica of an SSM String", replica("ssm-app-flags", "team-a", kind=CONFIG_MAP, source="ssm"), []),
+    ("replica of an SSM String (a Secret by default)", replica("ssm-app-flags", "team-a", source="ssm"), []),
     (
         "fractional seconds and offset are RFC 3339",
         replica("sm-app-db", "team-a", annotations=replica_annotations(stamp="2025-08-12T15:38:45.123+02:00")),

@@ -32,8 +32,8 @@ DEMAND = [
 ]
 
 
-def build(rbac_mode: str = "cluster-role") -> CentralizedSecrets:
-    layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode), REGION)
+def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret") -> CentralizedSecrets:
+    layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode, ssm_kind=ssm_kind), REGION)
     return CentralizedSecrets(
         "kecs-secrets",
         CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION),
@@ -48,18 +48,16 @@ def k8s_objects(mocks, typ):
 
 
 @pulumi.runtime.test
-def test_masters_one_per_source_item_with_kind_by_type(mocks):
+def test_masters_one_per_source_item_all_secrets_by_default(mocks):
     secrets = build()
 
     def check(_):
         found = k8s_objects(mocks, "kubernetes:core/v1:Secret")
-        maps = k8s_objects(mocks, "kubernetes:core/v1:ConfigMap")
         assert {k for k in found if k[0] == "kecs-system"} == {
             ("kecs-system", "sm-db-creds"), ("kecs-system", "sm-myapp-prod-db.v2"), ("kecs-system", "ssm-app-db-password"),
-        }
-        assert {k for k in maps if k[0] == "kecs-system"} == {
             ("kecs-system", "ssm-app-feature-flags"), ("kecs-system", "ssm-app-param"),
         }
+        assert k8s_objects(mocks, "kubernetes:core/v1:ConfigMap") == {}
         master = found[("kecs-system", "sm-db-creds")].inputs
         assert master["type"] == "Opaque"
         assert master["metadata"]["labels"] == {"kecs.io/managed-by": "kecs", "kecs.io/source": "secretsmanager"}
@@ -70,7 +68,7 @@ def test_masters_one_per_source_item_with_kind_by_type(mocks):
         values = {r.inputs["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
         assert set(values) == {"db-creds", "myapp/prod/db.v2", "/app/db/password", "/app/feature-flags", "app-param"}
         assert values["db-creds"].inputs["json_keys"] == ["password", "username"]
-        assert values["app-param"].inputs["encoding"] == "text"
+        assert values["app-param"].inputs["encoding"] == "base64"
         assert values["db-creds"].inputs["encoding"] == "base64"
         # The provider pickle goes with every dynamic resource; it must carry no credential.
         assert "secret_access_key" not in str(values["db-creds"].inputs)
@@ -99,7 +97,23 @@ def test_replicas_exactly_where_needed_with_adr_metadata(mocks):
         }
         assert meta["annotations"]["kecs.io/source-namespace"] == "kecs-system"
         assert meta["annotations"]["kecs.io/last-replicated"] == "2025-08-12T13:38:45Z"
-        assert replicas[("default-us-east-1", "ssm-app-param")].typ == "kubernetes:core/v1:ConfigMap"
+        assert replicas[("default-us-east-1", "ssm-app-param")].typ == "kubernetes:core/v1:Secret"
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_by_sensitivity_makes_string_parameters_configmaps_with_text_data(mocks):
+    secrets = build(ssm_kind="by-sensitivity")
+
+    def check(_):
+        maps = k8s_objects(mocks, "kubernetes:core/v1:ConfigMap")
+        assert set(maps) == {
+            ("kecs-system", "ssm-app-feature-flags"), ("kecs-system", "ssm-app-param"), ("default-us-east-1", "ssm-app-param"),
+        }
+        values = {r.inputs["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        assert values["app-param"].inputs["encoding"] == "text"
+        assert values["/app/db/password"].inputs["encoding"] == "base64"
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 

@@ -46,22 +46,38 @@ def test_master_labels_and_annotations(inventory_items):
 
 
 @pytest.mark.parametrize(
-    ("item_type", "all_secrets", "kind"),
+    ("item_type", "ssm_kind", "kind"),
     [
-        ("SecureString", False, "Secret"),
-        ("String", False, "ConfigMap"),
-        ("StringList", False, "ConfigMap"),
-        ("String", True, "Secret"),
-        ("StringList", True, "Secret"),
+        ("SecureString", "secret", "Secret"),
+        ("String", "secret", "Secret"),
+        ("StringList", "secret", "Secret"),
+        ("SecureString", "by-sensitivity", "Secret"),
+        ("String", "by-sensitivity", "ConfigMap"),
+        ("StringList", "by-sensitivity", "ConfigMap"),
     ],
 )
-def test_ssm_type_decides_secret_or_configmap(item_type, all_secrets, kind):
-    layout = plan([parameter("/p", item_type)], [], LayoutSettings(ssm_all_secrets=all_secrets))
+def test_every_ssm_parameter_is_a_secret_unless_by_sensitivity_is_asked_for(item_type, ssm_kind, kind):
+    layout = plan([parameter("/p", item_type)], [], LayoutSettings(ssm_kind=ssm_kind))
     assert layout.masters[0].kind == kind
 
 
-def test_secrets_manager_is_always_a_secret():
-    assert plan([secret("s")], [], LayoutSettings(ssm_all_secrets=False)).masters[0].kind == "Secret"
+def test_default_ssm_kind_is_secret():
+    assert LayoutSettings().ssm_kind == "secret"
+    assert plan([parameter("/p", "String")], []).masters[0].kind == "Secret"
+
+
+@pytest.mark.parametrize("ssm_kind", ["secret", "by-sensitivity"])
+def test_secrets_manager_is_always_a_secret(ssm_kind):
+    assert plan([secret("s")], [], LayoutSettings(ssm_kind=ssm_kind)).masters[0].kind == "Secret"
+
+
+def test_data_keys_always_hold_value_and_every_selected_json_key_and_items_of_a_string_list(inventory_items):
+    arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3"
+    layout = plan(inventory_items, [ref("a-us-east-1", f"{arn}:username::"), ref("a-us-east-1", arn)])
+    keys = {m.name: m.data_keys for m in layout.masters}
+    assert keys["sm-db-creds"] == ("username", "value")
+    assert keys["ssm-app-feature-flags"] == ("items", "value")
+    assert keys["ssm-app-param"] == ("value",)
 
 
 def test_replicas_go_only_where_needed_with_adr_labels_and_annotations(inventory_items):
@@ -69,7 +85,7 @@ def test_replicas_go_only_where_needed_with_adr_labels_and_annotations(inventory
     layout = plan(inventory_items, demand)
     assert [(r.namespace, r.name, r.kind) for r in layout.replicas] == [
         ("default-us-east-1", "ssm-app-db-password", "Secret"),
-        ("other-us-east-1", "ssm-app-param", "ConfigMap"),
+        ("other-us-east-1", "ssm-app-param", "Secret"),
     ]
     replica = layout.replicas[0]
     assert replica.labels == {
@@ -201,3 +217,55 @@ class TestDeletionGuard:
 
     def test_nothing_to_delete(self):
         assert check_deletions([], [], limit=0, allow=False) == []
+
+
+class TestKecsWarnings:
+    """The plan says which reference no KECS pod can be served, and why (plan warnings: log and stack output)."""
+
+    def test_items_sharing_a_kecs_name_are_named_in_one_line(self):
+        layout = plan([parameter("/App/DB_pass"), parameter("/app/db-pass"), parameter("/ok")], [])
+        (line,) = layout.warnings
+        assert line.startswith("KECS pods cannot be served ssm items '/App/DB_pass' and '/app/db-pass': ")
+        assert "KECS references each of them as 'ssm-app-db-pass'" in line
+        for master in layout.masters:
+            if master.item.name != "/ok":
+                assert repr(master.name) in line
+
+    def test_an_invalid_kecs_name_is_named_with_the_refused_characters(self):
+        layout = plan([secret("ops+alerts=main@team.example")], [])
+        (line,) = layout.warnings
+        assert "they reference 'sm-ops+alerts=main@team.example' and Kubernetes names cannot contain '+', '=', '@'" in line
+        assert f"served as {layout.masters[0].name!r}" in line
+
+    def test_a_reference_to_such_an_item_is_named_with_its_origin(self):
+        item = secret("a+b")
+        layout = plan([item], [ref("ns-us-east-1", item.arn, "pod ns-us-east-1/p annotation kecs.dev/secret-0-arn")])
+        assert len(layout.warnings) == 2
+        assert layout.warnings[1].startswith(
+            f"reference {item.arn!r} from pod ns-us-east-1/p annotation kecs.dev/secret-0-arn: a KECS pod in ns-us-east-1 "
+            "reads secretKeyRef sm-a+b/value, which is not served: item 'a+b' cannot have that name"
+        )
+
+    def test_a_configmap_replica_is_unreadable_for_kecs_pods(self):
+        item = parameter("/cfg/list", "StringList")
+        layout = plan([item], [ref("ns-us-east-1", item.arn, "td")], LayoutSettings(ssm_kind="by-sensitivity"))
+        (line,) = layout.warnings
+        assert "reads secretKeyRef ssm-cfg-list/value, which is not served: it is served as a ConfigMap" in line
+        assert plan([item], [ref("ns-us-east-1", item.arn, "td")]).warnings == ()
+
+    def test_a_partial_arn_kecs_misreads_is_named(self):
+        item = secret("app-config")
+        partial = "arn:aws:secretsmanager:us-east-1:000000000000:secret:app-config"
+        (line,) = plan([item], [ref("ns-us-east-1", partial, "td")]).warnings
+        assert "reads secretKeyRef sm-app/value, which is not served: KECS reads the name 'app' from this ARN" in line
+
+    def test_bare_names_and_served_references_give_no_warning(self, inventory_items):
+        arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3"
+        demand = [ref("a-us-east-1", "/app/db/password"), ref("a-us-east-1", f"{arn}:username::"), ref("a-us-east-1", arn)]
+        assert plan(inventory_items, demand).warnings == ()
+
+
+def test_deletion_guard_does_not_count_masters_that_only_moved_to_a_new_name():
+    assert check_deletions(["a", "b", "c"], ["a2", "b2", "c"], limit=0, allow=False, moved=["a", "b"]) == ["a", "b"]
+    with pytest.raises(DeletionGuardError, match=r"delete 1 masters \(limit 0\)"):
+        check_deletions(["a", "b", "c"], ["a2", "c"], limit=0, allow=False, moved=["a"])

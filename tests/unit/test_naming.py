@@ -1,39 +1,82 @@
+import re
+
 import pytest
 
-from kecs_secrets.errors import LayoutError, NameCollisionError
+from kecs_secrets.errors import KecsSecretsError, LayoutError, NameCollisionError
 from kecs_secrets.naming import (
     MAX_NAME_LENGTH,
+    MAX_ROUNDS,
     assign_names,
     is_dns1123_subdomain,
+    kecs_name_problem,
+    kecs_reference_name,
+    kecs_secret_key_ref,
     kubernetes_name,
+    possible_names,
+    short_hash,
 )
+
+HASHED = re.compile(r"-[0-9a-f]{8}$")
 
 
 @pytest.mark.parametrize(
     ("source", "name", "expected"),
     [
+        # KECS's reference name, kept exactly (runs of '-' included) because it is a valid Kubernetes name.
         ("secretsmanager", "myapp/prod/db.v2", "sm-myapp-prod-db.v2"),
         ("secretsmanager", "app-config", "sm-app-config"),
         ("secretsmanager", "db-password-abcdef", "sm-db-password-abcdef"),
+        ("secretsmanager", "svc/db--main", "sm-svc-db--main"),
+        ("secretsmanager", "team/app__key", "sm-team-app--key"),
+        ("secretsmanager", "x_/y", "sm-x--y"),
+        ("secretsmanager", "a//b", "sm-a--b"),
+        ("secretsmanager", "/lead/and/trail/", "sm-lead-and-trail"),
+        ("secretsmanager", "UPPER_case", "sm-upper-case"),
+        ("secretsmanager", "svc-AbC123", "sm-svc-abc123"),
+        ("ssm", "/svc/db--main", "ssm-svc-db--main"),
         ("ssm", "/app/db/password", "ssm-app-db-password"),
         ("ssm", "App/DB_pass", "ssm-app-db-pass"),
-        ("ssm", "a//b", "ssm-a-b"),
+        ("ssm", "a//b", "ssm-a--b"),
         ("ssm", "/leading", "ssm-leading"),
-        ("secretsmanager", "UPPER_case", "sm-upper-case"),
-        ("secretsmanager", "a+b=c@d", "sm-a-b-c-d"),
-        ("secretsmanager", "dots..and.-dashes", "sm-dots-and-dashes"),
-        ("secretsmanager", ".trailing.", "sm-trailing"),
+        ("ssm", "/x_y/Z", "ssm-x-y-z"),
+        ("ssm", "/app/db.host", "ssm-app-db.host"),
     ],
 )
-def test_one_rule_gives_every_name(source, name, expected):
+def test_master_name_is_kecs_reference_name_when_kubernetes_accepts_it(source, name, expected):
+    assert kecs_reference_name(source, name) == expected
     assert kubernetes_name(source, name) == expected
-    assert is_dns1123_subdomain(expected)
+    assert assign_names([(source, name)]) == {(source, name): expected}
 
 
-def test_name_of_only_invalid_characters_is_prefix_and_hash():
-    name = kubernetes_name("secretsmanager", "@@@")
-    assert name.startswith("sm-") and len(name) == len("sm-") + 8
-    assert is_dns1123_subdomain(name)
+@pytest.mark.parametrize(
+    ("source", "name", "kecs", "mended"),
+    [
+        ("secretsmanager", "a+b=c@d", "sm-a+b=c@d", "sm-a-b-c-d"),
+        ("secretsmanager", "ops+alerts=main@team.example", "sm-ops+alerts=main@team.example", "sm-ops-alerts-main-team.example"),
+        ("secretsmanager", "dots..and.-dashes", "sm-dots..and.-dashes", "sm-dots.and.dashes"),
+        ("secretsmanager", ".trailing.", "sm-.trailing.", "sm-trailing"),
+        ("secretsmanager", "_x_", "sm-x", None),  # trimmed by KECS: valid
+        ("ssm", "/a./b", "ssm-a.-b", "ssm-a.b"),
+        ("ssm", "/-x-/", "ssm--x-", "ssm-x"),  # KECS trims "/" only: the "-" stay, and "ssm--x-" ends in "-"
+        ("secretsmanager", "@@@", "sm-@@@", "sm"),
+    ],
+)
+def test_names_kubernetes_refuses_get_our_mended_name_with_a_hash(source, name, kecs, mended):
+    assert kecs_reference_name(source, name) == kecs
+    ours = kubernetes_name(source, name)
+    assert is_dns1123_subdomain(ours)
+    if mended is None:
+        assert ours == kecs and kecs_name_problem(kecs) is None
+    else:
+        assert kecs_name_problem(kecs)
+        assert ours == f"{mended}-{short_hash(f'{source}:{name}')}"
+
+
+def test_problem_names_the_refused_characters_and_the_length():
+    assert kecs_name_problem("sm-a+b=c@d") == "Kubernetes names cannot contain '+', '=', '@'"
+    assert kecs_name_problem("sm-" + "a" * 300) == f"it has 303 characters (Kubernetes allows {MAX_NAME_LENGTH})"
+    assert "both sides of every '.'" in kecs_name_problem("sm-a..b")
+    assert kecs_name_problem("sm-a--b") is None
 
 
 def test_300_character_name_is_cut_to_253_with_a_hash_and_stays_unique():
@@ -43,19 +86,32 @@ def test_300_character_name_is_cut_to_253_with_a_hash_and_stays_unique():
     assert len(name_a) == MAX_NAME_LENGTH and len(name_b) == MAX_NAME_LENGTH
     assert name_a != name_b
     assert is_dns1123_subdomain(name_a) and is_dns1123_subdomain(name_b)
+    assert HASHED.search(name_a)
 
 
-def test_colliding_names_both_get_a_hash_suffix_and_nothing_is_overwritten():
-    names = assign_names([("ssm", "/App/DB_pass"), ("ssm", "app/db-pass"), ("ssm", "other")])
+def test_a_name_of_exactly_253_characters_is_kecs_name():
+    name = "x" * (MAX_NAME_LENGTH - len("sm-"))
+    assert kubernetes_name("secretsmanager", name) == f"sm-{name}"
+    assert kubernetes_name("secretsmanager", name + "y") != f"sm-{name}y"
+
+
+def test_items_sharing_a_kecs_name_both_get_a_hash_suffix_and_nothing_is_overwritten():
+    names = assign_names([("ssm", "/App/DB_pass"), ("ssm", "/app/db-pass"), ("ssm", "other")])
     assert names[("ssm", "other")] == "ssm-other"
-    a, b = names[("ssm", "/App/DB_pass")], names[("ssm", "app/db-pass")]
+    a, b = names[("ssm", "/App/DB_pass")], names[("ssm", "/app/db-pass")]
     assert a != b
     assert a.startswith("ssm-app-db-pass-") and b.startswith("ssm-app-db-pass-")
+    assert "ssm-app-db-pass" not in names.values(), "no guess at which one a pod means"
     assert len(set(names.values())) == 3
 
 
+def test_runs_no_longer_collapse_so_they_no_longer_collide():
+    names = assign_names([("secretsmanager", "svc/db--main"), ("secretsmanager", "svc/db-main")])
+    assert names == {("secretsmanager", "svc/db--main"): "sm-svc-db--main", ("secretsmanager", "svc/db-main"): "sm-svc-db-main"}
+
+
 def test_collision_suffix_does_not_depend_on_listing_order():
-    items = [("secretsmanager", "A/b"), ("secretsmanager", "a-b"), ("secretsmanager", "a_b")]
+    items = [("secretsmanager", "A/b"), ("secretsmanager", "a-b"), ("secretsmanager", "a_b"), ("secretsmanager", "a-b-")]
     assert assign_names(items) == assign_names(list(reversed(items)))
 
 
@@ -64,12 +120,75 @@ def test_sm_and_ssm_with_the_same_name_do_not_collide():
     assert names == {("secretsmanager", "x"): "sm-x", ("ssm", "x"): "ssm-x"}
 
 
+def test_an_item_named_like_another_items_hashed_name_keeps_its_own_name_and_the_other_moves_on():
+    """A source item named exactly like the hashed name of a colliding item: no exception, all unique."""
+    upper, lower = ("secretsmanager", "App/DB_pass"), ("secretsmanager", "app/db-pass")
+    before = assign_names([upper, lower])
+    squatter_name = before[upper].removeprefix("sm-")  # 'app-db-pass-b7e5a403'
+    squatter = ("secretsmanager", squatter_name)
+    names = assign_names([upper, lower, squatter])
+    assert names[squatter] == f"sm-{squatter_name}", "its KECS name: KECS pods referencing it find it"
+    assert names[lower] == before[lower]
+    assert names[upper] == kubernetes_name(*upper, round=2) != before[upper]
+    assert len(set(names.values())) == 3
+    assert names == assign_names([squatter, lower, upper])
+    # The same with the second round's name taken as well: a third round.
+    second = ("secretsmanager", names[upper].removeprefix("sm-"))
+    names = assign_names([upper, lower, squatter, second])
+    assert names[upper] == kubernetes_name(*upper, round=3)
+    assert len(set(names.values())) == 4
+
+
+def test_an_item_named_like_a_mended_name_keeps_it():
+    plus = ("secretsmanager", "a+b")
+    squatter = ("secretsmanager", kubernetes_name(*plus).removeprefix("sm-"))
+    names = assign_names([plus, squatter])
+    assert names[squatter] == kubernetes_name(*plus)
+    assert names[plus] == kubernetes_name(*plus, round=2)
+
+
+def test_when_every_round_is_taken_the_run_is_refused_in_one_line_naming_the_item():
+    upper, lower = ("secretsmanager", "App/DB_pass"), ("secretsmanager", "app/db-pass")
+    squatters = [("secretsmanager", kubernetes_name(*upper, round=r).removeprefix("sm-")) for r in range(1, MAX_ROUNDS + 1)]
+    with pytest.raises(NameCollisionError) as caught:
+        assign_names([upper, lower, *squatters])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'App/DB_pass'" in message and "rename one of the items" in message
+    assert isinstance(caught.value, KecsSecretsError)
+
+
+def test_possible_names_cover_every_round():
+    assert possible_names("secretsmanager", "x") == tuple(kubernetes_name("secretsmanager", "x", round=r) for r in range(MAX_ROUNDS + 1))
+    assert possible_names("secretsmanager", "a+b")[0] == kubernetes_name("secretsmanager", "a+b", round=1)
+
+
 def test_unknown_source_is_rejected():
     with pytest.raises(LayoutError, match="unknown source"):
         kubernetes_name("vault", "x")
 
 
-def test_assign_names_raises_if_hashing_still_collides(monkeypatch):
-    monkeypatch.setattr("kecs_secrets.naming.short_hash", lambda _text: "deadbeef")
-    with pytest.raises(NameCollisionError, match="both map to"):
-        assign_names([("ssm", "A"), ("ssm", "a")])
+def test_round_out_of_range_is_rejected():
+    with pytest.raises(LayoutError, match="round"):
+        kubernetes_name("ssm", "x", round=MAX_ROUNDS + 1)
+
+
+@pytest.mark.parametrize(
+    ("value_from", "expected"),
+    [
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:svc/db--main-AbC123", ("sm-svc-db--main", "value")),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-AbC123:username::", ("sm-db-creds", "username")),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-AbC123:password:AWSCURRENT:", ("sm-db-creds", "password")),
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-AbC123:*::", ("sm-db-creds", "value")),
+        # A partial ARN: KECS still drops what looks like a suffix (its bug 2).
+        ("arn:aws:secretsmanager:us-east-1:000000000000:secret:app-config", ("sm-app", "value")),
+        ("arn:aws:ssm:us-east-1:000000000000:parameter/x_y/Z", ("ssm-x-y-z", "value")),
+        ("arn:aws:ssm:us-east-1:000000000000:parameter/app-param", ("ssm-app-param", "value")),
+        ("/app/db/password", None),
+        ("app-config", None),
+        ("arn:aws:kms:us-east-1:000000000000:key/x", None),
+    ],
+)
+def test_kecs_secret_key_ref(value_from, expected):
+    found = kecs_secret_key_ref(value_from)
+    assert (None if found is None else (found.name, found.key)) == expected

@@ -20,7 +20,8 @@ OURS = {"annotations": {"kecs-secrets.io/stack": STACK}}
 @pytest.fixture
 def layout():
     items = [parameter("/db/password"), parameter("plain", "String")]
-    return plan_layout(items, [ref("web-us-east-1", "/db/password", "file td.json")], LayoutSettings(stack=STACK), REGION)
+    settings = LayoutSettings(stack=STACK, ssm_kind="by-sensitivity")  # one master of each kind
+    return plan_layout(items, [ref("web-us-east-1", "/db/password", "file td.json")], settings, REGION)
 
 
 def test_wanted_objects_cover_masters_replicas_and_rbac(layout):
