@@ -16,7 +16,7 @@ PULUMI_ENV   = PATH="$(TOOLCHAIN):$(CURDIR)/$(VENV)/bin:$$PATH" \
                PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
                PULUMI_HOME="$(STATE)/pulumi-home" KUBECONFIG="$(STATE)/cluster/kubeconfig"
 
-.PHONY: help venv toolchain localstack cluster namespaces seed demo up preview destroy plan summary policy-check test lint bench stop clean
+.PHONY: help venv toolchain localstack cluster namespaces seed pods demo up preview destroy plan summary policy-check test lint bench stop clean
 
 help:
 	@echo "make demo          LocalStack + local control plane + demo data + pulumi up of the '$(STACK)' stack"
@@ -51,10 +51,16 @@ namespaces: cluster
 seed: venv localstack
 	$(VENV)/bin/python scripts/seed_demo.py --endpoint "$$(scripts/localstack.sh endpoint)"
 
+# One Pending pod per demo task definition, made the way KECS's task converter makes it (scripts/kecs_pods.py):
+# kecs.dev/secret-<i>-arn annotations and env secretKeyRefs. No kubelet runs them; `make summary` checks them.
+pods: venv namespaces seed
+	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python -m scripts.kecs_pods create \
+		'examples/task-definitions/*.json:default' '.state/seed/task-definitions/*.json:batch'
+
 $(STATE)/pulumi:
 	mkdir -p $@
 
-demo: venv toolchain localstack namespaces seed $(STATE)/pulumi
+demo: venv toolchain localstack namespaces seed pods $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi up --yes --skip-preview --stack $(STACK)
 	$(MAKE) --no-print-directory summary

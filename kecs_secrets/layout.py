@@ -241,7 +241,8 @@ def _kecs_reference_warnings(
         master = masters[ours]
         if kecs.name != ours:
             if kecs.name == kecs_reference_name(*item.key):
-                why = f"item {item.name!r} cannot have that name (see the warning on that item) and is served as {ours!r}"
+                problem = kecs_name_problem(kecs.name) or "another item has the same KECS name, so neither gets it"
+                why = f"{problem}; item {item.name!r} is served as {ours!r}"
             else:
                 why = (
                     f"KECS reads the name {kecs.arn_name!r} from this ARN (it drops a trailing '-' and 6 letters or digits "

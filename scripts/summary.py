@@ -3,8 +3,10 @@
 
     .venv/bin/python -m scripts.summary [--kubeconfig PATH] [--master-namespace kecs-system]
 
-Lists masters, replicas per namespace and reader accounts (objects labelled kecs.io/managed-by=kecs).
-Prints names, kinds, sources and data keys; never a value.
+Lists masters, replicas per namespace and reader accounts (objects labelled kecs.io/managed-by=kecs), then
+every secretKeyRef of every pod KECS made (pods with kecs.dev/secret-count) and whether it resolves: a Secret
+of that name in the pod's namespace with that key (scripts/kecs_pods.py). Prints names, kinds, sources and
+data keys; never a value.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_REPLICATED_FROM, LABEL_SOURCE
 from providers.kube import KubeReader
+from scripts.kecs_pods import check_pods, cluster_secrets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,6 +48,8 @@ def main() -> int:
             for sa in kube.objects("ServiceAccount", ns):
                 if ANNOTATION_STACK in (sa["metadata"].get("annotations") or {}):
                     readers.append(f"{ns}/{sa['metadata']['name']}")
+        pods = kube.pods()
+        pod_refs = check_pods(pods, cluster_secrets(kube, (p["metadata"]["namespace"] for p in pods)))
     except KecsSecretsError as err:
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         return 1
@@ -56,6 +61,17 @@ def main() -> int:
     for ns, rows in replicas.items():
         print(f"  {ns}: " + ", ".join(f"{name} ({kind})" for kind, name, *_ in rows))
     print(f"{len(readers)} reader ServiceAccounts: {', '.join(readers)}")
+    resolving = sum(1 for r in pod_refs if r.resolves)
+    shown_pods = sorted({(r.namespace, r.pod) for r in pod_refs})
+    print(f"KECS pods: {len(shown_pods)}; {resolving} of {len(pod_refs)} secretKeyRefs resolve "
+          "(a Secret of that name in the pod's namespace, with that key):")
+    for ns, pod in shown_pods:
+        print(f"  {ns}/{pod}:")
+        for r in (r for r in pod_refs if (r.namespace, r.pod) == (ns, pod)):
+            state = "ok" if r.resolves else f"NOT FOUND: {r.problem}"
+            print(f"    {r.container}/{r.env} -> {r.name}/{r.key}: {state}")
+    if resolving < len(pod_refs):
+        print("  (the run's warnings, also the stack output `warnings`, say why a reference cannot be served)")
     return 0
 
 

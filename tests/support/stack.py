@@ -33,14 +33,19 @@ class RunLog:
 
     text: list[str] = field(default_factory=list)
     ops: dict[str, str] = field(default_factory=dict)  # urn -> op (create, update, delete, same, replace, ...)
+    # Every step in the order the engine reported it: ("start" | "done", op, urn).
+    steps: list[tuple[str, str, str]] = field(default_factory=list)
 
     def on_output(self, line: str) -> None:
         self.text.append(line)
 
     def on_event(self, event: auto.EngineEvent) -> None:
-        pre = event.resource_pre_event
-        if pre is not None and pre.metadata is not None:
-            self.ops[pre.metadata.urn] = str(getattr(pre.metadata.op, "value", pre.metadata.op))
+        for phase, step in (("start", event.resource_pre_event), ("done", event.res_outputs_event)):
+            if step is not None and step.metadata is not None:
+                op = str(getattr(step.metadata.op, "value", step.metadata.op))
+                self.steps.append((phase, op, step.metadata.urn))
+                if phase == "start":
+                    self.ops[step.metadata.urn] = op
 
     def changed(self) -> dict[str, str]:
         return {urn: op for urn, op in self.ops.items() if op not in ("same", "read")}
@@ -54,14 +59,14 @@ class ProjectStack:
         config: Mapping[str, Any],
         extra_files: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
+        program_root: str = ROOT,
     ) -> None:
         self.base = base
         self.workdir = base / "project"
         self.backend = base / "backend"
         self.workdir.mkdir(parents=True)
         self.backend.mkdir()
-        for entry in PROGRAM_FILES:
-            os.symlink(os.path.join(ROOT, entry), self.workdir / entry)
+        self.use_program(program_root)
         for relative, content in (extra_files or {}).items():
             target = self.workdir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +92,18 @@ class ProjectStack:
         self.name = name
         self.stack = auto.create_stack(name, work_dir=str(self.workdir), opts=options)
         self.set_config(config)
+
+    def use_program(self, program_root: str) -> None:
+        """Run the program found in ``program_root`` from now on (e.g. an older version, to test an upgrade).
+
+        Whatever that directory lacks (the virtualenv of an exported older version) comes from this checkout.
+        """
+        for entry in PROGRAM_FILES:
+            link = self.workdir / entry
+            if link.is_symlink():
+                link.unlink()
+            source = os.path.join(program_root, entry)
+            os.symlink(source if os.path.lexists(source) else os.path.join(ROOT, entry), link)
 
     def set_config(self, config: Mapping[str, Any]) -> None:
         """Write the stack's config file (structured values as YAML, as a user would)."""

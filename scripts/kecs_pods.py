@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""A stand-in for KECS's task converter: the pod KECS makes of an ECS task definition, and whether its secrets resolve.
+
+    .venv/bin/python -m scripts.kecs_pods create [--kubeconfig PATH] [--region R] FILE:CLUSTER [FILE:CLUSTER ...]
+    .venv/bin/python -m scripts.kecs_pods check  [--kubeconfig PATH]
+
+Follows nandemo-ya/kecs at 02bca9b, controlplane/internal/converters/task_converter.go, on its own (it does
+not use the project's naming code, so it can tell when the project and KECS disagree):
+- ``addSecretAnnotations``: ``kecs.dev/secret-<i>-arn: "<container>:<env var>:<valueFrom>"``, i counted from 0
+  across all containers, and ``kecs.dev/secret-count: n``;
+- ``convertSecrets`` / ``parseSecretArn`` / ``getK8sSecretName``: each container's env gets
+  ``secretKeyRef{name, key}`` for a valueFrom that is an ARN of secretsmanager or ssm (others, bare names
+  included, get no variable); Secrets Manager: the ARN's name part minus a trailing ``-`` + 6 letters/digits,
+  lowercased, ``/`` and ``_`` to ``-``, ``-`` trimmed, ``sm-``; key = the ARN's json-key (unless empty or ``*``)
+  else ``value``; SSM: the path after ``parameter/``, ``/`` trimmed, ``/`` and ``_`` to ``-``, lowercased,
+  ``ssm-``, key ``value``.
+The pods stay Pending (no kubelet here); a kubelet would start a container only if every secretKeyRef
+names a Secret in the pod's namespace that has the key. ``check`` reports exactly that, per reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kecs_secrets.errors import KecsSecretsError
+from providers.kube import KubeReader
+
+__all__ = ["PodReference", "check_pods", "kecs_pod", "pod_references", "secret_key_ref"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+ANNOTATION_ARN = "kecs.dev/secret-{}-arn"
+ANNOTATION_COUNT = "kecs.dev/secret-count"
+
+
+def secret_key_ref(value_from: str) -> tuple[str, str] | None:
+    """(name, key) of the secretKeyRef KECS makes of a valueFrom, or None when it makes none."""
+    parts = value_from.split(":")
+    if len(parts) < 6:
+        return None
+    if parts[2] == "secretsmanager":
+        if len(parts) < 7:
+            return None
+        name = _SUFFIX.sub("", parts[6]).lower().replace("/", "-").replace("_", "-").strip("-")
+        return "sm-" + name, parts[7] if len(parts) > 7 and parts[7] not in ("", "*") else "value"
+    if parts[2] == "ssm":
+        resource = parts[5]
+        if resource.startswith("parameter/"):
+            path = resource[len("parameter/"):]
+        elif resource.startswith("parameter") and len(parts) > 6:
+            path = parts[6]
+        else:
+            path = resource
+        return "ssm-" + path.strip("/").replace("/", "-").replace("_", "-").lower(), "value"
+    return None
+
+
+def kecs_pod(task_definition: Mapping[str, Any], namespace: str, name: str, cluster: str) -> dict[str, Any]:
+    """The pod KECS would run for one task of ``task_definition`` (secrets part only, plus KECS's labels)."""
+    family = str(task_definition.get("family", "task"))
+    annotations: dict[str, str] = {}
+    containers = []
+    index = 0
+    for container in task_definition.get("containerDefinitions") or []:
+        env = []
+        for secret in container.get("secrets") or []:
+            if not secret.get("name") or not secret.get("valueFrom"):
+                continue
+            annotations[ANNOTATION_ARN.format(index)] = f"{container['name']}:{secret['name']}:{secret['valueFrom']}"
+            index += 1
+            ref = secret_key_ref(secret["valueFrom"])
+            if ref is not None:
+                env.append({"name": secret["name"], "valueFrom": {"secretKeyRef": {"name": ref[0], "key": ref[1]}}})
+        containers.append({"name": container["name"], "image": container.get("image", "busybox"), "env": env})
+    if index:
+        annotations[ANNOTATION_COUNT] = str(index)
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"kecs.dev/cluster": cluster, "kecs.dev/task-family": family, "kecs.dev/managed-by": "kecs"},
+            "annotations": annotations,
+        },
+        "spec": {"automountServiceAccountToken": False, "containers": containers},
+    }
+
+
+@dataclass(frozen=True)
+class PodReference:
+    """One secretKeyRef of one pod, and whether it resolves in the cluster."""
+
+    namespace: str
+    pod: str
+    container: str
+    env: str
+    name: str
+    key: str
+    problem: str  # "" when it resolves
+
+    @property
+    def resolves(self) -> bool:
+        return not self.problem
+
+
+def pod_references(pod: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(container, env var, secret name, key) of every secretKeyRef in the pod's containers."""
+    refs = []
+    for container in pod.get("spec", {}).get("containers") or []:
+        for env in container.get("env") or []:
+            selector = (env.get("valueFrom") or {}).get("secretKeyRef")
+            if selector:
+                refs.append((container["name"], env["name"], selector["name"], selector["key"]))
+    return refs
+
+
+def check_pods(pods: Iterable[Mapping[str, Any]], secrets: Mapping[tuple[str, str], Iterable[str]]) -> list[PodReference]:
+    """Every secretKeyRef of every pod that carries KECS's secret annotations, resolved against ``secrets``
+    ((namespace, name) -> data keys of the Secrets the cluster holds)."""
+    result = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if ANNOTATION_COUNT not in (meta.get("annotations") or {}):
+            continue
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        for container, env, secret, key in pod_references(pod):
+            keys = secrets.get((namespace, secret))
+            if keys is None:
+                problem = f"no Secret {secret!r} in {namespace}"
+            elif key not in set(keys):
+                problem = f"Secret {namespace}/{secret} has no key {key!r}"
+            else:
+                problem = ""
+            result.append(PodReference(namespace, name, container, env, secret, key, problem))
+    return result
+
+
+class PodWriter(KubeReader):
+    """The read-only client plus the one write this stand-in needs: creating a pod."""
+
+    def create_pod(self, pod: Mapping[str, Any]) -> str:
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        existing = [p for p in self._list(f"/api/v1/namespaces/{namespace}/pods") if p["metadata"]["name"] == name]
+        if existing:
+            self._send("DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}", {"gracePeriodSeconds": "0"})
+        self._send("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
+        return "replaced" if existing else "created"
+
+
+def cluster_secrets(kube: KubeReader, namespaces: Iterable[str]) -> dict[tuple[str, str], list[str]]:
+    return {
+        (ns, obj["metadata"]["name"]): sorted(obj.get("data") or {})
+        for ns in sorted(set(namespaces))
+        for obj in kube.objects("Secret", ns)
+    }
+
+
+def pod_name(family: str) -> str:
+    """A pod name for a task family: KECS uses a task id; one demo task per family here."""
+    return re.sub(r"[^a-z0-9-]", "-", family.lower()).strip("-")[:50] + "-task"
+
+
+def create(kube: PodWriter, specs: list[str], region: str, out=sys.stdout) -> int:
+    for spec in specs:
+        pattern, _, cluster = spec.rpartition(":")
+        if not pattern or not cluster:
+            print(f"error: {spec!r} is not FILE:CLUSTER", file=sys.stderr)
+            return 2
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            with open(path, encoding="utf-8") as handle:
+                document = json.load(handle)
+            pod = kecs_pod(document, f"{cluster}-{region}", pod_name(str(document.get("family", "task"))), cluster)
+            done = kube.create_pod(pod)
+            count = pod["metadata"]["annotations"].get(ANNOTATION_COUNT, "0")
+            print(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']}: {done} ({count} secrets) from {path}", file=out)
+    return 0
+
+
+def check(kube: KubeReader, out=sys.stdout) -> int:
+    pods = kube.pods()
+    refs = check_pods(pods, cluster_secrets(kube, (p["metadata"]["namespace"] for p in pods)))
+    resolving = sum(1 for r in refs if r.resolves)
+    print(f"KECS pods: {resolving} of {len(refs)} secretKeyRefs resolve", file=out)
+    for r in refs:
+        state = "ok" if r.resolves else f"NOT FOUND: {r.problem}"
+        print(f"  {r.namespace}/{r.pod} {r.container} {r.env} -> {r.name}/{r.key}: {state}", file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["create", "check"])
+    parser.add_argument("specs", nargs="*", help="create: task definition files (globs, relative to the project) and their ECS cluster")
+    parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", os.path.join(ROOT, ".state/cluster/kubeconfig")))
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "create":
+            return create(PodWriter(args.kubeconfig), args.specs, args.region)
+        return check(KubeReader(args.kubeconfig))
+    except KecsSecretsError as err:
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
