@@ -192,3 +192,27 @@ def test_round_out_of_range_is_rejected():
 def test_kecs_secret_key_ref(value_from, expected):
     found = kecs_secret_key_ref(value_from)
     assert (None if found is None else (found.name, found.key)) == expected
+
+
+def _readme_rows():
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    table = text.split("<!-- names-table -->", 1)[1].split("<!-- /names-table -->", 1)[0]
+    expand = lambda cell: re.sub(r"(\w)×(\d+)", lambda m: m.group(1) * int(m.group(2)), cell.strip().strip("`"))  # noqa: E731
+    rows = []
+    for line in table.strip().splitlines()[2:]:
+        source, name, kecs, ours, _why = line.strip("|").split("|")
+        rows.append((source.strip(), expand(name), expand(kecs), expand(ours)))
+    return rows
+
+
+def test_readme_names_table_is_what_the_naming_function_gives():
+    rows = _readme_rows()
+    assert len(rows) >= 20
+    names = assign_names((source, name) for source, name, _, _ in rows)
+    for source, name, kecs, ours in rows:
+        assert kecs_reference_name(source, name) == kecs, name
+        assert names[(source, name)] == ours, (name, names[(source, name)])
