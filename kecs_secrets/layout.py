@@ -205,6 +205,8 @@ def _kecs_item_warnings(items: Sequence[SourceItem], names: Mapping[tuple[str, s
             continue
         served = " and ".join(repr(names[item.key]) for item in group)
         problem = kecs_name_problem(kecs_name)
+        if problem:
+            problem += " (the API server refuses every pod that references it)"
         if len(group) == 1:
             (item,) = group
             why = problem or "another item holds that name"  # assign_names never lets this happen
@@ -241,7 +243,10 @@ def _kecs_reference_warnings(
         master = masters[ours]
         if kecs.name != ours:
             if kecs.name == kecs_reference_name(*item.key):
-                problem = kecs_name_problem(kecs.name) or "another item has the same KECS name, so neither gets it"
+                invalid = kecs_name_problem(kecs.name)
+                problem = (
+                    f"{invalid} (the API server refuses the pod)" if invalid else "another item has the same KECS name, so neither gets it"
+                )
                 why = f"{problem}; item {item.name!r} is served as {ours!r}"
             else:
                 why = (

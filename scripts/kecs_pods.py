@@ -16,6 +16,8 @@ not use the project's naming code, so it can tell when the project and KECS disa
   ``ssm-``, key ``value``.
 The pods stay Pending (no kubelet here); a kubelet would start a container only if every secretKeyRef
 names a Secret in the pod's namespace that has the key. ``check`` reports exactly that, per reference.
+A pod whose secretKeyRef name is no valid Kubernetes name (KECS keeps '+', '=', '@', '..') is refused by
+the API server, as KECS's own would be: ``create`` says so and goes on with the other files.
 """
 
 from __future__ import annotations
@@ -33,12 +35,18 @@ from typing import Any
 from kecs_secrets.errors import KecsSecretsError
 from providers.kube import KubeReader
 
-__all__ = ["PodReference", "check_pods", "kecs_pod", "pod_references", "secret_key_ref"]
+__all__ = ["PodReference", "check_pods", "kecs_pod", "pod_references", "secret_key_ref", "valid_name"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ANNOTATION_ARN = "kecs.dev/secret-{}-arn"
 ANNOTATION_COUNT = "kecs.dev/secret-count"
+
+
+def valid_name(name: str) -> bool:
+    """Whether Kubernetes accepts ``name`` as a Secret name (DNS-1123 subdomain, at most 253 characters)."""
+    return len(name) <= 253 and bool(_SUBDOMAIN.match(name))
 
 
 def secret_key_ref(value_from: str) -> tuple[str, str] | None:
@@ -179,7 +187,14 @@ def create(kube: PodWriter, specs: list[str], region: str, out=sys.stdout) -> in
             with open(path, encoding="utf-8") as handle:
                 document = json.load(handle)
             pod = kecs_pod(document, f"{cluster}-{region}", pod_name(str(document.get("family", "task"))), cluster)
-            done = kube.create_pod(pod)
+            try:
+                done = kube.create_pod(pod)
+            except KecsSecretsError as err:
+                invalid = sorted({name for *_, name, _key in pod_references(pod) if not valid_name(name)})
+                why = f"it references {invalid}, which are no valid Kubernetes names" if invalid else str(err)
+                print(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']}: refused by the API server, as KECS's "
+                      f"would be: {why} (from {path})", file=out)
+                continue
             count = pod["metadata"]["annotations"].get(ANNOTATION_COUNT, "0")
             print(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']}: {done} ({count} secrets) from {path}", file=out)
     return 0

@@ -47,6 +47,7 @@ def test_dev_stack_config_is_valid():
         ({"maxMasterDeletions": -1}, "kecs-secrets:maxMasterDeletions"),
         ({"maxMasterDeletions": True}, "kecs-secrets:maxMasterDeletions"),
         ({"rbacMode": "admin"}, "kecs-secrets:rbacMode"),
+        ({"ssmKind": "configmap"}, "kecs-secrets:ssmKind"),
         ({"kubeClientQps": 0}, "kecs-secrets:kubeClientQps"),
         ({"kubeClientBurst": 1.5}, "kecs-secrets:kubeClientBurst"),
         ({"unresolvedReferences": "ignore"}, "kecs-secrets:unresolvedReferences"),
@@ -74,3 +75,17 @@ def test_undecodable_text_names_the_key():
 def test_task_definition_region_defaults_to_stack_region():
     settings = parse_config({"region": "eu-west-1", "taskDefinitions": [{"path": "a.json", "cluster": "c"}]})
     assert settings.task_definitions[0].region == "eu-west-1"
+
+
+def test_every_ssm_parameter_is_a_secret_by_default():
+    assert parse_config({}).ssm_kind == "secret"
+    assert parse_config({"ssmKind": "by-sensitivity"}).layout_settings("s").ssm_kind == "by-sensitivity"
+
+
+@pytest.mark.parametrize("value", [True, False, "true"])
+def test_the_removed_ssm_all_secrets_is_refused_naming_its_replacement(value):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"ssmAllSecrets": value})
+    message = str(caught.value)
+    assert message.startswith("config kecs-secrets:ssmAllSecrets was removed: use kecs-secrets:ssmKind")
+    assert "\n" not in message

@@ -243,7 +243,7 @@ class TestKecsWarnings:
         assert len(layout.warnings) == 2
         assert layout.warnings[1].startswith(
             f"reference {item.arn!r} from pod ns-us-east-1/p annotation kecs.dev/secret-0-arn: a KECS pod in ns-us-east-1 "
-            "reads secretKeyRef sm-a+b/value, which is not served: Kubernetes names cannot contain '+'; item 'a+b' is served as"
+            "reads secretKeyRef sm-a+b/value, which is not served: Kubernetes names cannot contain '+' (the API server refuses the pod); item 'a+b' is served as"
         )
 
     def test_a_configmap_replica_is_unreadable_for_kecs_pods(self):

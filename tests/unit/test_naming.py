@@ -201,7 +201,7 @@ def _readme_rows():
     with open(os.path.join(root, "README.md"), encoding="utf-8") as handle:
         text = handle.read()
     table = text.split("<!-- names-table -->", 1)[1].split("<!-- /names-table -->", 1)[0]
-    expand = lambda cell: re.sub(r"(\w)×(\d+)", lambda m: m.group(1) * int(m.group(2)), cell.strip().strip("`"))  # noqa: E731
+    expand = lambda cell: re.sub(r"(\w)\u00d7(\d+)", lambda m: m.group(1) * int(m.group(2)), cell.strip().strip("`"))  # noqa: E731
     rows = []
     for line in table.strip().splitlines()[2:]:
         source, name, kecs, ours, _why = line.strip("|").split("|")
