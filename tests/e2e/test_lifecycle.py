@@ -129,6 +129,9 @@ class World:
             "kubeconfig": kubeconfig,
             "taskDefinitions": [{"path": "task-definitions/web.json", "cluster": f"web-{self.p}"}],
             "demand": {self.batch: [f"{self.p}/api.Token", f"/{self.p}/app-param"]},
+            # ADR 21's kinds (String/StringList as ConfigMaps), now an explicit setting; the default (every
+            # parameter a Secret, as KECS pods read it) is covered by test_kecs_pods.py.
+            "ssmKind": "by-sensitivity",
         }
 
     def master(self, name):
@@ -228,6 +231,7 @@ def test_b_policy_pack_passes_on_the_real_stack(lifecycle):
     for settings in config.values():
         if isinstance(settings, dict) and "masterNamespace" in settings:
             settings["masterNamespace"] = world.master_ns  # this stack's master namespace
+    config["kecs-no-secret-in-configmap"]["ssmKind"] = "by-sensitivity"  # as this stack sets it
     config_file = stack.base / "policy-config.json"
     config_file.write_text(json.dumps(config), encoding="utf-8")
     _, log = stack.preview(policy_packs=[os.path.join(ROOT, "policies")], policy_pack_configs=[str(config_file)])
