@@ -253,6 +253,8 @@ def _kecs_reference_warnings(
                     f"KECS reads the name {kecs.arn_name!r} from this ARN (it drops a trailing '-' and 6 letters or digits "
                     f"as if they were the random suffix), but the reference is to item {item.name!r}, served as {ours!r}"
                 )
+                if kecs.name in masters:
+                    why += f"; such a pod would read item {masters[kecs.name].item.name!r} instead, if its namespace had it"
         elif master.kind != "Secret":
             why = f"it is served as a {master.kind} (kecs-secrets:ssmKind is by-sensitivity) and KECS pods read Secrets only"
         elif kecs.key not in master.data_keys:

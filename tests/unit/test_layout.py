@@ -258,6 +258,8 @@ class TestKecsWarnings:
         partial = "arn:aws:secretsmanager:us-east-1:000000000000:secret:app-config"
         (line,) = plan([item], [ref("ns-us-east-1", partial, "td")]).warnings
         assert "reads secretKeyRef sm-app/value, which is not served: KECS reads the name 'app' from this ARN" in line
+        (line,) = plan([item, secret("app")], [ref("ns-us-east-1", partial, "td")]).warnings
+        assert line.endswith("such a pod would read item 'app' instead, if its namespace had it")
 
     def test_bare_names_and_served_references_give_no_warning(self, inventory_items):
         arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3"
