@@ -72,6 +72,7 @@ def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) 
     _check_region(ref, parts[3], inventory)
     base_arn = ":".join(parts[:7])
     json_key, stage, version_id = (parts[7:] + ["", "", ""])[:3]
+    json_key = "" if json_key == "*" else json_key  # '*' selects the whole secret (KECS reads key 'value' for it)
     by_arn = inventory.by_arn(base_arn)
     # A partial ARN (no random suffix) names the secret exactly; never strip a guessed suffix.
     by_name = inventory.by_name(SECRETSMANAGER, parts[6])

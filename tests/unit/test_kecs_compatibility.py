@@ -131,6 +131,7 @@ def value_froms(item: SourceItem) -> list[tuple[str, str]]:
         ("sm-arn", item.arn),
         ("sm-arn-json-key", f"{item.arn}:username::"),
         ("sm-arn-json-key-stage", f"{item.arn}:db.host:AWSCURRENT:"),
+        ("sm-arn-whole", f"{item.arn}:*::"),
         ("sm-partial-arn", item.arn.rsplit("-", 1)[0]),
     ]
 
@@ -241,7 +242,7 @@ def test_the_corpus_covers_every_class(world):
     assert any(n.startswith(("-", "_", "/", ".")) for n in names) and any(n.endswith(("-", "_", "/", ".")) for n in names)
     assert any(len(n) > 253 for n in names) and any(len(n) == 512 for n in names)
     assert sum(1 for n in names if re.search(r"-[A-Za-z0-9]{6}$", n)) >= 40
-    assert {c.form for c in all_cases} == {"sm-arn", "sm-arn-json-key", "sm-arn-json-key-stage", "sm-partial-arn", "ssm-arn"}
+    assert {c.form for c in all_cases} == {"sm-arn", "sm-arn-json-key", "sm-arn-json-key-stage", "sm-arn-whole", "sm-partial-arn", "ssm-arn"}
 
 
 def test_the_layout_does_not_depend_on_the_order_of_the_inventory(world):

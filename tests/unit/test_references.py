@@ -24,6 +24,11 @@ def test_secret_arn_with_json_key_and_empty_stage_and_id(inventory):
     assert (got.item.name, got.json_key) == ("db-creds", "username")
 
 
+def test_secret_arn_with_star_json_key_selects_the_whole_secret_as_kecs_reads_it(inventory):
+    got = resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:*::")
+    assert (got.item.name, got.json_key) == ("db-creds", None)
+
+
 def test_secret_arn_with_current_stage_and_current_version_id(inventory):
     got = resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:password:AWSCURRENT:cur-id")
     assert got.json_key == "password"
