@@ -92,6 +92,17 @@ def _colliding(p: str) -> str:
 
 
 ROWS = {
+    "unknown-config-key": Row(
+        errors.ConfigError,
+        lambda env: {"podDemnd": True},
+        lambda env: "unknown config key kecs-secrets:podDemnd (closest known key: kecs-secrets:podDemand)",
+    ),
+    "config-type": Row(
+        None,
+        lambda env: {"podDemand": "yes"},
+        lambda env: f"validating stack config: Stack '{env.stack_name}' with configuration key 'kecs-secrets:podDemand' "
+        "must be of type 'boolean'",
+    ),
     "config-choice": Row(
         errors.ConfigError,
         lambda env: {"rbacMode": "sideways"},
