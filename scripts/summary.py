@@ -3,7 +3,9 @@
 
     .venv/bin/python -m scripts.summary [--kubeconfig PATH] [--master-namespace kecs-system]
 
-Lists masters, replicas per namespace and reader accounts (objects labelled kecs.io/managed-by=kecs).
+Lists masters, replicas per namespace and reader ServiceAccounts: the objects that carry the
+``kecs-secrets.io/stack`` annotation (made by a stack of this project, whichever); among them, a Secret or
+ConfigMap labelled ``kecs.io/replicated-from`` is a replica, one in the master namespace a master.
 Prints names, kinds, sources and data keys; never a value.
 """
 
