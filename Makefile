@@ -5,6 +5,7 @@ SHELL := /bin/bash
 
 PY          ?= python3
 VENV        := .venv
+PACK_VENV   := policies/venv
 STATE       := $(CURDIR)/.state
 STACK       ?= dev
 TOOLCHAIN    = $(shell scripts/toolchain.sh)
@@ -32,7 +33,15 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
-venv: $(VENV)/.installed
+# The policy pack's own virtualenv (PulumiPolicy.yaml names it), from policies/requirements.txt alone;
+# here the core it pins is this checkout's, installed editable first, so the pack sees every change.
+$(PACK_VENV)/.installed: policies/requirements.txt pyproject.toml
+	$(PY) -m venv $(PACK_VENV)
+	$(PACK_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	$(PACK_VENV)/bin/pip install -q --disable-pip-version-check -r policies/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed $(PACK_VENV)/.installed
 
 toolchain:
 	scripts/toolchain.sh >/dev/null

@@ -1,14 +1,16 @@
-"""Every stack config key, read once and validated at once; errors name the key, never a value.
+"""Every stack config key: the schema (type and default), and validation of all keys at once.
 
-The defaults live here (DEFAULTS); Pulumi.yaml declares the same keys with the same defaults, and a
-unit test keeps the two equal.
+The schema lives here (SCHEMA); Pulumi.yaml declares the same keys with the same types and defaults
+(the Pulumi CLI checks the declared types before the program runs), and a unit test keeps the two
+equal. The program reads the values with Pulumi's typed getters (providers/stack_config.py) and hands
+them to :func:`parse_config`. Errors name the key, never a value.
 """
 
 from __future__ import annotations
 
-import json
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +23,13 @@ __all__ = [
     "NAMESPACE",
     "RBAC_MODES",
     "REMOVED",
+    "SCHEMA",
     "SSM_KINDS",
+    "ConfigKey",
     "LayoutSettings",
     "Settings",
     "TaskDefinitionSource",
+    "check_known_keys",
     "parse_config",
 ]
 
@@ -43,29 +48,44 @@ REMOVED: Mapping[str, str] = {
     ),
 }
 
-DEFAULTS: Mapping[str, Any] = {
-    "endpoint": "http://localhost:4566",
-    "region": "us-east-1",
-    "masterNamespace": "kecs-system",
-    "ssmPaths": ["/"],
-    "namePrefixes": [],
-    "tags": {},
-    "ssmKind": "secret",
-    "demand": {},
-    "taskDefinitions": [],
-    "podDemand": False,
-    "unresolvedReferences": "error",
-    "rbacMode": "cluster-role",
-    "maxMasterDeletions": 10,
-    "allowMassDeletion": False,
-    "deniedNamespaces": list(DEFAULT_DENIED_NAMESPACES),
-    "kubeconfig": "",
-    "kubeContext": "",
-    "adoptExisting": False,
-    "checkCluster": True,
-    "kubeClientQps": 1000,
-    "kubeClientBurst": 2000,
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One key: its Pulumi config type (string, integer, boolean, array, object), items' type, default."""
+
+    type: str
+    default: Any
+    items: str | None = None
+
+    @property
+    def type_name(self) -> str:
+        return f"array of {self.items}" if self.items else self.type
+
+
+SCHEMA: Mapping[str, ConfigKey] = {
+    "endpoint": ConfigKey("string", "http://localhost:4566"),
+    "region": ConfigKey("string", "us-east-1"),
+    "masterNamespace": ConfigKey("string", "kecs-system"),
+    "ssmPaths": ConfigKey("array", ["/"], items="string"),
+    "namePrefixes": ConfigKey("array", [], items="string"),
+    "tags": ConfigKey("object", {}),
+    "ssmKind": ConfigKey("string", "secret"),
+    "demand": ConfigKey("object", {}),
+    "taskDefinitions": ConfigKey("array", [], items="object"),
+    "podDemand": ConfigKey("boolean", False),
+    "unresolvedReferences": ConfigKey("string", "error"),
+    "rbacMode": ConfigKey("string", "cluster-role"),
+    "maxMasterDeletions": ConfigKey("integer", 10),
+    "allowMassDeletion": ConfigKey("boolean", False),
+    "deniedNamespaces": ConfigKey("array", list(DEFAULT_DENIED_NAMESPACES), items="string"),
+    "kubeconfig": ConfigKey("string", ""),
+    "kubeContext": ConfigKey("string", ""),
+    "adoptExisting": ConfigKey("boolean", False),
+    "checkCluster": ConfigKey("boolean", True),
+    "kubeClientQps": ConfigKey("integer", 1000),
+    "kubeClientBurst": ConfigKey("integer", 2000),
 }
+DEFAULTS: Mapping[str, Any] = {name: key.default for name, key in SCHEMA.items()}
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
@@ -75,7 +95,7 @@ class LayoutSettings:
     """The settings the layout depends on (validated by :func:`parse_config`)."""
 
     master_namespace: str = "kecs-system"
-    ssm_kind: str = DEFAULTS["ssmKind"]
+    ssm_kind: str = "secret"
     rbac_mode: str = "cluster-role"
     unresolved_references: str = "error"  # or "warn"
     denied_namespaces: tuple[str, ...] = DEFAULT_DENIED_NAMESPACES
@@ -128,25 +148,45 @@ def _key(name: str) -> str:
     return f"{NAMESPACE}:{name}"
 
 
-def _typed(raw: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
-    value = raw.get(name, DEFAULTS[name])
-    if kind is int and isinstance(value, bool):
-        raise ConfigError(f"config {_key(name)} must be an integer")
-    if not isinstance(value, kind):
-        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ConfigError(f"config {_key(name)} must be of type {expected}")
+_PYTHON_TYPES: Mapping[str, type] = {"string": str, "integer": int, "boolean": bool, "array": list, "object": Mapping}
+
+
+def _typed(raw: Mapping[str, Any], name: str) -> Any:
+    """The value of ``name`` (or its default), checked against the schema's type."""
+    key = SCHEMA[name]
+    value = raw.get(name, key.default)
+    wrong_int = key.type == "integer" and isinstance(value, bool)
+    if wrong_int or not isinstance(value, _PYTHON_TYPES[key.type]):
+        raise ConfigError(f"config {_key(name)} must be of type {key.type_name}")
     return value
 
 
+def check_known_keys(names: Iterable[str]) -> None:
+    """Every key must be one the schema knows; a removed one is named with its replacement, an unknown one
+    with the closest known key."""
+    names = set(names)
+    for name in sorted(names & set(REMOVED)):
+        raise ConfigError(f"config {_key(name)} was removed: {REMOVED[name]}")
+    unknown = sorted(names - set(SCHEMA))
+    if not unknown:
+        return
+    shown = []
+    for name in unknown:
+        closest = difflib.get_close_matches(name, list(SCHEMA), n=1, cutoff=0.0)
+        by_case = [known for known in SCHEMA if known.lower() == name.lower()]
+        shown.append(f"{_key(name)} (closest known key: {_key((by_case or closest)[0])})")
+    raise ConfigError(f"unknown config key{'s' if len(shown) > 1 else ''} {', '.join(shown)}")
+
+
 def _string_list(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    value = _typed(raw, name, list)
+    value = _typed(raw, name)
     if not all(isinstance(v, str) for v in value):
         raise ConfigError(f"config {_key(name)} must be a list of strings")
     return tuple(value)
 
 
 def _choice(raw: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
-    value = _typed(raw, name, str)
+    value = _typed(raw, name)
     if value not in choices:
         raise ConfigError(f"config {_key(name)} must be one of {list(choices)}")
     return value
@@ -154,7 +194,7 @@ def _choice(raw: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
 
 def _task_definitions(raw: Mapping[str, Any], region: str) -> tuple[TaskDefinitionSource, ...]:
     result = []
-    for index, entry in enumerate(_typed(raw, "taskDefinitions", list)):
+    for index, entry in enumerate(_typed(raw, "taskDefinitions")):
         where = f"config {_key('taskDefinitions')}[{index}]"
         if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str) or not isinstance(entry.get("cluster"), str):
             raise ConfigError(f"{where} must be an object with string 'path' and 'cluster' (and optional 'region')")
@@ -170,50 +210,35 @@ def _task_definitions(raw: Mapping[str, Any], region: str) -> tuple[TaskDefiniti
     return tuple(result)
 
 
-def _decoded(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Config values may arrive as text (Pulumi passes every value as a string): decode non-string keys as JSON."""
-    decoded = {}
-    for name, value in raw.items():
-        if isinstance(value, str) and not isinstance(DEFAULTS[name], str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise ConfigError(f"config {_key(name)} is not valid for its type") from None
-        decoded[name] = value
-    return decoded
-
-
 def parse_config(raw: Mapping[str, Any]) -> Settings:
-    """Validate a mapping of config key (without the ``kecs-secrets:`` namespace) to value."""
-    for name in sorted(set(raw) & set(REMOVED)):
-        raise ConfigError(f"config {_key(name)} was removed: {REMOVED[name]}")
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        raise ConfigError(f"unknown config key(s) {[_key(k) for k in unknown]}")
-    raw = _decoded(raw)
-    endpoint = _typed(raw, "endpoint", str)
+    """Validate a mapping of config key (without the ``kecs-secrets:`` namespace) to typed value.
+
+    Missing keys take their default. Values are typed already (Pulumi's typed getters read them).
+    """
+    check_known_keys(raw)
+    endpoint = _typed(raw, "endpoint")
     if endpoint and not re.match(r"^https?://[^\s/]+(/.*)?$", endpoint):
         raise ConfigError(f"config {_key('endpoint')} must be empty (real AWS) or an http(s) URL")
-    region = _typed(raw, "region", str)
+    region = _typed(raw, "region")
     if not _REGION.match(region):
         raise ConfigError(f"config {_key('region')} is not an AWS region name")
-    master_namespace = _typed(raw, "masterNamespace", str)
+    master_namespace = _typed(raw, "masterNamespace")
     if not is_dns1123_label(master_namespace):
         raise ConfigError(f"config {_key('masterNamespace')} is not a valid namespace name")
     ssm_paths = _string_list(raw, "ssmPaths")
     if not all(p.startswith("/") for p in ssm_paths):
         raise ConfigError(f"config {_key('ssmPaths')} entries must start with '/'")
-    tags = _typed(raw, "tags", Mapping)
+    tags = _typed(raw, "tags")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
         raise ConfigError(f"config {_key('tags')} must map tag names to string values")
-    demand = _typed(raw, "demand", Mapping)
+    demand = _typed(raw, "demand")
     for namespace, refs in demand.items():
         if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
             raise ConfigError(f"config {_key('demand')}.{namespace} must be a list of strings")
-    max_deletions = _typed(raw, "maxMasterDeletions", int)
+    max_deletions = _typed(raw, "maxMasterDeletions")
     if max_deletions < 0:
         raise ConfigError(f"config {_key('maxMasterDeletions')} must be >= 0")
-    qps, burst = _typed(raw, "kubeClientQps", int), _typed(raw, "kubeClientBurst", int)
+    qps, burst = _typed(raw, "kubeClientQps"), _typed(raw, "kubeClientBurst")
     for name, value in (("kubeClientQps", qps), ("kubeClientBurst", burst)):
         if value < 1:
             raise ConfigError(f"config {_key(name)} must be >= 1")
@@ -227,16 +252,16 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         ssm_kind=_choice(raw, "ssmKind", SSM_KINDS),
         demand={str(k): list(v) for k, v in demand.items()},
         task_definitions=_task_definitions(raw, region),
-        pod_demand=_typed(raw, "podDemand", bool),
+        pod_demand=_typed(raw, "podDemand"),
         unresolved_references=_choice(raw, "unresolvedReferences", UNRESOLVED_MODES),
         rbac_mode=_choice(raw, "rbacMode", RBAC_MODES),
         max_master_deletions=max_deletions,
-        allow_mass_deletion=_typed(raw, "allowMassDeletion", bool),
+        allow_mass_deletion=_typed(raw, "allowMassDeletion"),
         denied_namespaces=_string_list(raw, "deniedNamespaces"),
-        kubeconfig=_typed(raw, "kubeconfig", str),
-        kube_context=_typed(raw, "kubeContext", str),
-        adopt_existing=_typed(raw, "adoptExisting", bool),
-        check_cluster=_typed(raw, "checkCluster", bool),
+        kubeconfig=_typed(raw, "kubeconfig"),
+        kube_context=_typed(raw, "kubeContext"),
+        adopt_existing=_typed(raw, "adoptExisting"),
+        check_cluster=_typed(raw, "checkCluster"),
         kube_client_qps=qps,
         kube_client_burst=burst,
     )

@@ -54,6 +54,9 @@ class KubeReader:
             raise ConfigError(f"kubeconfig {path!r} cannot be read: {err.strerror}") from None
         except yaml.YAMLError:
             raise ConfigError(f"kubeconfig {path!r} is not valid YAML") from None
+        if not isinstance(config, dict):
+            raise ConfigError(f"kubeconfig {path!r} is not a mapping")
+        self._path = path
         self._base = os.path.dirname(path)
         name = context or config.get("current-context", "")
         ctx = _named(config.get("contexts"), name, "context", path)
@@ -64,8 +67,12 @@ class KubeReader:
             raise ConfigError(f"kubeconfig {path!r}: cluster {ctx.get('cluster')!r} has no server")
         self._ssl = ssl.create_default_context()
         ca = self._material(cluster, "certificate-authority")
-        if ca:
-            self._ssl.load_verify_locations(cadata=ca.decode("ascii"))
+        try:
+            if ca:
+                self._ssl.load_verify_locations(cadata=ca.decode("ascii"))
+        except (ssl.SSLError, UnicodeDecodeError, ValueError):
+            where = f"kubeconfig {path!r}: the certificate authority of cluster {ctx.get('cluster')!r}"
+            raise ConfigError(f"{where} is not a PEM certificate") from None
         if cluster.get("insecure-skip-tls-verify"):
             self._ssl.check_hostname = False
             self._ssl.verify_mode = ssl.CERT_NONE
@@ -77,16 +84,26 @@ class KubeReader:
                     fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
                     with os.fdopen(fd, "wb") as out:
                         out.write(content)
-                self._ssl.load_cert_chain(cert_file, key_file)
+                try:
+                    self._ssl.load_cert_chain(cert_file, key_file)
+                except ssl.SSLError:
+                    where = f"kubeconfig {path!r}: the client certificate or key of user {ctx.get('user')!r}"
+                    raise ConfigError(f"{where} is not valid") from None
         self._token = user.get("token", "")
 
     def _material(self, section: Mapping[str, Any], field: str) -> bytes | None:
         if section.get(f"{field}-data"):
-            return base64.b64decode(section[f"{field}-data"])
+            try:
+                return base64.b64decode(section[f"{field}-data"], validate=True)
+            except (ValueError, TypeError):
+                raise ConfigError(f"kubeconfig {self._path!r}: {field}-data is not valid base64") from None
         if section.get(field):
             file = os.path.join(self._base, os.path.expanduser(section[field]))
-            with open(file, "rb") as handle:
-                return handle.read()
+            try:
+                with open(file, "rb") as handle:
+                    return handle.read()
+            except OSError as err:
+                raise ConfigError(f"kubeconfig {self._path!r}: {field} {file!r} cannot be read: {err.strerror}") from None
         return None
 
     def _get(self, path: str, query: Mapping[str, str] | None = None) -> Any:

@@ -9,9 +9,9 @@
 #   scripts/localstack.sh freeze     (maintainers) rewrite scripts/localstack-constraints.txt from the venv
 #
 # localstack-core needs Python >= 3.13: looked for under $(pyenv root)/versions/3.1[3-9]*, then python3.13,
-# python3.14 on PATH ($KECS_LOCALSTACK_PYTHON overrides). Where none exists, the fallback is moto's server
-# (`moto[server]`, same Secrets Manager/SSM/STS/KMS APIs) in a venv of the ordinary python3; the script
-# says which one it started. $KECS_AWS_EMULATOR=auto|localstack|moto forces a choice (default auto).
+# python3.14 on PATH ($KECS_LOCALSTACK_PYTHON overrides); without one, `start` fails and says so.
+# KECS_AWS_EMULATOR=moto is the explicit opt-in for moto's server instead (`moto[server]`, same Secrets
+# Manager/SSM/STS/KMS APIs, in a venv of the ordinary python3); nothing falls back to it on its own.
 #
 # Installs are keyed by the pinned versions (+ the constraints file + Python minor), guarded by a lock,
 # and marked complete by a file written last (an interrupted install is rebuilt). LocalStack runs with
@@ -44,7 +44,7 @@ if [ "$port" = 4566 ]; then default_state=$repo/.state/localstack; else default_
 state=${LOCALSTACK_STATE_DIR:-$default_state}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/kecs-secrets
 timeout=${LOCALSTACK_START_TIMEOUT:-120}
-choice=${KECS_AWS_EMULATOR:-auto}
+choice=${KECS_AWS_EMULATOR:-localstack}
 pidfile=$state/localstack.pid
 kindfile=$state/kind
 logfile=$state/localstack.log
@@ -81,10 +81,9 @@ find_python313() {
 
 pick_kind() {
   case "$choice" in
-    localstack) find_python313 >/dev/null || die "KECS_AWS_EMULATOR=localstack but no Python >= 3.13 found"; echo localstack ;;
+    localstack) find_python313 >/dev/null || die "LocalStack needs Python >= 3.13 and none was found (set KECS_LOCALSTACK_PYTHON; KECS_AWS_EMULATOR=moto opts in to moto instead)"; echo localstack ;;
     moto) echo moto ;;
-    auto) if find_python313 >/dev/null; then echo localstack; else echo moto; fi ;;
-    *) die "KECS_AWS_EMULATOR must be auto, localstack or moto (got '$choice')" ;;
+    *) die "KECS_AWS_EMULATOR must be localstack or moto (got '$choice')" ;;
   esac
 }
 
@@ -141,7 +140,8 @@ install_kind() {   # install_kind KIND -> prints the venv dir; reuses it when it
 }
 
 # ---- health ----------------------------------------------------------------------------------------------
-# healthy -> 0 when the emulator at $endpoint answers and every needed service is available.
+# healthy -> 0 when the emulator at $endpoint answers and every needed service is available
+# (a moto server counts only with the KECS_AWS_EMULATOR=moto opt-in).
 healthy() {
   local body
   if body=$(curl -fsS -m 3 "$endpoint/_localstack/health" 2>/dev/null); then
@@ -152,7 +152,7 @@ ok = all(s.get(n) in ("available", "running") for n in os.environ["SERVICES"].sp
 sys.exit(0 if ok else 1)'
     return
   fi
-  curl -fsS -m 3 -o /dev/null "$endpoint/moto-api/data.json" 2>/dev/null
+  [ "$choice" = moto ] && curl -fsS -m 3 -o /dev/null "$endpoint/moto-api/data.json" 2>/dev/null
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
@@ -201,7 +201,7 @@ cmd_start() {
           OUTBOUND_HTTP_PROXY= OUTBOUND_HTTPS_PROXY= \
           setsid "$dir/bin/python" -m localstack.runtime.main </dev/null >>"$logfile" 2>&1 8>&- 9>&- &
     else
-      log "no Python >= 3.13 (or KECS_AWS_EMULATOR=moto): starting moto_server $MOTO_VERSION at $endpoint (log: $logfile)"
+      log "KECS_AWS_EMULATOR=moto: starting moto_server $MOTO_VERSION at $endpoint (log: $logfile)"
       # LocalStack's account id, so ARNs look the same under both emulators.
       MOTO_ACCOUNT_ID=000000000000 setsid "$dir/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >>"$logfile" 2>&1 8>&- 9>&- &
     fi

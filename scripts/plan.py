@@ -13,13 +13,13 @@ import argparse
 import os
 import sys
 
-import yaml
+import pulumi.runtime
 
-from kecs_secrets.config import NAMESPACE, parse_config
 from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import make_plan
 from providers.aws_source import BotoSource
 from providers.kube import KubeReader
+from providers.stack_config import load_settings, read_stack_file
 from providers.task_definitions import TaskDefinitionFiles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,11 +30,10 @@ def main() -> int:
     parser.add_argument("--stack", default="dev")
     args = parser.parse_args()
     os.chdir(ROOT)
-    with open(f"Pulumi.{args.stack}.yaml", encoding="utf-8") as handle:
-        config = (yaml.safe_load(handle) or {}).get("config") or {}
-    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{NAMESPACE}:")}
     try:
-        settings = parse_config(raw)
+        # The same typed getters as the program: the stack file's values go where the CLI would put them.
+        pulumi.runtime.set_all_config(read_stack_file(f"Pulumi.{args.stack}.yaml"))
+        settings = load_settings()
         cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
         plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
                          TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))

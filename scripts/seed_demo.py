@@ -36,6 +36,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kecs_secrets.errors import ConfigError, KecsSecretsError, SourceUnavailableError
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -238,7 +240,7 @@ def value_from(form: str, name: str, key: str | None, *, arns: dict[str, str], r
         return f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
     if form == "ssm-name":
         return name
-    raise ValueError(f"unknown valueFrom form {form!r}")
+    raise ConfigError(f"demo task definitions: unknown valueFrom form {form!r}")
 
 
 class _Resolver:
@@ -349,15 +351,27 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     if "/" in args.prefix:
         parser.error("--prefix must not contain '/'")
-    seed(
-        args.endpoint,
-        args.region,
-        prefix=args.prefix,
-        update=args.update,
-        revision=args.revision,
-        task_defs_dir=args.task_defs_dir,
-        arn_task_defs_dir=args.arn_task_defs_dir,
-    )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        try:
+            seed(
+                args.endpoint,
+                args.region,
+                prefix=args.prefix,
+                update=args.update,
+                revision=args.revision,
+                task_defs_dir=args.task_defs_dir,
+                arn_task_defs_dir=args.arn_task_defs_dir,
+            )
+        except (BotoCoreError, ClientError) as err:
+            code = getattr(err, "response", {}).get("Error", {}).get("Code") or type(err).__name__
+            raise SourceUnavailableError(f"cannot seed {args.endpoint}: {code}") from None
+        except OSError as err:
+            raise ConfigError(f"cannot write task definitions to {err.filename!r}: {err.strerror}") from None
+    except KecsSecretsError as err:
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

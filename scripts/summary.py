@@ -3,7 +3,9 @@
 
     .venv/bin/python -m scripts.summary [--kubeconfig PATH] [--master-namespace kecs-system]
 
-Lists masters, replicas per namespace and reader accounts (objects labelled kecs.io/managed-by=kecs), then
+Lists masters, replicas per namespace and reader ServiceAccounts: the objects that carry the
+``kecs-secrets.io/stack`` annotation (made by a stack of this project, whichever); among them, a Secret or
+ConfigMap labelled ``kecs.io/replicated-from`` is a replica, one in the master namespace a master. Then
 every secretKeyRef of every pod KECS made (pods with kecs.dev/secret-count) and whether it resolves: a Secret
 of that name in the pod's namespace with that key (scripts/kecs_pods.py). Prints names, kinds, sources and
 data keys; never a value.

@@ -1,8 +1,8 @@
-"""The whole lifecycle of a stack, checked through the Kubernetes API (not through Pulumi's outputs).
+"""The whole lifecycle of one stack, checked through the Kubernetes API (not through Pulumi's outputs).
 
-The steps run in order on one stack: up from empty, no-change preview/up, a value update, RBAC by
-SubjectAccessReview, an unreachable source, an unmanaged object in the way, pod demand, a deleted
-secret, removed demand, destroy; and at the end no secret value anywhere in state or CLI output.
+One scenario, `test_one_stack_from_empty_to_destroyed`, runs the steps below in the order it lists them
+on one stack: each step starts from the state the previous one left (the scenario says which). The steps
+are plain functions, not tests, so pytest never runs them alone or in another order.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class World:
         return f"sm-{self.p}-{name}" if not name.startswith("/") else f"ssm-{self.p}-{name[1:]}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lifecycle(tmp_path_factory, endpoint, kubeconfig, kube, aws):
     prefix = f"e2e{random.token_hex(3)}"
     world = World(prefix, aws, kube)
@@ -162,8 +162,7 @@ def p(world, suffix):
     return f"{world.p}-{suffix}"
 
 
-def test_a_up_from_empty_creates_exactly_the_layout(lifecycle):
-    world, stack, logs = lifecycle
+def up_from_empty_creates_exactly_the_layout(world, stack, logs):
     kube = world.kube
     _, log = stack.up()
     logs.append(log)
@@ -209,8 +208,7 @@ def test_a_up_from_empty_creates_exactly_the_layout(lifecycle):
     assert kube.get(f"/api/v1/namespaces/{world.pods}/serviceaccounts/kecs-secret-reader-{world.pods}") is None
 
 
-def test_b_no_change_preview_and_up_report_zero_changes(lifecycle):
-    world, stack, logs = lifecycle
+def no_change_preview_and_up_report_zero_changes(world, stack, logs):
     before = snapshot(world.kube, [world.master_ns, world.web, world.batch])
     preview, log = stack.preview()
     logs.append(log)
@@ -223,9 +221,8 @@ def test_b_no_change_preview_and_up_report_zero_changes(lifecycle):
     assert snapshot(world.kube, [world.master_ns, world.web, world.batch]) == before
 
 
-def test_b_policy_pack_passes_on_the_real_stack(lifecycle):
+def policy_pack_passes_on_the_real_stack(world, stack, logs):
     """`pulumi preview --policy-pack policies`, as CI and pull requests run it, on the real program."""
-    world, stack, logs = lifecycle
     with open(os.path.join(ROOT, "policies", "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     for settings in config.values():
@@ -241,8 +238,7 @@ def test_b_policy_pack_passes_on_the_real_stack(lifecycle):
     assert "mandatory" not in text and "advisory" not in text, text[-3000:]
 
 
-def test_c_new_value_updates_that_master_and_its_replicas_in_place_and_nothing_else(lifecycle):
-    world, stack, logs = lifecycle
+def new_value_updates_that_master_and_its_replicas_in_place_and_nothing_else(world, stack, logs):
     kube = world.kube
     sm_db = f"sm-{p(world, 'db-creds')}"
     uids = {ns: kube.secret(ns, sm_db)["metadata"]["uid"] for ns in (world.master_ns, world.web)}
@@ -266,8 +262,7 @@ def test_c_new_value_updates_that_master_and_its_replicas_in_place_and_nothing_e
     assert differing == {("secrets", world.master_ns, sm_db), ("secrets", world.web, sm_db)}
 
 
-def test_h_empty_source_is_never_read_as_delete_everything(lifecycle):
-    world, stack, _ = lifecycle
+def empty_source_is_never_read_as_delete_everything(world, stack, logs):
     before = snapshot(world.kube, [world.master_ns, world.web, world.batch])
     prefixes = stack.config["namePrefixes"]
     stack.update_config(namePrefixes=[f"{world.p}-nothing-matches/"], demand={}, taskDefinitions=[])
@@ -280,8 +275,7 @@ def test_h_empty_source_is_never_read_as_delete_everything(lifecycle):
     assert snapshot(world.kube, [world.master_ns, world.web, world.batch]) == before
 
 
-def test_g_rbac_by_subject_access_review(lifecycle):
-    world, _, _ = lifecycle
+def rbac_by_subject_access_review(world, stack, logs):
     kube = world.kube
     web_sa = f"system:serviceaccount:{world.web}:kecs-secret-reader-{world.web}"
     for verb in ("get", "list", "watch"):
@@ -293,8 +287,7 @@ def test_g_rbac_by_subject_access_review(lifecycle):
     assert not kube.can(web_sa, "get", "pods", world.master_ns)
 
 
-def test_g_need_to_know_mode_narrows_to_the_needed_masters(lifecycle):
-    world, stack, logs = lifecycle
+def need_to_know_mode_narrows_to_the_needed_masters(world, stack, logs):
     kube = world.kube
     stack.update_config(rbacMode="need-to-know")
     _, log = stack.up()
@@ -310,8 +303,7 @@ def test_g_need_to_know_mode_narrows_to_the_needed_masters(lifecycle):
     assert kube.can(web_sa, "get", "secrets", world.master_ns, f"sm-{p(world, 'api.token')}")
 
 
-def test_h_unreachable_localstack_fails_clearly_and_changes_nothing(lifecycle):
-    world, stack, logs = lifecycle
+def unreachable_localstack_fails_clearly_and_changes_nothing(world, stack, logs):
     before = snapshot(world.kube, [world.master_ns, world.web, world.batch])
     good = stack.config["endpoint"]
     stack.update_config(endpoint="http://127.0.0.1:9")  # nothing listens there: LocalStack is down
@@ -325,8 +317,7 @@ def test_h_unreachable_localstack_fails_clearly_and_changes_nothing(lifecycle):
     assert snapshot(world.kube, [world.master_ns, world.web, world.batch]) == before
 
 
-def test_h_unmanaged_object_in_the_way_is_an_error_naming_it_unless_adopted(lifecycle):
-    world, stack, logs = lifecycle
+def unmanaged_object_in_the_way_is_an_error_naming_it_unless_adopted(world, stack, logs):
     kube = world.kube
     name = f"ssm-{p(world, 'app-param')}"
     path = f"/api/v1/namespaces/{world.web}/configmaps/{name}"
@@ -356,8 +347,7 @@ def test_h_unmanaged_object_in_the_way_is_an_error_naming_it_unless_adopted(life
             kube.delete(path)
 
 
-def test_i_pods_with_kecs_annotations_receive_their_replicas(lifecycle):
-    world, stack, logs = lifecycle
+def pods_with_kecs_annotations_receive_their_replicas(world, stack, logs):
     kube = world.kube
     kube.post(f"/api/v1/namespaces/{world.pods}/pods", {
         "metadata": {
@@ -377,8 +367,7 @@ def test_i_pods_with_kecs_annotations_receive_their_replicas(lifecycle):
     assert kube.get(f"/api/v1/namespaces/{world.pods}/serviceaccounts/kecs-secret-reader-{world.pods}") is not None
 
 
-def test_d_secret_deleted_in_localstack_loses_master_and_replicas(lifecycle):
-    world, stack, logs = lifecycle
+def secret_deleted_in_localstack_loses_master_and_replicas(world, stack, logs):
     kube = world.kube
     sm_api = f"sm-{p(world, 'api.token')}"
     stack.update_config(demand={world.batch: [f"/{world.p}/app-param"]})  # the reference goes with the secret
@@ -390,8 +379,7 @@ def test_d_secret_deleted_in_localstack_loses_master_and_replicas(lifecycle):
     assert names(kube, world.batch, "configmaps") == {f"ssm-{p(world, 'app-param')}"}
 
 
-def test_e_namespace_without_demand_loses_replicas_and_rbac(lifecycle):
-    world, stack, logs = lifecycle
+def namespace_without_demand_loses_replicas_and_rbac(world, stack, logs):
     kube = world.kube
     stack.update_config(demand={})
     _, log = stack.up()
@@ -403,8 +391,7 @@ def test_e_namespace_without_demand_loses_replicas_and_rbac(lifecycle):
     assert names(kube, world.web, "secrets")  # the others keep theirs
 
 
-def test_f_destroy_removes_everything_the_stack_made_and_nothing_else(lifecycle):
-    world, stack, logs = lifecycle
+def destroy_removes_everything_the_stack_made_and_nothing_else(world, stack, logs):
     kube = world.kube
     logs.append(stack.destroy())
     for ns in (world.master_ns, world.web, world.batch, world.pods):
@@ -419,8 +406,7 @@ def test_f_destroy_removes_everything_the_stack_made_and_nothing_else(lifecycle)
         assert still is not None and still["metadata"]["resourceVersion"] == version
 
 
-def test_j_no_secret_value_in_state_or_cli_output(lifecycle):
-    world, stack, logs = lifecycle
+def no_secret_value_in_state_or_cli_output(world, stack, logs):
     needles = []
     for value in world.values.values():
         needles.append(value)
@@ -435,3 +421,28 @@ def test_j_no_secret_value_in_state_or_cli_output(lifecycle):
         assert needle not in output, "a secret value appears in CLI output"
         for blob in blobs:
             assert needle not in blob, "a secret value appears in plain text in state"
+
+
+def test_one_stack_from_empty_to_destroyed(lifecycle):
+    """Every step of a stack's life, in this order; the comments say what each step leaves behind."""
+    world, stack, logs = lifecycle
+    # Converge: web (task definition) and batch (config demand) get their replicas, RBAC per namespace.
+    up_from_empty_creates_exactly_the_layout(world, stack, logs)
+    no_change_preview_and_up_report_zero_changes(world, stack, logs)
+    policy_pack_passes_on_the_real_stack(world, stack, logs)
+    new_value_updates_that_master_and_its_replicas_in_place_and_nothing_else(world, stack, logs)
+    # Refusals: each one fails, changes nothing and restores the config it changed.
+    empty_source_is_never_read_as_delete_everything(world, stack, logs)
+    unreachable_localstack_fails_clearly_and_changes_nothing(world, stack, logs)
+    # RBAC: cluster-role mode as converged, then need-to-know and back to cluster-role.
+    rbac_by_subject_access_review(world, stack, logs)
+    need_to_know_mode_narrows_to_the_needed_masters(world, stack, logs)
+    # An unmanaged object refused, then adopted, then released with the demand that wanted it.
+    unmanaged_object_in_the_way_is_an_error_naming_it_unless_adopted(world, stack, logs)
+    # Shrinking: pod demand adds a namespace; a deleted secret and removed demand take things away.
+    pods_with_kecs_annotations_receive_their_replicas(world, stack, logs)
+    secret_deleted_in_localstack_loses_master_and_replicas(world, stack, logs)
+    namespace_without_demand_loses_replicas_and_rbac(world, stack, logs)
+    destroy_removes_everything_the_stack_made_and_nothing_else(world, stack, logs)
+    # Over every run above: no value in the CLI output or the backend's files.
+    no_secret_value_in_state_or_cli_output(world, stack, logs)

@@ -34,7 +34,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POLICIES_DIR = os.path.join(ROOT, "policies")
@@ -44,9 +44,9 @@ STAMP = "2025-08-12T13:38:45Z"
 # Planted in every data/stringData/value field of the test objects: it must never show up in a message.
 CANARY = "canary-Pl41nT3xt-s3cr3t-7f3a"
 CANARY_B64 = "Y2FuYXJ5LVBsNDFuVDN4dC1zM2NyM3QtN2YzYQ=="
-# pulumi-policy's "unknown string" marker (a value not known during preview).
-UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-UNKNOWN_OBJECT = "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"
+# pulumi-policy's markers for a string / an object not known yet (preview).
+UNKNOWN_STRING = UNKNOWN_STRING_VALUE
+UNKNOWN_OBJECT = UNKNOWN_OBJECT_VALUE
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,12 @@ def test_example_config_file_lists_every_policy_with_its_defaults() -> None:
         assert config[policy.name] == {"enforcementLevel": "mandatory", **defaults}, policy.name
 
 
-def test_policy_project_file_uses_the_project_venv() -> None:
+def test_policy_project_file_names_the_packs_own_venv() -> None:
+    """The pack runs in its own virtualenv inside its directory (made from requirements.txt), never the project's."""
     with open(os.path.join(POLICIES_DIR, "PulumiPolicy.yaml"), encoding="utf-8") as handle:
         project = yaml.safe_load(handle)
-    assert project["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
-    assert os.path.isdir(os.path.join(POLICIES_DIR, project["runtime"]["options"]["virtualenv"]))
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert os.path.isfile(os.path.join(POLICIES_DIR, "venv", "bin", "python")), "make venv makes policies/venv"
 
 
 def test_pack_reuses_the_program_naming_code() -> None:

@@ -71,6 +71,7 @@ def _toolchain_bin() -> Path:
 class Project:
     directory: Path
     env: dict[str, str]
+    pack: Path = POLICY_PACK
 
     def pulumi(self, *args: str, timeout: int = PREVIEW_TIMEOUT) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -78,7 +79,7 @@ class Project:
         )
 
     def preview(self, config: dict | None = None) -> tuple[int, str]:
-        args = ["preview", "--non-interactive", "--stack", STACK, "--policy-pack", str(POLICY_PACK)]
+        args = ["preview", "--non-interactive", "--stack", STACK, "--policy-pack", str(self.pack)]
         if config is not None:
             config_file = self.directory / "policy-config.json"
             config_file.write_text(json.dumps(config), encoding="utf-8")
@@ -87,10 +88,9 @@ class Project:
         return done.returncode, done.stdout + done.stderr
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def broken_project(work: Path, pack: Path = POLICY_PACK, *, project_venv_on_path: bool = True) -> Project:
+    """A stack of the broken fixture in ``work``, previewed with the policy pack at ``pack``."""
     bin_dir = _toolchain_bin()
-    work = tmp_path_factory.mktemp("policy-preview")
     directory = work / "broken"
     shutil.copytree(FIXTURE, directory)
     spec = (directory / "Pulumi.yaml").read_text(encoding="utf-8")
@@ -105,7 +105,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     env.update(
         {
-            "PATH": os.pathsep.join([str(stub_bin), str(bin_dir), str(VENV / "bin"), os.environ.get("PATH", "")]),
+            "PATH": os.pathsep.join([str(stub_bin), str(bin_dir), *([str(VENV / "bin")] if project_venv_on_path else []),
+                                     *(p for p in os.environ.get("PATH", "").split(os.pathsep) if not p.startswith(str(VENV)))]),
             "PULUMI_BACKEND_URL": f"file://{work / 'backend'}",
             "PULUMI_HOME": str(work / "pulumi-home"),
             "PULUMI_CONFIG_PASSPHRASE": "policy-preview-test-only",
@@ -115,10 +116,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         }
     )
     (work / "backend").mkdir()
-    result = Project(directory, env)
+    result = Project(directory, env, pack)
     done = result.pulumi("stack", "init", STACK, "--non-interactive", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    yield result
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    yield broken_project(tmp_path_factory.mktemp("policy-preview"))
 
 
 def reported(output: str) -> Counter[str]:

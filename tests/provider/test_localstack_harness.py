@@ -24,6 +24,7 @@ from tests.support.localstack import (
     ensure_localstack,
     isolated_names,
     probe,
+    wanted_emulator,
 )
 
 NON_UTF8 = b"\x00\x01kecs\xff\xfe\x80\xc3\x28"
@@ -63,7 +64,7 @@ def current_version(sm, name: str) -> tuple[str, dict[str, list[str]]]:
 
 
 def test_harness_finds_a_healthy_emulator(endpoint):
-    assert probe(endpoint) in ("localstack", "moto")
+    assert probe(endpoint) == wanted_emulator()  # LocalStack unless moto is opted in
     sts = aws_client("sts", endpoint)
     assert sts.get_caller_identity()["Account"] == ACCOUNT
     sts.close()

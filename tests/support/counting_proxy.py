@@ -1,7 +1,8 @@
 """A loopback HTTP proxy in front of LocalStack that counts calls per API (X-Amz-Target / Action).
 
 Used by the benchmark to show how many calls each phase makes, e.g. that a no-change `up` makes no
-call that reads a secret value (GetSecretValue, BatchGetSecretValue, GetParameter(s)).
+call that reads a secret value (GetSecretValue, BatchGetSecretValue, GetParameter(s)). Tests can also
+make it answer chosen APIs with an AWS error (``fail``), to reach the program's error paths for real.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import collections
 import http.client
 import http.server
+import json
 import threading
 import urllib.parse
 
@@ -24,7 +26,9 @@ VALUE_READS = {
 
 
 class CountingProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, fail: dict[str, tuple[int, str]] | None = None) -> None:
+        """``fail`` maps an API (``secretsmanager.BatchGetSecretValue``) to the (HTTP status, AWS error code) it answers."""
+        self.fail = dict(fail or {})
         parsed = urllib.parse.urlparse(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.counts: collections.Counter[str] = collections.Counter()
@@ -45,19 +49,27 @@ class CountingProxy:
                     target = "query." + urllib.parse.parse_qs(body.decode()).get("Action", ["?"])[0]
                 with proxy._lock:
                     proxy.counts[target or f"{self.command} {self.path.split('?')[0]}"] += 1
+                if target in proxy.fail:
+                    status, code = proxy.fail[target]
+                    self._answer(status, [("Content-Type", "application/x-amz-json-1.1")],
+                                 json.dumps({"__type": code, "message": "injected by the test proxy"}).encode())
+                    return
                 conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
+                self._answer(answer.status, answer.getheaders(), data)
+                conn.close()
+
+            def _answer(self, status, headers, data):
+                self.send_response(status)
+                for key, value in headers:
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                conn.close()
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 

@@ -1,6 +1,6 @@
 """LocalStack for tests: find or start one, give each test its own names, delete what a test made.
 
-    endpoint = ensure_localstack()            # a running LocalStack (or moto) or skip / fail (CI=true)
+    endpoint = ensure_localstack()            # a running LocalStack or skip / fail (CI=true)
     with isolated_names("my-test", endpoint) as names:
         sm = aws_client("secretsmanager", endpoint)
         sm.create_secret(Name=names.secret("db/password"), SecretString="...")
@@ -12,6 +12,8 @@ Environment:
     CI=true                 an emulator that cannot be had is a hard failure (LocalStackUnavailable),
                             elsewhere the tests that need it are skipped with the reason
     KECS_KEEP_LOCALSTACK=1  leave a LocalStack that the tests started running at exit (faster reruns)
+    KECS_AWS_EMULATOR=moto  the explicit opt-in to test against moto's server instead of LocalStack (it is
+                            then the only emulator accepted; without it a moto server is never used)
 The emulator is started with scripts/localstack.sh (which installs it on first use, ~1.5 min) and is
 stopped at interpreter exit only if these helpers started it.
 """
@@ -55,6 +57,7 @@ __all__ = [
     "probe",
     "stop_started_localstack",
     "unique_root",
+    "wanted_emulator",
 ]
 
 
@@ -69,8 +72,20 @@ def default_endpoint() -> str:
     return os.environ.get("LOCALSTACK_ENDPOINT") or f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}"
 
 
+def wanted_emulator() -> str:
+    """``localstack``, or ``moto`` with the explicit opt-in ``KECS_AWS_EMULATOR=moto``."""
+    return "moto" if os.environ.get("KECS_AWS_EMULATOR", "") == "moto" else "localstack"
+
+
 def probe(endpoint: str, timeout: float = 2.0) -> str | None:
-    """'localstack' or 'moto' if a healthy emulator with the services we need answers at endpoint, else None."""
+    """'localstack' (or, opted in, 'moto') if a healthy emulator with the services we need answers at endpoint, else None."""
+    if wanted_emulator() == "moto":
+        try:
+            with urllib.request.urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=timeout) as answer:
+                answer.read()
+            return "moto"
+        except (OSError, ValueError):
+            return None
     base = endpoint.rstrip("/")
     try:
         with urllib.request.urlopen(f"{base}/_localstack/health", timeout=timeout) as answer:
@@ -78,12 +93,6 @@ def probe(endpoint: str, timeout: float = 2.0) -> str | None:
         if all(services.get(name) in ("available", "running") for name in REQUIRED_SERVICES):
             return "localstack"
         return None
-    except (OSError, ValueError):
-        pass
-    try:
-        with urllib.request.urlopen(f"{base}/moto-api/data.json", timeout=timeout) as answer:
-            answer.read()
-        return "moto"
     except (OSError, ValueError):
         return None
 

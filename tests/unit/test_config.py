@@ -3,7 +3,7 @@ import os
 import pytest
 import yaml
 
-from kecs_secrets.config import DEFAULTS, NAMESPACE, parse_config
+from kecs_secrets.config import DEFAULTS, NAMESPACE, SCHEMA, check_known_keys, parse_config
 from kecs_secrets.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -16,27 +16,27 @@ def test_defaults_parse():
     assert settings.denied_namespaces == ("kube-system", "kube-public", "kube-node-lease", "default")
 
 
-def test_pulumi_yaml_declares_every_key_with_the_same_default():
+def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default():
+    """The schema lives in kecs_secrets/config.py and in Pulumi.yaml (which the CLI checks); they must agree."""
     with open(os.path.join(ROOT, "Pulumi.yaml"), encoding="utf-8") as handle:
         declared = yaml.safe_load(handle)["config"]
-    assert set(declared) == {f"{NAMESPACE}:{k}" for k in DEFAULTS}
-    for key, default in DEFAULTS.items():
-        entry = declared[f"{NAMESPACE}:{key}"]
-        assert entry["default"] == default, key
-        assert entry.get("description"), key
-
-
-def test_dev_stack_config_is_valid():
-    with open(os.path.join(ROOT, "Pulumi.dev.yaml"), encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)["config"]
-    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{NAMESPACE}:")}
-    parse_config(raw)
+    assert set(declared) == {f"{NAMESPACE}:{k}" for k in SCHEMA}
+    for name, key in SCHEMA.items():
+        entry = declared[f"{NAMESPACE}:{name}"]
+        assert entry["type"] == key.type, name
+        assert (entry.get("items") or {}).get("type") == key.items, name
+        assert entry["default"] == key.default == DEFAULTS[name], name
+        assert entry.get("description"), name
 
 
 @pytest.mark.parametrize(
     ("raw", "culprit"),
     [
         ({"nope": 1}, "kecs-secrets:nope"),
+        ({"tags": []}, "kecs-secrets:tags must be of type object"),
+        ({"taskDefinitions": {}}, "kecs-secrets:taskDefinitions must be of type array of object"),
+        ({"ssmPaths": "/"}, "kecs-secrets:ssmPaths must be of type array of string"),
+        ({"checkCluster": "false"}, "kecs-secrets:checkCluster must be of type boolean"),
         ({"endpoint": "localhost"}, "kecs-secrets:endpoint"),
         ({"region": "moon"}, "kecs-secrets:region"),
         ({"masterNamespace": "Kecs_System"}, "kecs-secrets:masterNamespace"),
@@ -62,14 +62,22 @@ def test_invalid_config_names_the_key(raw, culprit):
         parse_config(raw)
 
 
-def test_values_arriving_as_text_are_decoded():
-    settings = parse_config({"maxMasterDeletions": "3", "podDemand": "true", "demand": '{"ns": ["a"]}'})
-    assert (settings.max_master_deletions, settings.pod_demand, settings.demand) == (3, True, {"ns": ["a"]})
-
-
-def test_undecodable_text_names_the_key():
-    with pytest.raises(ConfigError, match="kecs-secrets:maxMasterDeletions is not valid"):
-        parse_config({"maxMasterDeletions": "ten"})
+@pytest.mark.parametrize(
+    ("names", "line"),
+    [
+        (["podDemnd"], "unknown config key kecs-secrets:podDemnd (closest known key: kecs-secrets:podDemand)"),
+        (["masternamespace"], "unknown config key kecs-secrets:masternamespace (closest known key: kecs-secrets:masterNamespace)"),
+        (["region", "tag", "kubeConfig"], "unknown config keys kecs-secrets:kubeConfig (closest known key: kecs-secrets:kubeconfig), "
+         "kecs-secrets:tag (closest known key: kecs-secrets:tags)"),
+        (["zzz"], "unknown config key kecs-secrets:zzz (closest known key: kecs-secrets:"),
+    ],
+)
+def test_unknown_key_is_named_with_the_closest_known_key(names, line):
+    with pytest.raises(ConfigError) as caught:
+        check_known_keys(names)
+    assert str(caught.value).startswith(line)
+    with pytest.raises(ConfigError):
+        parse_config(dict.fromkeys(names, ""))
 
 
 def test_task_definition_region_defaults_to_stack_region():

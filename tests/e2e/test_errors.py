@@ -1,0 +1,240 @@
+"""Every error the program raises on purpose, through the real CLI: one line naming the culprit, never a traceback.
+
+One row per error class of :mod:`kecs_secrets.errors` (a test checks that no class is missing). Each row
+makes the situation for real (LocalStack, the control plane, a proxy in front of LocalStack where the
+source must fail only for value reads), runs `pulumi preview` (or `pulumi up` for the errors the value
+reader raises inside the dynamic provider) on a stack of its own, and asserts the error line.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+from kecs_secrets import errors
+from kecs_secrets.naming import short_hash
+from tests.support.counting_proxy import CountingProxy
+from tests.support.stack import ProjectStack
+
+pytestmark = pytest.mark.e2e
+
+BATCH_READ = "secretsmanager.BatchGetSecretValue"
+
+
+@dataclass
+class Env:
+    """What a row may use: names, the data set, the cluster, and a place for a proxy and a kubeconfig."""
+
+    p: str
+    endpoint: str
+    kubeconfig: str
+    kube: Any
+    master_ns: str
+    web: str
+    db_arn: str
+    stack_name: str = ""
+    workdir: Any = None
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Row:
+    error: type[errors.KecsSecretsError] | None  # None: the Pulumi CLI's own check, before the program runs
+    config: Callable[[Env], dict[str, Any]]  # changes to the base config
+    line: Callable[[Env], str]  # the message after "<ErrorClass>: " (the whole line for the CLI's own checks)
+    setup: Callable[[Env], Any] = lambda env: None  # may return a context manager (entered for the run)
+    command: str = "preview"
+    where: str = "program"  # or "provider": raised inside the dynamic provider
+
+
+def _unmanaged_secret(env: Env) -> None:
+    path = f"/api/v1/namespaces/{env.web}/secrets"
+    env.kube.post(path, {"metadata": {"name": f"sm-{env.p}-db"}, "stringData": {"value": "theirs"}})
+    env.cleanups.append(lambda: env.kube.delete(f"{path}/sm-{env.p}-db"))
+
+
+def _master_made_earlier(env: Env) -> None:
+    """A master this stack made on an earlier run (its annotation says so), which the source no longer lists."""
+    path = f"/api/v1/namespaces/{env.master_ns}/configmaps"
+    body = {"metadata": {"name": f"ssm-{env.p}-gone", "annotations": {"kecs-secrets.io/stack": f"kecs-secrets/{env.stack_name}"}}}
+    env.kube.post(path, body)
+    env.cleanups.append(lambda: env.kube.delete(f"{path}/ssm-{env.p}-gone"))
+
+
+def _unreachable_kubeconfig(env: Env) -> None:
+    path = env.workdir / "unreachable-kubeconfig"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+    }), encoding="utf-8")
+
+
+def _failing_value_reads(status: int, code: str) -> Callable[[Env], Any]:
+    def setup(env: Env) -> CountingProxy:
+        proxy = CountingProxy(env.endpoint, fail={BATCH_READ: (status, code)})
+        env.endpoint = proxy.endpoint
+        return proxy
+
+    return setup
+
+
+def _colliding(p: str) -> str:
+    """The plain name of a third secret equals the disambiguated name of one of two colliding secrets."""
+    return f"{p}c/x-{short_hash(f'secretsmanager:{p}c/x')}"
+
+
+ROWS = {
+    "unknown-config-key": Row(
+        errors.ConfigError,
+        lambda env: {"podDemnd": True},
+        lambda env: "unknown config key kecs-secrets:podDemnd (closest known key: kecs-secrets:podDemand)",
+    ),
+    "config-type": Row(
+        None,
+        lambda env: {"podDemand": "yes"},
+        lambda env: f"validating stack config: Stack '{env.stack_name}' with configuration key 'kecs-secrets:podDemand' "
+        "must be of type 'boolean'",
+    ),
+    "config-choice": Row(
+        errors.ConfigError,
+        lambda env: {"rbacMode": "sideways"},
+        lambda env: "config kecs-secrets:rbacMode must be one of ['cluster-role', 'need-to-know']",
+    ),
+    "unresolved-reference": Row(
+        errors.ReferenceResolutionError,
+        lambda env: {"demand": {env.web: [f"{env.p}/nope"]}},
+        lambda env: f"reference '{env.p}/nope' from config kecs-secrets:demand.{env.web}[0]: no SSM parameter or Secrets Manager secret with that name",
+    ),
+    "denied-namespace": Row(
+        errors.LayoutError,
+        lambda env: {"demand": {"kube-system": [f"{env.p}/db"]}},
+        lambda env: "namespace 'kube-system' from config kecs-secrets:demand.kube-system[0] is on the deny list "
+        "['kube-system', 'kube-public', 'kube-node-lease', 'default']",
+    ),
+    "name-collision": Row(
+        errors.NameCollisionError,
+        lambda env: {"namePrefixes": [f"{env.p}c/"], "demand": {}},
+        lambda env: f"secretsmanager item '{_colliding(env.p)}' and secretsmanager item '{env.p}c/x' both map to "
+        f"'sm-{env.p}c-x-{short_hash(f'secretsmanager:{env.p}c/x')}'",
+    ),
+    "unmanaged-object": Row(
+        errors.UnmanagedObjectError,
+        lambda env: {},
+        lambda env: f"these objects already exist and were not made by this stack: Secret {env.web}/sm-{env.p}-db. "
+        "Rename or remove them, or set kecs-secrets:adoptExisting=true to take them over",
+        setup=_unmanaged_secret,
+    ),
+    "deletion-guard": Row(
+        errors.DeletionGuardError,
+        lambda env: {"namePrefixes": [f"{env.p}-nothing/"], "demand": {}},
+        lambda env: "the source lists no items, so this run would delete all 1 masters; "
+        "set kecs-secrets:allowMassDeletion=true if that is really wanted",
+        setup=_master_made_earlier,
+    ),
+    "source-unreachable": Row(
+        errors.SourceUnavailableError,
+        lambda env: {"endpoint": "http://127.0.0.1:9"},
+        lambda env: "cannot read Secrets Manager ListSecrets from http://127.0.0.1:9: EndpointConnectionError",
+    ),
+    "cluster-unreachable": Row(
+        errors.ClusterUnavailableError,
+        lambda env: {"podDemand": True, "kubeconfig": str(env.workdir / "unreachable-kubeconfig")},
+        lambda env: "cannot reach the Kubernetes API at https://127.0.0.1:9: [Errno 111] Connection refused",
+        setup=_unreachable_kubeconfig,
+    ),
+    "json-key-missing-in-value": Row(
+        errors.ValueShapeError,
+        lambda env: {"demand": {env.web: [f"{env.db_arn}:port::"]}},
+        lambda env: f"secret '{env.p}/db' has no JSON field(s) ['port'] that a consumer selects",
+        command="up",
+        where="provider",
+    ),
+    "value-gone": Row(
+        errors.SourceGoneError,
+        lambda env: {"endpoint": env.endpoint},
+        lambda env: f"secretsmanager item '{env.p}/db' not found (ResourceNotFoundException)",
+        setup=_failing_value_reads(400, "ResourceNotFoundException"),
+        command="up",
+        where="provider",
+    ),
+    "value-read-fails": Row(
+        errors.SourceUnavailableError,
+        lambda env: {"endpoint": env.endpoint},
+        lambda env: f"cannot read secretsmanager item '{env.p}/db' from {env.endpoint}: InternalFailure",
+        setup=_failing_value_reads(500, "InternalFailure"),
+        command="up",
+        where="provider",
+    ),
+}
+
+
+def test_every_error_class_has_a_row():
+    """A new error class needs a row here (the two abstract bases are never raised themselves)."""
+    concrete = {getattr(errors, name) for name in errors.__all__} - {errors.KecsSecretsError, errors.RetryableError}
+    assert concrete <= {row.error for row in ROWS.values() if row.error is not None}
+
+
+@pytest.fixture(scope="module")
+def data(endpoint, kube, aws):
+    p = f"err{random.token_hex(3)}"
+    sm = aws("secretsmanager")
+    master_ns, web = f"{p}-system", f"web-{p}-us-east-1"
+    kube.create_namespace(master_ns)
+    kube.create_ecs_namespace(f"web-{p}", "us-east-1")
+    made = [sm.create_secret(Name=f"{p}/db", SecretString=json.dumps({"username": "admin", "password": random.token_hex(8)}))]
+    for name in (f"{p}c/x", f"{p}c/X", _colliding(p)):
+        made.append(sm.create_secret(Name=name, SecretString="x"))
+    yield p, master_ns, web, made[0]["ARN"]
+    for secret in made:
+        sm.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+    for namespace in (master_ns, web):
+        kube.delete_namespace(namespace)
+
+
+@pytest.mark.parametrize("row_id", list(ROWS))
+def test_error_reaches_the_user_as_one_line(row_id, data, endpoint, kubeconfig, kube, tmp_path):
+    row = ROWS[row_id]
+    p, master_ns, web, db_arn = data
+    env = Env(p, endpoint, kubeconfig, kube, master_ns, web, db_arn, stack_name=f"err-{row_id}-{p}", workdir=tmp_path)
+    stack = None
+    try:
+        proxy = row.setup(env)
+        if proxy is not None:
+            env.cleanups.append(lambda: proxy.__exit__(None, None, None))
+            proxy.__enter__()
+        config = {
+            "endpoint": env.endpoint,
+            "region": "us-east-1",
+            "masterNamespace": master_ns,
+            "namePrefixes": [f"{p}/"],
+            "kubeconfig": kubeconfig,
+            "demand": {web: [f"{p}/db"]},
+            **row.config(env),
+        }
+        stack = ProjectStack(tmp_path / "stack", env.stack_name, config)
+        run = stack.preview if row.command == "preview" else stack.up
+        with pytest.raises(auto.CommandError) as caught:
+            run()
+        text = str(caught.value)
+        expected = row.line(env) if row.error is None else f"{row.error.__name__}: {row.line(env)}"
+        # The CLI's output lines (CommandError puts "stdout: " / "stderr: " before the first of each).
+        lines = [line.strip().removeprefix("stdout: ").removeprefix("stderr: ") for line in text.splitlines()]
+        assert f"error: {expected}" in lines, text[-4000:]
+        assert "Traceback" not in text, text[-4000:]
+        if row.where == "provider":
+            assert kube.secret(master_ns, f"sm-{p}-db") is None, "no master is made from a value that could not be read"
+    finally:
+        try:
+            if stack is not None:
+                stack.remove()
+        finally:
+            for cleanup in reversed(env.cleanups):
+                cleanup()
