@@ -12,7 +12,7 @@ from typing import Any
 
 from kecs_secrets.errors import ClusterUnavailableError
 from providers.kube import KubeReader
-from tests.support.real import ROOT, run_script
+from tests.support.real import ROOT, free_ports, run_dir, unavailable
 
 
 class KubeAdmin(KubeReader):
@@ -74,18 +74,50 @@ class KubeAdmin(KubeReader):
         return bool(answer["status"].get("allowed"))
 
 
-_STARTED: list[bool] = []
+_CLUSTER: dict[str, str] = {}
+START_ATTEMPTS = 3  # a port picked by the kernel can be taken before a component binds it: start again elsewhere
 
 
 def start_cluster() -> str:
-    """Start (or reuse) the control plane; return its kubeconfig path. One the tests started is stopped at exit."""
-    if not _STARTED:
-        running = subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "status"], capture_output=True, check=False)
-        run_script("cluster.sh", "start")
-        _STARTED.append(running.returncode != 0)
-        if _STARTED[0] and not os.environ.get("KECS_KEEP_CLUSTER"):
-            atexit.register(subprocess.run, [os.path.join(ROOT, "scripts", "cluster.sh"), "stop"], capture_output=True, check=False)
-    return run_script("cluster.sh", "kubeconfig")
+    """The kubeconfig of the control plane the tests use: KECS_KUBECONFIG's (an admin kubeconfig of a running
+    cluster, never started nor stopped here), or one started for this process, on free ports and with its
+    state under run_dir(), and stopped at exit."""
+    if "kubeconfig" in _CLUSTER:
+        return _CLUSTER["kubeconfig"]
+    given = os.environ.get("KECS_KUBECONFIG")
+    if given:
+        if not os.path.isfile(given):
+            unavailable(f"KECS_KUBECONFIG={given} is not a file")
+        _CLUSTER["kubeconfig"] = os.path.abspath(given)
+        return _CLUSTER["kubeconfig"]
+    script = os.path.join(ROOT, "scripts", "cluster.sh")
+    failure = ""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        apiserver, etcd_client, etcd_peer, kcm = free_ports(4)
+        directory = str(run_dir() / f"cluster-{apiserver}")
+        env = {
+            **os.environ,
+            "KECS_APISERVER_PORT": str(apiserver),
+            "KECS_ETCD_CLIENT_PORT": str(etcd_client),
+            "KECS_ETCD_PEER_PORT": str(etcd_peer),
+            "KECS_KCM_PORT": str(kcm),
+        }
+        try:
+            done = subprocess.run([script, "start", directory], env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            unavailable(f"scripts/cluster.sh start: {err}")
+            raise AssertionError("unreachable") from err
+        # Stop it at exit whatever happened: a failed start can leave etcd running.
+        atexit.register(subprocess.run, [script, "stop", directory], capture_output=True, check=False, timeout=120)
+        if done.returncode == 0:
+            _CLUSTER.update(kubeconfig=os.path.join(directory, "kubeconfig"), dir=directory)
+            return _CLUSTER["kubeconfig"]
+        failure = f"scripts/cluster.sh start {directory} (attempt {attempt}) exited {done.returncode}: {done.stderr[-2000:]}"
+        subprocess.run([script, "stop", directory], capture_output=True, check=False, timeout=120)
+        if "is in use" not in done.stderr:
+            break
+    unavailable(failure)
+    raise AssertionError("unreachable")
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:

@@ -1,4 +1,4 @@
-"""LocalStack for tests: find or start one, give each test its own names, delete what a test made.
+"""LocalStack for tests: start one of our own, give each test its own names, delete what a test made.
 
     endpoint = ensure_localstack()            # a running LocalStack or skip / fail (CI=true)
     with isolated_names("my-test", endpoint) as names:
@@ -6,16 +6,16 @@
         sm.create_secret(Name=names.secret("db/password"), SecretString="...")
     # leaving the block deletes every secret and parameter whose name starts with names.root
 
-Environment:
-    LOCALSTACK_ENDPOINT     use the emulator at this URL (default http://127.0.0.1:$LOCALSTACK_PORT)
-    LOCALSTACK_PORT         default port (4566); also the port a started LocalStack listens on
+The tests start their own emulator with scripts/localstack.sh (which installs it on first use, ~1.5 min) on
+a port the kernel picks, with its state under this process's run_dir(), and stop it at interpreter exit.
+They never use an emulator they did not start, unless told to:
+
+    LOCALSTACK_ENDPOINT     use the emulator at this URL instead (e.g. the demo's http://127.0.0.1:4566);
+                            it is never started nor stopped by the tests
     CI=true                 an emulator that cannot be had is a hard failure (LocalStackUnavailable),
                             elsewhere the tests that need it are skipped with the reason
-    KECS_KEEP_LOCALSTACK=1  leave a LocalStack that the tests started running at exit (faster reruns)
     KECS_AWS_EMULATOR=moto  the explicit opt-in to test against moto's server instead of LocalStack (it is
                             then the only emulator accepted; without it a moto server is never used)
-The emulator is started with scripts/localstack.sh (which installs it on first use, ~1.5 min) and is
-stopped at interpreter exit only if these helpers started it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import os
 import re
 import secrets
 import subprocess
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +34,8 @@ from typing import Any
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.real import ROOT, free_ports, run_dir
+
 SCRIPT = os.path.join(ROOT, "scripts", "localstack.sh")
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -68,8 +68,9 @@ class LocalStackUnavailable(RuntimeError):
 # ---- finding or starting the emulator -------------------------------------------------------------------
 
 
-def default_endpoint() -> str:
-    return os.environ.get("LOCALSTACK_ENDPOINT") or f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}"
+def default_endpoint() -> str | None:
+    """The emulator the environment points the tests at (LOCALSTACK_ENDPOINT), or None: the tests start their own."""
+    return os.environ.get("LOCALSTACK_ENDPOINT") or None
 
 
 def wanted_emulator() -> str:
@@ -98,6 +99,7 @@ def probe(endpoint: str, timeout: float = 2.0) -> str | None:
 
 
 _state: dict[str, Any] = {"endpoint": None, "failure": None, "started": None}
+START_ATTEMPTS = 3  # a port picked by the kernel can be taken before the emulator binds it: start again elsewhere
 
 
 def _unavailable(reason: str) -> None:
@@ -107,12 +109,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"LocalStack unavailable: {reason}")
 
 
-def _script_env(port: int) -> dict[str, str]:
-    return {**os.environ, "LOCALSTACK_PORT": str(port)}
+def _script_env(port: int, state_dir: str) -> dict[str, str]:
+    return {**os.environ, "LOCALSTACK_PORT": str(port), "LOCALSTACK_STATE_DIR": state_dir}
 
 
 def ensure_localstack() -> str:
-    """Return the endpoint of a healthy LocalStack, starting one (and installing it) if none answers.
+    """Return the endpoint of a healthy LocalStack: LOCALSTACK_ENDPOINT's, or one started (and installed) for
+    this process on a free port.
 
     The result (or the failure) is remembered for the rest of the process, so a missing LocalStack costs one
     attempt, not one per test.
@@ -121,47 +124,56 @@ def ensure_localstack() -> str:
         return _state["endpoint"]
     if _state["failure"]:
         _unavailable(_state["failure"])
-    endpoint = default_endpoint()
-    if probe(endpoint):
-        _state["endpoint"] = endpoint
-        return endpoint
-    url = urllib.parse.urlsplit(endpoint)
-    if url.hostname not in ("127.0.0.1", "localhost") or not url.port:
-        _unavailable(f"nothing healthy answers at {endpoint} (LOCALSTACK_ENDPOINT), and it is not local, so it cannot be started")
-    try:
-        done = subprocess.run(
-            [SCRIPT, "start"],
-            env=_script_env(url.port),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_AND_START_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        _unavailable(f"scripts/localstack.sh start: {err}")
-        raise AssertionError("unreachable") from err
-    if done.returncode != 0:
-        _unavailable(f"scripts/localstack.sh start exited {done.returncode}:\n{done.stderr[-3000:]}")
+    given = default_endpoint()
+    if given:
+        if not probe(given, timeout=5.0):
+            _unavailable(f"nothing healthy answers at {given} (LOCALSTACK_ENDPOINT)")
+        _state["endpoint"] = given
+        return given
+    failure = ""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        (port,) = free_ports(1)
+        state_dir = str(run_dir() / f"localstack-{port}")
+        try:
+            done = subprocess.run(
+                [SCRIPT, "start"],
+                env=_script_env(port, state_dir),
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_AND_START_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as err:
+            _unavailable(f"scripts/localstack.sh start: {err}")
+            raise AssertionError("unreachable") from err
+        if done.returncode == 0:
+            break
+        failure = f"scripts/localstack.sh start (port {port}, attempt {attempt}) exited {done.returncode}:\n{done.stderr[-3000:]}"
+        # Stop what it may have left (an emulator that exited or never became healthy) before trying elsewhere.
+        subprocess.run([SCRIPT, "stop"], env=_script_env(port, state_dir), cwd=ROOT, capture_output=True, timeout=60, check=False)
+        if "is in use" not in done.stderr:
+            _unavailable(failure)
+    else:
+        _unavailable(failure)
+    endpoint = f"http://127.0.0.1:{port}"
+    _state["started"] = (port, state_dir)
+    atexit.register(stop_started_localstack)
     if not probe(endpoint, timeout=5.0):
         _unavailable(f"scripts/localstack.sh start succeeded but nothing healthy answers at {endpoint}")
     _state["endpoint"] = endpoint
-    # Started by us only if the script launched a process (not if it found one healthy or starting).
-    if re.search(r"starting (LocalStack|moto_server)", done.stderr):
-        _state["started"] = url.port
-        if os.environ.get("KECS_KEEP_LOCALSTACK", "") not in ("1", "true"):
-            atexit.register(stop_started_localstack)
     return endpoint
 
 
 def stop_started_localstack() -> None:
-    """Stop the LocalStack that ensure_localstack started (no-op if it found one already running)."""
-    port = _state["started"]
-    if port is None:
+    """Stop the LocalStack that ensure_localstack started (no-op if it used LOCALSTACK_ENDPOINT's)."""
+    started = _state["started"]
+    if started is None:
         return
     _state["started"] = None
     _state["endpoint"] = None
-    subprocess.run([SCRIPT, "stop"], env=_script_env(port), cwd=ROOT, capture_output=True, timeout=60, check=False)
+    port, state_dir = started
+    subprocess.run([SCRIPT, "stop"], env=_script_env(port, state_dir), cwd=ROOT, capture_output=True, timeout=60, check=False)
 
 
 def aws_client(service: str, endpoint: str | None = None, region: str = REGION) -> Any:
