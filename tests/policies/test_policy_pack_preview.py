@@ -19,6 +19,7 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -105,18 +106,28 @@ def broken_project(work: Path, pack: Path = POLICY_PACK, *, project_venv_on_path
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     env.update(
         {
-            "PATH": os.pathsep.join([str(stub_bin), str(bin_dir), *([str(VENV / "bin")] if project_venv_on_path else []),
+            "PATH": os.pathsep.join([str(bin_dir), *([str(VENV / "bin")] if project_venv_on_path else []),
                                      *(p for p in os.environ.get("PATH", "").split(os.pathsep) if not p.startswith(str(VENV)))]),
             "PULUMI_BACKEND_URL": f"file://{work / 'backend'}",
             "PULUMI_HOME": str(work / "pulumi-home"),
             "PULUMI_CONFIG_PASSPHRASE": "policy-preview-test-only",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            # Provider plugins come from PULUMI_HOME only, installed there as Pulumi installs any plugin.
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
             "KECS_FIXTURE_RENDER_DIR": str(work / "rendered"),
         }
     )
     (work / "backend").mkdir()
     result = Project(directory, env, pack)
+    installed = subprocess.run(
+        [str(Path(ROOT) / "scripts" / "plugins.sh"), "install", env["PULUMI_HOME"]],
+        cwd=ROOT, capture_output=True, text=True, timeout=TOOLCHAIN_TIMEOUT, check=False,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    # The stub answers for the version the pinned pulumi-aws SDK asks the engine for.
+    done = result.pulumi("plugin", "install", "resource", "aws", version("pulumi_aws"), "--file", str(wrapper), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
     done = result.pulumi("stack", "init", STACK, "--non-interactive", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return result

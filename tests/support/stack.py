@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
-from tests.support.real import ROOT, run_script
+from tests.support.real import ROOT, run_dir, run_script
 
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "kecs_secrets", "components", "providers", ".venv")
 PASSPHRASE = "e2e-passphrase"
@@ -25,6 +25,31 @@ PASSPHRASE = "e2e-passphrase"
 def toolchain_path() -> str:
     """The bin dirs of the Pulumi CLI and plugins (built from Go modules, cached)."""
     return run_script("toolchain.sh", "pulumi")
+
+
+_HOME: list[Path] = []
+
+
+def pulumi_home() -> Path:
+    """This test process's PULUMI_HOME, with the Kubernetes provider built here installed into it the way
+    Pulumi installs plugins (scripts/plugins.sh: `pulumi plugin install ... --file`), once per process."""
+    if not _HOME:
+        home = run_dir() / "pulumi-home"
+        run_script("plugins.sh", "install", str(home))
+        _HOME.append(home)
+    return _HOME[0]
+
+
+def pulumi_env(backend: Path, passphrase: str) -> dict[str, str]:
+    """What the CLI needs here: a file backend, no network, and provider plugins from PULUMI_HOME only."""
+    return {
+        "PATH": f"{toolchain_path()}:{os.path.join(ROOT, '.venv', 'bin')}:{os.environ.get('PATH', '')}",
+        "PULUMI_BACKEND_URL": f"file://{backend}",
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+    }
 
 
 @dataclass
@@ -71,20 +96,12 @@ class ProjectStack:
             target = self.workdir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8")
-        bin_dirs = toolchain_path()
-        self.env = {
-            "PATH": f"{bin_dirs}:{os.path.join(ROOT, '.venv', 'bin')}:{os.environ.get('PATH', '')}",
-            "PULUMI_BACKEND_URL": f"file://{self.backend}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            **(extra_env or {}),
-        }
-        first_bin = bin_dirs.split(":")[0]
+        self.env = {**pulumi_env(self.backend, PASSPHRASE), **(extra_env or {})}
+        first_bin = toolchain_path().split(":")[0]
         command = auto.PulumiCommand(root=str(Path(first_bin).parent), skip_version_check=True)
         options = auto.LocalWorkspaceOptions(
             work_dir=str(self.workdir),
-            pulumi_home=str(base / "pulumi-home"),
+            pulumi_home=str(pulumi_home()),
             env_vars=self.env,
             secrets_provider="passphrase",
             pulumi_command=command,
