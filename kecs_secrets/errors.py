@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "ClusterAuthError",
+    "ClusterRequestError",
     "ClusterUnavailableError",
     "ConfigError",
     "DeletionGuardError",
@@ -63,4 +65,13 @@ class SourceUnavailableError(RetryableError):
 
 
 class ClusterUnavailableError(RetryableError):
-    """The Kubernetes API server could not be read."""
+    """The Kubernetes API server could not be reached (or answered 429/5xx)."""
+
+
+class ClusterAuthError(KecsSecretsError):
+    """The Kubernetes API server refused the credentials (401) or the permission (403) of a context's user,
+    or no credentials could be had (a failing exec plugin). Fails preview and update alike: fix the kubeconfig."""
+
+
+class ClusterRequestError(KecsSecretsError):
+    """The Kubernetes API server answered a read with an error that retrying does not fix (not 401/403)."""

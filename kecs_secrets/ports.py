@@ -28,7 +28,14 @@ class MetadataSource(Protocol):
 
 
 class ClusterReader(Protocol):
-    """Read-only view of the cluster. Failures raise :class:`~kecs_secrets.errors.ClusterUnavailableError`."""
+    """Read-only view of the cluster, metadata only: ``pods`` and ``objects`` give ``{"metadata": {...}}``
+    per object (the core never needs a Secret's data, so an adapter never has to fetch it).
+
+    A server that cannot be reached raises :class:`~kecs_secrets.errors.ClusterUnavailableError` (a
+    preview may go on without the cluster checks); refused credentials or permissions raise
+    :class:`~kecs_secrets.errors.ClusterAuthError`, any other refusal
+    :class:`~kecs_secrets.errors.ClusterRequestError` (both fail every run).
+    """
 
     def namespaces(self) -> set[str]: ...
 

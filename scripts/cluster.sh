@@ -6,6 +6,9 @@
 #   scripts/cluster.sh stop [DIR]         stop it (state is kept; start again resumes it)
 #   scripts/cluster.sh status [DIR]       show processes and readiness (exit 0 ready, 3 stopped, 1 degraded)
 #   scripts/cluster.sh kubeconfig [DIR]   print the path of the admin kubeconfig (DIR/kubeconfig)
+#   scripts/cluster.sh token [DIR]        print the static bearer token the API server also accepts (user
+#                                         kecs-token-admin, group system:masters; DIR/pki/tokens.csv), for tests of
+#                                         kubeconfigs with token or exec-plugin users
 #   scripts/cluster.sh ecs-namespace CLUSTER REGION [DIR]
 #                                         create namespace <cluster>-<region> with the KECS labels (idempotent)
 #   scripts/cluster.sh system-namespace [DIR]   create namespace kecs-system (idempotent)
@@ -20,7 +23,8 @@
 # Binaries: $KECS_KUBE_BIN if set, else scripts/toolchain/kube.sh (builds or reuses the pinned versions from the
 # cache or PATH), else etcd/kube-apiserver/kube-controller-manager from PATH.
 # Authentication: client certificates (DIR/pki: CA, serving cert for 127.0.0.1/localhost, admin cert in
-# O=system:masters, service-account signing keys; made with openssl). Authorization: Node,RBAC.
+# O=system:masters, service-account signing keys; made with openssl), bearer tokens of service accounts, and
+# one static token (--token-auth-file DIR/pki/tokens.csv, random, made once). Authorization: Node,RBAC.
 # No kubectl is needed: the api subcommand and the KECS namespace helpers use curl.
 set -euo pipefail
 
@@ -137,6 +141,12 @@ extendedKeyUsage=clientAuth"
   ) || { cat "$pki/openssl.log" >&2 2>/dev/null; die "openssl failed (see above)"; }
 }
 
+gen_token() { # the static token file for --token-auth-file (token,user,uid,"groups")
+  [[ -s $pki/tokens.csv ]] && return 0
+  command -v openssl >/dev/null || die "openssl is needed to make the static token"
+  (umask 077 && printf '%s,kecs-token-admin,kecs-token-admin,"system:masters"\n' "$(openssl rand -hex 24)" >"$pki/tokens.csv")
+}
+
 write_kubeconfig() {
   local tmp=$dir/.kubeconfig.tmp
   cat >"$tmp" <<EOF
@@ -235,6 +245,7 @@ start() {
   fi
   find_bins
   gen_pki
+  gen_token
   printf 'apiserver_port=%s\netcd_client_port=%s\netcd_peer_port=%s\nkcm_port=%s\n' \
     "$apiserver_port" "$etcd_client_port" "$etcd_peer_port" "$kcm_port" >"$dir/cluster.env"
   write_kubeconfig
@@ -259,7 +270,7 @@ start() {
       --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$apiserver_port" \
       --etcd-servers="http://127.0.0.1:$etcd_client_port" \
       --cert-dir="$pki" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-      --client-ca-file="$pki/ca.crt" --authorization-mode=Node,RBAC \
+      --client-ca-file="$pki/ca.crt" --token-auth-file="$pki/tokens.csv" --authorization-mode=Node,RBAC \
       --service-account-issuer="$sa_issuer" --service-account-key-file="$pki/sa.pub" \
       --service-account-signing-key-file="$pki/sa.key" \
       --service-cluster-ip-range="$service_cidr" --endpoint-reconciler-type=none \
@@ -349,6 +360,10 @@ case "$cmd" in
     set_dir "${1:-}"
     [[ -f $dir/kubeconfig ]] || die "no kubeconfig in $dir (run: $0 start${1:+ $1})"
     echo "$dir/kubeconfig" ;;
+  token)
+    set_dir "${1:-}"
+    [[ -s $pki/tokens.csv ]] || die "no static token in $dir (run: $0 start${1:+ $1})"
+    cut -d, -f1 "$pki/tokens.csv" | head -n 1 ;;
   ecs-namespace)
     [[ $# -ge 2 ]] || die "usage: $0 ecs-namespace CLUSTER REGION [DIR]"
     set_dir "${3:-}"

@@ -36,7 +36,8 @@ def main() -> int:
         masters, replicas, readers = [], {}, []
         for ns in namespaces:
             for kind in ("Secret", "ConfigMap"):
-                for obj in kube.objects(kind, ns):
+                # Whole objects: the data keys are shown (never a value).
+                for obj in kube.objects(kind, ns, metadata_only=False):
                     meta = obj["metadata"]
                     if ANNOTATION_STACK not in (meta.get("annotations") or {}):
                         continue

@@ -3,40 +3,69 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import subprocess
 import time
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from kecs_secrets.errors import ClusterUnavailableError
-from providers.kube import KubeReader
-from tests.support.real import ROOT, free_ports, run_dir, unavailable
+from kubernetes import client, config
+
+from tests.support.real import ROOT, free_ports, run_dir, run_script, unavailable
 
 
-class KubeAdmin(KubeReader):
-    """KubeReader plus the writes a test needs to set the scene (namespaces, pods, unmanaged objects)."""
+class KubeAdminError(AssertionError):
+    """The API server refused a request of the test harness (the status and its message)."""
+
+    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {path}: HTTP {status}: {body[:500]}")
+        self.status = status
+
+
+class KubeAdmin:
+    """The writes and raw reads a test needs to set the scene and check it (namespaces, pods, unmanaged
+    objects, SubjectAccessReviews), by API path, through the official client with an admin kubeconfig."""
+
+    def __init__(self, kubeconfig: str, context: str | None = None) -> None:
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False)
+        self.server = configuration.host
+        self.api = client.ApiClient(configuration)
+
+    def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json", accept: str = "application/json") -> tuple[int, str]:
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        serialized = self.api.param_serialize(method, path, header_params=headers, body=body, auth_settings=["BearerToken"])
+        response = self.api.call_api(*serialized, _request_timeout=30)
+        response.read()
+        return response.status, (response.data or b"").decode("utf-8")
+
+    def _json(self, method: str, path: str, body: Any = None, *, missing_ok: bool = False) -> Any:
+        status, text = self.request(method, path, body)
+        if status == 404 and missing_ok:
+            return None
+        if status >= 400:
+            raise KubeAdminError(method, path, status, text)
+        return json.loads(text) if text else None
 
     def get(self, path: str) -> Mapping[str, Any] | None:
-        try:
-            return self._get(path)
-        except ClusterUnavailableError as err:
-            if "HTTP 404" in str(err):
-                return None
-            raise
+        """The object or list at path, or None if it does not exist."""
+        return self._json("GET", path, missing_ok=True)
 
     def text(self, path: str) -> str:
         """A non-JSON answer (e.g. /metrics)."""
-        request = urllib.request.Request(self.server + path)
-        with urllib.request.urlopen(request, context=self._ssl, timeout=30) as response:
-            return response.read().decode("utf-8")
+        status, text = self.request("GET", path, accept="*/*")
+        if status >= 400:
+            raise KubeAdminError("GET", path, status, text)
+        return text
 
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self._send("POST", path, body=body)
+        return self._json("POST", path, body)
 
     def delete(self, path: str) -> Any:
-        return self._send("DELETE", path)
+        return self._json("DELETE", path)
 
     def create_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
         self.post("/api/v1/namespaces", {"metadata": {"name": name, "labels": dict(labels or {})}})
@@ -48,11 +77,7 @@ class KubeAdmin(KubeReader):
         return name
 
     def delete_namespace(self, name: str) -> None:
-        try:
-            self.delete(f"/api/v1/namespaces/{name}")
-        except ClusterUnavailableError as err:
-            if "HTTP 404" not in str(err):
-                raise
+        self._json("DELETE", f"/api/v1/namespaces/{name}", missing_ok=True)
 
     def secret(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         return self.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
@@ -72,6 +97,11 @@ class KubeAdmin(KubeReader):
         }
         answer = self.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
         return bool(answer["status"].get("allowed"))
+
+    def service_account_token(self, namespace: str, name: str, seconds: int = 3600) -> str:
+        """A bound token of a ServiceAccount (TokenRequest API)."""
+        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": seconds}}
+        return self.post(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", request)["status"]["token"]
 
 
 _CLUSTER: dict[str, str] = {}
@@ -118,6 +148,14 @@ def start_cluster() -> str:
             break
     unavailable(failure)
     raise AssertionError("unreachable")
+
+
+def cluster_token() -> str:
+    """The static bearer token the control plane accepts (scripts/cluster.sh token: user kecs-token-admin in
+    system:masters), for kubeconfigs whose user is a token or an exec credential plugin. With KECS_KUBECONFIG,
+    that cluster must have been started by scripts/cluster.sh (the token is read from the kubeconfig's directory)."""
+    directory = _CLUSTER.get("dir") or os.path.dirname(start_cluster())
+    return run_script("cluster.sh", "token", directory)
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from kecs_secrets.config import parse_config
 from kecs_secrets.errors import (
+    ClusterAuthError,
+    ClusterRequestError,
     ClusterUnavailableError,
     ConfigError,
     DeletionGuardError,
@@ -176,6 +178,31 @@ def test_cluster_unreachable_in_preview_warns_and_still_plans():
 def test_cluster_unreachable_in_up_fails():
     with pytest.raises(ClusterUnavailableError, match="cannot reach the Kubernetes API"):
         plan({"demand": {"web-us-east-1": ["app/db"]}}, cluster=FakeCluster(unreachable=True), dry_run=False)
+
+
+class RefusingCluster(FakeCluster):
+    """A cluster that answers, but refuses every read with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def _check(self) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ClusterAuthError("HTTP 401, the server refused the credentials of user 'u' of context 'c'"), ClusterRequestError("HTTP 404")],
+    ids=["credentials refused", "other refusal"],
+)
+@pytest.mark.parametrize("dry_run", [True, False], ids=["preview", "up"])
+def test_a_cluster_that_refuses_fails_preview_and_up(error, dry_run):
+    """Only an unreachable API server lets a preview go on without the cluster checks."""
+    warnings: list[str] = []
+    with pytest.raises(type(error), match=str(error)):
+        plan({"demand": {"web-us-east-1": ["app/db"]}}, cluster=RefusingCluster(error), dry_run=dry_run, warn=warnings.append)
+    assert warnings == []
 
 
 @pytest.mark.parametrize("dry_run", [True, False], ids=["preview", "up"])
