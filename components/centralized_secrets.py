@@ -43,7 +43,9 @@ class CentralizedSecrets(pulumi.ComponentResource):
         # and a kubeconfig change must not replace every object.
         provider = k8s.Provider(
             "k8s",
-            kubeconfig=args.kubeconfig or None,
+            # "" (not None, which the SDK would replace by $KUBECONFIG verbatim, breaking a list of files) makes
+            # the provider load the way kubectl does: $KUBECONFIG's files merged, ~/.kube/config, in-cluster.
+            kubeconfig=args.kubeconfig or "",
             context=args.kube_context or None,
             enable_secret_mutable=True,
             enable_config_map_mutable=True,

@@ -42,7 +42,11 @@ built_version() { # the version the toolchain's provider reports (toolchain/vers
 install() {
   local home=${1:-${PULUMI_HOME:-}} bin version have
   [[ -n $home ]] || die "no PULUMI_HOME (give it as an argument or in the environment)"
-  bin=$("$root/scripts/toolchain.sh" pulumi | cut -d: -f1) || die "scripts/toolchain.sh pulumi failed"
+  local err
+  err=$(mktemp)
+  # The toolchain's progress is shown only if it fails (a no-op run says "up to date").
+  bin=$("$root/scripts/toolchain.sh" pulumi 2>"$err" | cut -d: -f1) || { cat "$err" >&2; rm -f "$err"; die "scripts/toolchain.sh pulumi failed"; }
+  rm -f "$err"
   [[ -x $bin/pulumi && -x $bin/pulumi-resource-kubernetes ]] || die "$bin lacks pulumi or pulumi-resource-kubernetes"
   version=$(requested_version)
   have=$home/plugins/resource-kubernetes-v$version/pulumi-resource-kubernetes

@@ -31,6 +31,13 @@ def test_dev_stack_config_is_valid(stack_config):
     assert settings.task_definitions[0].cluster == "default"
 
 
+def test_staging_stack_config_is_valid(stack_config):
+    """The second environment: another endpoint, region and master namespace."""
+    stack_config(read_stack_file(os.path.join(ROOT, "Pulumi.staging.yaml")))
+    settings = load_settings()
+    assert (settings.endpoint, settings.region, settings.master_namespace) == ("http://127.0.0.1:5000", "eu-west-1", "kecs-staging")
+
+
 def test_text_values_are_read_by_the_getter_of_their_type(stack_config):
     stack_config({
         "kecs-secrets:maxMasterDeletions": "3",
