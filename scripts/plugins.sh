@@ -18,7 +18,7 @@
 # before 4.25.0), newer than that, which the engine accepts (it warns only when a plugin reports a version
 # below the one asked for); so it is installed under the version the SDK asks for, and reports its own.
 #
-# Idempotent: a plugin whose installed binary is identical to the toolchain's is left alone (~0.2 s).
+# Idempotent: a plugin whose installed binary is identical to the toolchain's (cmp) is left alone.
 # Progress goes to stderr; stdout stays empty (install) or is the version (version).
 set -euo pipefail
 
