@@ -213,9 +213,14 @@ class KubeReader:
     def namespaces(self) -> set[str]:
         return {ns["metadata"]["name"] for ns in self._list("Namespace", None)}
 
-    def pods(self) -> list[Mapping[str, Any]]:
-        """Every pod's metadata (its annotations carry the demand)."""
-        return list(self._list("Pod", None))
+    @property
+    def api_client(self) -> client.ApiClient:
+        """The official client's ApiClient, for tools that also write (the KECS stand-in, tests); never the program."""
+        return self._api
+
+    def pods(self, *, metadata_only: bool = True) -> list[Mapping[str, Any]]:
+        """Every pod's metadata (its annotations carry the demand), or whole pods with ``metadata_only=False``."""
+        return list(self._list("Pod", None, metadata_only=metadata_only))
 
     def objects(self, kind: str, namespace: str | None, *, metadata_only: bool = True) -> list[Mapping[str, Any]]:
         """Objects of one kind in one namespace (or cluster-wide): ``{"metadata": ...}`` each, unless

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kecs_secrets.errors import KecsSecretsError
+from kecs_secrets.errors import ClusterRequestError, KecsSecretsError
 from providers.kube import KubeReader
 
 __all__ = ["PodReference", "check_pods", "kecs_pod", "pod_references", "secret_key_ref", "valid_name"]
@@ -153,22 +153,36 @@ def check_pods(pods: Iterable[Mapping[str, Any]], secrets: Mapping[tuple[str, st
 
 
 class PodWriter(KubeReader):
-    """The read-only client plus the one write this stand-in needs: creating a pod."""
+    """The read-only client plus the one write this stand-in needs: creating a pod (official client)."""
 
     def create_pod(self, pod: Mapping[str, Any]) -> str:
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        existing = [p for p in self._list(f"/api/v1/namespaces/{namespace}/pods") if p["metadata"]["name"] == name]
+        existing = any(p["metadata"]["name"] == name for p in self.objects("Pod", namespace))
         if existing:
-            self._send("DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}", {"gracePeriodSeconds": "0"})
-        self._send("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
+            self._write("DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}", {"gracePeriodSeconds": 0})
+        self._write("POST", f"/api/v1/namespaces/{namespace}/pods", dict(pod))
         return "replaced" if existing else "created"
+
+    def _write(self, method: str, path: str, body: Mapping[str, Any]) -> None:
+        api = self.api_client
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        response = api.call_api(*api.param_serialize(method, path, header_params=headers, body=body, auth_settings=["BearerToken"]),
+                                _request_timeout=30)  # fmt: skip
+        response.read()
+        if response.status >= 400:
+            try:
+                detail = json.loads(response.data or b"{}").get("message", "")
+            except ValueError:
+                detail = ""
+            raise ClusterRequestError(f"{method} {path}: HTTP {response.status}: {detail}")
 
 
 def cluster_secrets(kube: KubeReader, namespaces: Iterable[str]) -> dict[tuple[str, str], list[str]]:
+    """(namespace, name) -> data keys of every Secret (whole objects: the keys are needed, values are never shown)."""
     return {
         (ns, obj["metadata"]["name"]): sorted(obj.get("data") or {})
         for ns in sorted(set(namespaces))
-        for obj in kube.objects("Secret", ns)
+        for obj in kube.objects("Secret", ns, metadata_only=False)
     }
 
 
@@ -201,7 +215,7 @@ def create(kube: PodWriter, specs: list[str], region: str, out=sys.stdout) -> in
 
 
 def check(kube: KubeReader, out=sys.stdout) -> int:
-    pods = kube.pods()
+    pods = kube.pods(metadata_only=False)  # the containers' secretKeyRefs are in the spec
     refs = check_pods(pods, cluster_secrets(kube, (p["metadata"]["namespace"] for p in pods)))
     resolving = sum(1 for r in refs if r.resolves)
     print(f"KECS pods: {resolving} of {len(refs)} secretKeyRefs resolve", file=out)

@@ -11,10 +11,10 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.support.localstack import probe
 from tests.support.real import free_ports, run_dir, unavailable
 
 __all__ = ["moto_server"]
@@ -41,9 +41,9 @@ def moto_server(account: str) -> Iterator[str]:
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT
-        while process.poll() is None and time.monotonic() < deadline and probe(endpoint) != "moto":
+        while process.poll() is None and time.monotonic() < deadline and not _answers(endpoint):
             time.sleep(0.2)
-        if process.poll() is None and probe(endpoint) == "moto":
+        if process.poll() is None and _answers(endpoint):
             break
         failure = f"moto_server on port {port} did not answer: {log.read_text(errors='replace')[-1500:]}"
         _stop(process)
@@ -55,6 +55,16 @@ def moto_server(account: str) -> Iterator[str]:
         yield endpoint
     finally:
         _stop(process)
+
+
+def _answers(endpoint: str) -> bool:
+    """Whether moto's server answers at endpoint (its own API, which LocalStack does not have)."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2) as answer:
+            answer.read()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _stop(process: subprocess.Popen) -> None:
