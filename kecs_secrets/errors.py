@@ -9,10 +9,12 @@ __all__ = [
     "KecsSecretsError",
     "LayoutError",
     "NameCollisionError",
+    "OwnershipError",
     "ReferenceResolutionError",
     "RetryableError",
     "SourceGoneError",
     "SourceUnavailableError",
+    "StateUnavailableError",
     "UnmanagedObjectError",
     "ValueShapeError",
 ]
@@ -58,9 +60,17 @@ class UnmanagedObjectError(KecsSecretsError):
     """An object the stack did not create already holds a name the stack wants."""
 
 
+class OwnershipError(KecsSecretsError):
+    """An object the stack would delete is no longer provably its own (someone else's holds the name)."""
+
+
 class SourceUnavailableError(RetryableError):
     """LocalStack / AWS could not be read."""
 
 
 class ClusterUnavailableError(RetryableError):
     """The Kubernetes API server could not be read."""
+
+
+class StateUnavailableError(RetryableError):
+    """The stack's own state could not be read (``pulumi stack export``)."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-__all__ = ["ClusterReader", "DocumentSource", "MetadataSource", "ValueReader"]
+from kecs_secrets.model import StackState
+
+__all__ = ["ClusterReader", "DocumentSource", "MetadataSource", "StateReader", "ValueReader"]
 
 
 class MetadataSource(Protocol):
@@ -30,7 +32,9 @@ class MetadataSource(Protocol):
 class ClusterReader(Protocol):
     """Read-only view of the cluster. Failures raise :class:`~kecs_secrets.errors.ClusterUnavailableError`."""
 
-    def namespaces(self) -> set[str]: ...
+    def namespaces(self) -> Mapping[str, Mapping[str, str]]:
+        """Every namespace, with its labels (name -> labels)."""
+        ...
 
     def pods(self) -> list[Mapping[str, Any]]: ...
 
@@ -56,3 +60,12 @@ class ValueReader(Protocol):
     def read_secret(self, arn: str, version: str) -> Mapping[str, Any]: ...
 
     def read_parameter(self, name: str, version: str) -> Mapping[str, Any]: ...
+
+
+class StateReader(Protocol):
+    """The stack's own state, as the last run left it (never a value).
+
+    Failures raise :class:`~kecs_secrets.errors.StateUnavailableError`.
+    """
+
+    def read(self) -> StackState: ...

@@ -136,8 +136,9 @@ class KubeReader:
                 return
             query = {"limit": "500", "continue": token}
 
-    def namespaces(self) -> set[str]:
-        return {ns["metadata"]["name"] for ns in self._list("/api/v1/namespaces")}
+    def namespaces(self) -> dict[str, dict[str, str]]:
+        """Every namespace, with its labels (name -> labels)."""
+        return {ns["metadata"]["name"]: dict(ns["metadata"].get("labels") or {}) for ns in self._list("/api/v1/namespaces")}
 
     def pods(self) -> list[Mapping[str, Any]]:
         return list(self._list("/api/v1/pods"))
