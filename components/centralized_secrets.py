@@ -62,14 +62,14 @@ class CentralizedSecrets(pulumi.ComponentResource):
             MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, key.key, args.adopt),
             pulumi.ResourceOptions(parent=self),
         )
-        if args.leftovers:
-            LeftoverSweep(
-                "leftovers",
-                objects=args.leftovers,
-                kubeconfig=os.path.abspath(args.kubeconfig) if args.kubeconfig else "",
-                context=args.kube_context,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        # Always present (empty when there is nothing to remove), so that removing leftovers is never a change later.
+        LeftoverSweep(
+            "leftovers",
+            objects=args.leftovers,
+            kubeconfig=os.path.abspath(args.kubeconfig) if args.kubeconfig else "",
+            context=args.kube_context,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         cluster_role = None
         if layout.cluster_role is not None:
             cluster_role = ReaderClusterRole(
@@ -85,10 +85,14 @@ class CentralizedSecrets(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
+        needs = layout.replicas_by_namespace()
         for plan in layout.rbac:
             reader = NamespaceReader(
                 plan.namespace,
-                NamespaceReaderArgs(plan, args.master_namespace, provider, cluster_role, args.adopt),
+                NamespaceReaderArgs(
+                    plan, args.master_namespace, provider, cluster_role, args.adopt,
+                    masters=[masters.objects[name] for name in needs.get(plan.namespace, [])],
+                ),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(reader.resources)

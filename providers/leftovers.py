@@ -6,7 +6,8 @@ carry this stack's annotation, are not in the state and not wanted) and the prog
 resource, which deletes each one only if it still has the uid the preflight saw (a delete precondition):
 an object someone recreated in between is left alone and the run fails naming it.
 
-Registered only in a run that has leftovers; in a preview nothing is deleted.
+It is always registered (with an empty list when there is nothing to remove) and reports a change only
+when there is something to delete, so a no-change run stays a no-change run. In a preview nothing is deleted.
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ class KubeDeleter(KubeReader):
 
 
 def _sweep(props: dict[str, Any]) -> dict[str, Any]:
+    objects = props.get("objects") or []
+    deleted: list[str] = []
+    if not objects:
+        return {**props, "deleted": deleted}
     deleter = KubeDeleter(props.get("kubeconfig") or "", props.get("context") or "")
-    deleted = []
-    for kind, namespace, name, uid in props.get("objects") or []:
+    for kind, namespace, name, uid in objects:
         if deleter.delete_if_uid(kind, namespace, name, uid):
             deleted.append(shown((kind, namespace, name)))
     return {**props, "deleted": deleted}
@@ -77,9 +81,9 @@ class LeftoverSweepProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult(news, [])
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = any(olds.get(k) != news.get(k) for k in ("objects", "kubeconfig", "context"))
-        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+    def diff(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Something to delete is a change; nothing to delete is none, whatever an earlier run swept.
+        return DiffResult(changes=bool(news.get("objects")), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult("leftovers", _sweep(props))

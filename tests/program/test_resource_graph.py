@@ -228,7 +228,7 @@ def test_replicas_depend_on_their_master_and_every_object_uses_the_explicit_prov
 
 
 @pulumi.runtime.test
-def test_every_value_reader_gets_the_one_fingerprint_key_and_no_sweep_without_leftovers(mocks):
+def test_every_value_reader_gets_the_one_fingerprint_key_and_an_empty_sweep_without_leftovers(mocks):
     secrets = build()
 
     def check(_):
@@ -241,7 +241,8 @@ def test_every_value_reader_gets_the_one_fingerprint_key_and_no_sweep_without_le
             "password": f"reference '{DB_ARN}:password::' from config",
             "username": f"reference '{DB_ARN}:username::' from td web.json",
         }
-        assert mocks.of_type("pulumi-python:dynamic/kecs:LeftoverSweep") == []
+        (sweep,) = mocks.of_type("pulumi-python:dynamic/kecs:LeftoverSweep")
+        assert sweep.inputs["objects"] == []
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 
@@ -258,3 +259,28 @@ def test_leftovers_are_handed_to_one_sweep_with_their_uids(mocks):
         assert sweep.inputs["kubeconfig"] == os.path.abspath("kc")
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+def test_a_namespaces_reader_waits_for_the_masters_it_reads(mocks, monkeypatch):
+    """A run that fails on a value (say a JSON key the secret lacks) must not have changed that namespace's RBAC first."""
+    import pulumi_kubernetes as k8s
+
+    recorded: dict[str, pulumi.ResourceOptions] = {}
+    for kind in ("ServiceAccount",):
+        real = getattr(k8s.core.v1, kind)
+        monkeypatch.setattr(k8s.core.v1, kind, type(kind, (real,), {"__init__": _spy(real, recorded)}))
+    real_role = k8s.rbac.v1.Role
+    monkeypatch.setattr(k8s.rbac.v1, "Role", type("Role", (real_role,), {"__init__": _spy(real_role, recorded)}))
+    build("need-to-know")
+    for name in ("batch-us-east-1/kecs-secret-reader-batch-us-east-1", "kecs-system/kecs-secret-reader-batch-us-east-1"):
+        assert sorted(d._name for d in recorded[name].depends_on) == ["sm-db-creds"], name
+    default_sa = recorded["default-us-east-1/kecs-secret-reader-default-us-east-1"]
+    assert sorted(d._name for d in default_sa.depends_on) == ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"]
+
+
+def _spy(real, recorded):
+    def init(self, resource_name, *args, opts=None, **kwargs):
+        recorded[resource_name] = opts
+        real.__init__(self, resource_name, *args, opts=opts, **kwargs)
+
+    return init

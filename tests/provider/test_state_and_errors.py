@@ -11,6 +11,7 @@ import pytest
 from kecs_secrets.errors import SourceUnavailableError, StateUnavailableError
 from kecs_secrets.model import StateObject, StateValue
 from providers.dynamic_errors import report_project_errors_in_one_line
+from providers.leftovers import LeftoverSweepProvider
 from providers.pulumi_state import PulumiStackState, stack_state_from_export
 from providers.source_value import FingerprintKeyProvider, SourceValueProvider
 
@@ -135,3 +136,11 @@ def test_value_check_reads_only_for_new_or_changed_secrets_with_selected_keys():
     assert not unverified(news, news)  # nothing changed: no read (the program checks keys from state)
     assert unverified({**news, "json_keys": []}, news)  # a newly selected key the program could not check
     assert not unverified({}, {**news, "json_keys": []})  # no selected key: nothing to verify
+
+
+def test_the_leftover_sweep_changes_only_when_there_is_something_to_delete():
+    provider = LeftoverSweepProvider()
+    swept = {"objects": [["Secret", "ns", "sm-x", "uid"]], "kubeconfig": "", "context": "", "deleted": ["Secret ns/sm-x"]}
+    assert provider.diff("id", swept, {**swept, "objects": []}).changes is False
+    assert provider.diff("id", {**swept, "objects": []}, swept).changes is True
+    assert provider.create({"objects": [], "kubeconfig": "/nonexistent", "context": ""}).outs["deleted"] == []
