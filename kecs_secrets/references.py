@@ -10,7 +10,7 @@ Accepted forms (what ECS accepts):
 ARNs are matched against the real ARNs of the inventory; the random suffix is never guessed away. The
 partition, region and account of an ARN must be the inventory's (a reference to another account or
 partition is refused naming the part that differs, never resolved by its name alone); an empty region
-or account is refused; a parameter path with an empty segment (``parameter//app/db``) is malformed.
+or account is refused; ``parameter//app/db`` names a parameter ``//app/db``, never ``/app/db``.
 A version stage other than AWSCURRENT, or a version id other than the current one, is rejected:
 a replica carries one version under one name, so serving an older one would be a silent lie.
 """
@@ -149,10 +149,11 @@ def _resolve_parameter_arn(ref: Reference, parts: list[str], inventory: Inventor
     if len(parts) != 6 or not parts[5].startswith("parameter/") or len(parts[5]) <= len("parameter/"):
         raise _fail(ref, "malformed SSM parameter ARN (expected arn:aws:ssm:<region>:<account>:parameter/<name>)")
     path = parts[5][len("parameter/"):]
-    if path.startswith("/") or "//" in path:
-        raise _fail(ref, "malformed SSM parameter ARN (empty path segment)")
     _check_scope(ref, parts, inventory)
-    candidates = [name for name in (f"/{path}", path) if inventory.by_name(SSM, name)]
+    # The ARN of '/a/b' is parameter/a/b and that of 'a' is parameter/a: the path names '/<path>', or '<path>' itself
+    # when that is not hierarchical. So parameter//app/db names '//app/db', never '/app/db'.
+    names = (f"/{path}",) if path.startswith("/") else (f"/{path}", path)
+    candidates = [name for name in names if inventory.by_name(SSM, name)]
     if not candidates:
         raise _fail(ref, "no SSM parameter with that ARN")
     if len(candidates) > 1:

@@ -54,7 +54,7 @@ def _missing_keys(props: dict[str, Any], keys: list[str]) -> ValueShapeError | N
     selected_by = props.get("selected_by") or {}
     first = missing[0]
     who = selected_by.get(first, "a reference")
-    return ValueShapeError(f"{who}: secret {props['name']!r} has no JSON field {first!r} at version {props.get('version')!r}")
+    return ValueShapeError(f"{who}: secret {props['name']!r} has no JSON field {first!r}")
 
 
 def _read(props: dict[str, Any]) -> dict[str, Any]:
@@ -112,10 +112,12 @@ class SourceValueProvider(ResourceProvider):
             failures.append(CheckFailure("json_keys", "only Secrets Manager secrets have JSON keys"))
         if not failures and self._keys_unverified(olds, news):
             # A new or changed secret with selected JSON keys: read it now, so that a missing key fails the
-            # preview (and the update, before it changes anything) instead of half-way through.
+            # preview (and the update, before this value's master and readers change) instead of half-way through.
+            # Not a CheckFailure: it is the source's data, not an input, that is wrong, and it is reported like
+            # every other error of the project, in one line naming the reference and its origin.
             missing = _missing_keys(news, _read_data({**news, "fingerprint_key": "00" * FINGERPRINT_KEY_BYTES})["keys"])
             if missing is not None:
-                failures.append(CheckFailure("json_keys", str(missing)))
+                raise missing
         return CheckResult(news, failures)
 
     @staticmethod

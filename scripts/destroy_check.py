@@ -14,17 +14,17 @@ Run it in the project directory with the environment the Pulumi CLI needs (backe
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+import pulumi.runtime
 import yaml
 
-from kecs_secrets.config import NAMESPACE, parse_config
 from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import snapshot_cluster
 from kecs_secrets.preflight import check_ownership
 from providers.kube import KubeReader
 from providers.pulumi_state import PulumiStackState
+from providers.stack_config import load_settings, read_stack_file
 
 
 def _project() -> str:
@@ -36,14 +36,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev")
     args = parser.parse_args()
-    path = f"Pulumi.{args.stack}.yaml"
-    config = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            config = (yaml.safe_load(handle) or {}).get("config") or {}
-    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{NAMESPACE}:")}
     try:
-        settings = parse_config(raw)
+        # The same typed getters as the program: the stack file's values go where the CLI would put them.
+        pulumi.runtime.set_all_config(read_stack_file(f"Pulumi.{args.stack}.yaml"))
+        settings = load_settings()
         state = PulumiStackState(args.stack).read()
         cluster = KubeReader(settings.kubeconfig, settings.kube_context)
         namespaces = cluster.namespaces()

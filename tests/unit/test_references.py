@@ -124,9 +124,9 @@ def test_unresolvable_references_name_the_reference_and_its_origin(inventory, va
         ("arn:aws:secretsmanager:us-east-1::secret:db-creds-A1b2C3", "empty account"),
         ("arn:aws:ssm::000000000000:parameter/app/db/password", "empty region"),
         ("arn:aws:ssm:us-east-1::parameter/app/db/password", "empty account"),
-        # An empty path segment does not name /app/db/password.
-        ("arn:aws:ssm:us-east-1:000000000000:parameter//app/db/password", "empty path segment"),
-        ("arn:aws:ssm:us-east-1:000000000000:parameter/app//db/password", "empty path segment"),
+        # An extra '/' names another parameter ('//app/db/password'), never /app/db/password.
+        ("arn:aws:ssm:us-east-1:000000000000:parameter//app/db/password", "no SSM parameter with that ARN"),
+        ("arn:aws:ssm:us-east-1:000000000000:parameter/app//db/password", "no SSM parameter with that ARN"),
     ],
 )
 def test_arn_scope_must_be_the_inventorys_naming_the_part_that_differs(inventory, value, why):
@@ -152,3 +152,12 @@ def test_the_item_must_be_in_the_references_account_even_with_a_mixed_inventory(
     inventory = Inventory([other, mine], REGION)
     with pytest.raises(ReferenceResolutionError, match="account '000000000000' but 'db-creds' is in account '111111111111'"):
         resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds")
+
+
+def test_a_parameter_whose_name_has_an_empty_segment_is_found_by_its_own_arn():
+    from tests.unit.conftest import parameter
+
+    inventory = Inventory([parameter("/a//b"), parameter("//app/db"), parameter("/app/db")], REGION)
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter/a//b").item.name == "/a//b"
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter//app/db").item.name == "//app/db"
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter/app/db").item.name == "/app/db"
