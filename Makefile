@@ -81,9 +81,15 @@ demo: venv toolchain plugins localstack namespaces seed pods $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi up --yes --skip-preview --stack $(STACK)
 	$(MAKE) --no-print-directory summary
 
-up preview destroy: venv toolchain plugins $(STATE)/pulumi
+up preview: venv toolchain plugins $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
 	$(PULUMI_ENV) pulumi $@ $(if $(filter preview,$@),,--yes) --stack $(STACK)
+
+# `pulumi destroy` deletes by name whatever the state holds: first check that every such object is still ours.
+destroy: venv toolchain plugins $(STATE)/pulumi
+	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
+	$(PULUMI_ENV) $(VENV)/bin/python -m scripts.destroy_check --stack $(STACK)
+	$(PULUMI_ENV) pulumi destroy --yes --stack $(STACK)
 
 plan: venv
 	$(VENV)/bin/python -m scripts.plan --stack $(STACK)

@@ -8,8 +8,10 @@ import pulumi
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
 from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import make_plan
+from kecs_secrets.preflight import shown
 from providers.aws_source import BotoSource
 from providers.kube import KubeReader
+from providers.pulumi_state import PulumiStackState
 from providers.stack_config import load_settings
 from providers.task_definitions import TaskDefinitionFiles
 
@@ -24,6 +26,7 @@ try:
         cluster,
         TaskDefinitionFiles("."),
         dry_run=pulumi.runtime.is_dry_run(),
+        state=PulumiStackState(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"),
         warn=pulumi.log.warn,
     )
 except KecsSecretsError as err:
@@ -35,12 +38,18 @@ for warning in plan.warnings:
 if plan.adopt:
     # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
     pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))
+if plan.leftovers:
+    # Left by an interrupted run: not in the state (so Pulumi cannot delete them) and not wanted; kecs:LeftoverSweep does.
+    pulumi.log.warn(
+        "objects of this stack that its state does not hold and the layout does not want (left by an interrupted run), "
+        "deleted by this run: " + ", ".join(shown(obj) for obj in plan.leftovers)
+    )
 if plan.renamed:
     # Old and new names are different resources: the new master and replicas are created before the old ones go.
     pulumi.log.info("masters renamed (new name made first, old one deleted last): " + ", ".join(f"{a} -> {b}" for a, b in plan.renamed))
 gone = [name for name in plan.deletions if name not in {old for old, _ in plan.renamed}]
 if gone:
-    pulumi.log.info(f"masters to delete (no longer in the source): {gone}")
+    pulumi.log.info(f"masters this run deletes (no longer in the source): {gone}")
 
 secrets = CentralizedSecrets(
     "kecs-secrets",
@@ -54,6 +63,7 @@ secrets = CentralizedSecrets(
         kube_client_qps=settings.kube_client_qps,
         kube_client_burst=settings.kube_client_burst,
         adopt=plan.adopt,
+        leftovers=plan.leftovers,
     ),
 )
 for key, value in secrets.outputs.items():

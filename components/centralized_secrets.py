@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import DEFAULTS
 from kecs_secrets.layout import Layout
+from kecs_secrets.preflight import Leftover
+from providers.leftovers import LeftoverSweep
+from providers.source_value import FingerprintKey
 
 __all__ = ["CentralizedSecrets", "CentralizedSecretsArgs"]
 
@@ -30,6 +34,7 @@ class CentralizedSecretsArgs:
     kube_client_qps: int = DEFAULTS["kubeClientQps"]
     kube_client_burst: int = DEFAULTS["kubeClientBurst"]
     adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
+    leftovers: tuple[Leftover, ...] = ()  # objects of this stack in neither its state nor the layout: deleted by this run
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -53,10 +58,19 @@ class CentralizedSecrets(pulumi.ComponentResource):
             kube_client_settings=k8s.KubeClientSettingsArgs(qps=args.kube_client_qps, burst=args.kube_client_burst),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        key = FingerprintKey("fingerprint-key", pulumi.ResourceOptions(parent=self))
         masters = Masters(
             "masters",
-            MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt),
+            MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, key.key, args.adopt),
             pulumi.ResourceOptions(parent=self),
+        )
+        # Always present (empty when there is nothing to remove), so that removing leftovers is never a change later.
+        LeftoverSweep(
+            "leftovers",
+            objects=args.leftovers,
+            kubeconfig=os.path.abspath(args.kubeconfig) if args.kubeconfig else "",
+            context=args.kube_context,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         cluster_role = None
         if layout.cluster_role is not None:
@@ -73,10 +87,14 @@ class CentralizedSecrets(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
+        needs = layout.replicas_by_namespace()
         for plan in layout.rbac:
             reader = NamespaceReader(
                 plan.namespace,
-                NamespaceReaderArgs(plan, args.master_namespace, provider, cluster_role, args.adopt),
+                NamespaceReaderArgs(
+                    plan, args.master_namespace, provider, cluster_role, args.adopt,
+                    masters=[masters.objects[name] for name in needs.get(plan.namespace, [])],
+                ),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(reader.resources)
@@ -87,7 +105,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
                     "source": m.item.source,
                     "sourceName": m.item.name,
                     "version": m.item.version,
-                    "sha256": masters.sha256[m.name],
+                    "fingerprint": masters.fingerprints[m.name],
                 }
                 for m in layout.masters
             },

@@ -22,17 +22,18 @@ class MastersArgs:
     endpoint: str
     region: str
     provider: k8s.Provider
+    fingerprint_key: pulumi.Input[str]  # the stack's secret key for value fingerprints (kecs:FingerprintKey)
     adopt: AdoptionSet = frozenset()
 
 
 class Masters(pulumi.ComponentResource):
     objects: dict[str, pulumi.Resource]
     data: dict[str, pulumi.Output]
-    sha256: dict[str, pulumi.Output[str]]
+    fingerprints: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
-        self.objects, self.data, self.sha256 = {}, {}, {}
+        self.objects, self.data, self.fingerprints = {}, {}, {}
         for plan in args.masters:
             value = SourceValue(
                 f"value-{plan.name}",
@@ -45,6 +46,8 @@ class Masters(pulumi.ComponentResource):
                 json_keys=list(plan.json_keys),
                 endpoint=args.endpoint,
                 region=args.region,
+                fingerprint_key=args.fingerprint_key,
+                selected_by=dict(plan.selected_by),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
@@ -52,5 +55,5 @@ class Masters(pulumi.ComponentResource):
                 plan.name, plan.kind, meta, value.data, pulumi.ResourceOptions(parent=self, provider=args.provider)
             )
             self.data[plan.name] = value.data
-            self.sha256[plan.name] = value.sha256
-        self.register_outputs({"names": sorted(self.objects), "sha256": self.sha256})
+            self.fingerprints[plan.name] = value.fingerprint
+        self.register_outputs({"names": sorted(self.objects), "fingerprints": self.fingerprints})

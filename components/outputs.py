@@ -2,7 +2,7 @@
 
 __all__ = ["OUTPUT_COUNTS", "OUTPUT_MASTERS", "OUTPUT_REPLICAS", "OUTPUT_WARNINGS"]
 
-OUTPUT_MASTERS = "masters"  # {name: {kind, source, sourceName, version, sha256}}
+OUTPUT_MASTERS = "masters"  # {name: {kind, source, sourceName, version, fingerprint}} (fingerprint: HMAC under the stack's key)
 OUTPUT_REPLICAS = "replicas"  # {namespace: [names]}
 OUTPUT_COUNTS = "counts"  # {masters, replicas, namespaces}
 OUTPUT_WARNINGS = "warnings"  # [text]

@@ -5,7 +5,8 @@ Names, labels, annotations and the rules come from the layout; this module only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -52,6 +53,9 @@ class NamespaceReaderArgs:
     provider: k8s.Provider
     cluster_role: pulumi.Resource | None
     adopt: AdoptionSet = frozenset()
+    # The masters this namespace reads: its reader is made only once they exist, so a run that fails on a
+    # value (e.g. a JSON key the secret lacks) has not granted or changed anything for this namespace first.
+    masters: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 class NamespaceReader(pulumi.ComponentResource):
@@ -60,7 +64,7 @@ class NamespaceReader(pulumi.ComponentResource):
     def __init__(self, name: str, args: NamespaceReaderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:NamespaceReader", name, None, opts)
         plan = args.plan
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.masters))
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{plan.namespace}/{plan.service_account}",
             metadata=metadata("ServiceAccount", plan.namespace, plan.service_account, plan.labels, plan.annotations, args.adopt),

@@ -30,6 +30,7 @@ __all__ = [
     "Settings",
     "TaskDefinitionSource",
     "check_known_keys",
+    "is_region_name",
     "parse_config",
 ]
 
@@ -78,6 +79,8 @@ SCHEMA: Mapping[str, ConfigKey] = {
     "maxMasterDeletions": ConfigKey("integer", 10),
     "allowMassDeletion": ConfigKey("boolean", False),
     "deniedNamespaces": ConfigKey("array", list(DEFAULT_DENIED_NAMESPACES), items="string"),
+    "allowedNamespaces": ConfigKey("array", [], items="string"),
+    "strictPodDemand": ConfigKey("boolean", False),
     "kubeconfig": ConfigKey("string", ""),
     "kubeContext": ConfigKey("string", ""),
     "adoptExisting": ConfigKey("boolean", False),
@@ -88,6 +91,11 @@ SCHEMA: Mapping[str, ConfigKey] = {
 DEFAULTS: Mapping[str, Any] = {name: key.default for name, key in SCHEMA.items()}
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def is_region_name(text: str) -> bool:
+    """An AWS region name such as ``us-east-1`` (the shape, not a list of regions)."""
+    return bool(_REGION.match(text))
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,8 @@ class Settings:
     max_master_deletions: int
     allow_mass_deletion: bool
     denied_namespaces: tuple[str, ...]
+    allowed_namespaces: tuple[str, ...]
+    strict_pod_demand: bool
     kubeconfig: str
     kube_context: str
     adopt_existing: bool
@@ -199,7 +209,7 @@ def _task_definitions(raw: Mapping[str, Any], region: str) -> tuple[TaskDefiniti
         if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str) or not isinstance(entry.get("cluster"), str):
             raise ConfigError(f"{where} must be an object with string 'path' and 'cluster' (and optional 'region')")
         entry_region = entry.get("region", region)
-        if not isinstance(entry_region, str) or not _REGION.match(entry_region):
+        if not isinstance(entry_region, str) or not is_region_name(entry_region):
             raise ConfigError(f"{where}.region is not an AWS region name")
         if not is_dns1123_label(f"{entry['cluster']}-{entry_region}"):
             raise ConfigError(f"{where}.cluster gives an invalid namespace name")
@@ -220,7 +230,7 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
     if endpoint and not re.match(r"^https?://[^\s/]+(/.*)?$", endpoint):
         raise ConfigError(f"config {_key('endpoint')} must be empty (real AWS) or an http(s) URL")
     region = _typed(raw, "region")
-    if not _REGION.match(region):
+    if not is_region_name(region):
         raise ConfigError(f"config {_key('region')} is not an AWS region name")
     master_namespace = _typed(raw, "masterNamespace")
     if not is_dns1123_label(master_namespace):
@@ -238,6 +248,10 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
     max_deletions = _typed(raw, "maxMasterDeletions")
     if max_deletions < 0:
         raise ConfigError(f"config {_key('maxMasterDeletions')} must be >= 0")
+    allowed = _string_list(raw, "allowedNamespaces")
+    for namespace in allowed:
+        if not is_dns1123_label(namespace) or namespace == master_namespace:
+            raise ConfigError(f"config {_key('allowedNamespaces')} entry {namespace!r} is not a namespace that may receive replicas")
     qps, burst = _typed(raw, "kubeClientQps"), _typed(raw, "kubeClientBurst")
     for name, value in (("kubeClientQps", qps), ("kubeClientBurst", burst)):
         if value < 1:
@@ -258,6 +272,8 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         max_master_deletions=max_deletions,
         allow_mass_deletion=_typed(raw, "allowMassDeletion"),
         denied_namespaces=_string_list(raw, "deniedNamespaces"),
+        allowed_namespaces=allowed,
+        strict_pod_demand=_typed(raw, "strictPodDemand"),
         kubeconfig=_typed(raw, "kubeconfig"),
         kube_context=_typed(raw, "kubeContext"),
         adopt_existing=_typed(raw, "adoptExisting"),

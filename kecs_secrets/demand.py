@@ -4,6 +4,12 @@
 - ECS task definition documents (the ``register-task-definition --cli-input-json`` shape), mapped
   to the ECS cluster namespace ``<cluster>-<region>``;
 - live pods carrying KECS's ``kecs.dev/secret-<i>-arn: "<container>:<env-var>:<valueFrom>"`` annotations.
+
+Who may ask: demand only counts for ECS cluster namespaces (KECS's labels ``kecs.dev/type=ecs-cluster``,
+``kecs.dev/cluster`` and ``kecs.dev/region``, consistent with the name ``<cluster>-<region>``) and for
+the namespaces ``kecs-secrets:allowedNamespaces`` lists. Whoever may create a pod elsewhere must not be
+able to pull a copy of any secret into their namespace: such pods are ignored (with a warning naming
+them), and config or task-definition demand for such a namespace is refused by name.
 """
 
 from __future__ import annotations
@@ -12,13 +18,19 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kecs_secrets.config import TaskDefinitionSource
-from kecs_secrets.errors import ConfigError
+from kecs_secrets.config import TaskDefinitionSource, is_region_name
+from kecs_secrets.errors import ConfigError, LayoutError
 from kecs_secrets.model import Reference
 from kecs_secrets.naming import ecs_cluster_namespace
-from kecs_secrets.ports import ClusterReader, DocumentSource
+from kecs_secrets.ports import DocumentSource
 
 __all__ = [
+    "LABEL_ECS_CLUSTER",
+    "LABEL_ECS_REGION",
+    "LABEL_ECS_TYPE",
+    "check_demand_namespaces",
+    "demand_namespace_problem",
+    "ecs_namespace_problem",
     "merge",
     "references_from_config",
     "references_from_pod",
@@ -28,6 +40,62 @@ __all__ = [
 ]
 
 _POD_ANNOTATION = re.compile(r"^kecs\.dev/secret-(\d+)-arn$")
+# KECS's labels of an ECS cluster namespace.
+LABEL_ECS_TYPE = "kecs.dev/type"
+LABEL_ECS_CLUSTER = "kecs.dev/cluster"
+LABEL_ECS_REGION = "kecs.dev/region"
+ECS_CLUSTER_TYPE = "ecs-cluster"
+_ALLOW_HINT = "add it to kecs-secrets:allowedNamespaces to allow it"
+
+
+def ecs_namespace_problem(name: str, labels: Mapping[str, str]) -> str | None:
+    """Why namespace ``name`` with ``labels`` is not an ECS cluster namespace of KECS, or None if it is one."""
+    if labels.get(LABEL_ECS_TYPE) != ECS_CLUSTER_TYPE:
+        return f"it has no label {LABEL_ECS_TYPE}={ECS_CLUSTER_TYPE}"
+    cluster, region = labels.get(LABEL_ECS_CLUSTER, ""), labels.get(LABEL_ECS_REGION, "")
+    if not cluster or not region:
+        return f"it lacks the label {LABEL_ECS_CLUSTER if not cluster else LABEL_ECS_REGION}"
+    if not is_region_name(region):
+        return f"its label {LABEL_ECS_REGION} is not an AWS region name"
+    if ecs_cluster_namespace(cluster, region) != name:
+        return f"its labels {LABEL_ECS_CLUSTER} and {LABEL_ECS_REGION} give the name {ecs_cluster_namespace(cluster, region)!r}"
+    return None
+
+
+def demand_namespace_problem(
+    name: str, namespaces: Mapping[str, Mapping[str, str]], allowed: Iterable[str], refused: Iterable[str] = ()
+) -> str | None:
+    """Why demand for ``name`` does not count (None if it does), given the cluster's namespaces (name -> labels).
+
+    ``refused`` (the master namespace and the deny list) never counts; ``allowed`` counts without labels.
+    """
+    if name in set(refused):
+        return "it is the master namespace or on the deny list"
+    if name in set(allowed):
+        return None
+    if name not in namespaces:
+        return "it does not exist in the cluster"
+    problem = ecs_namespace_problem(name, namespaces[name])
+    return f"it is not an ECS cluster namespace ({problem})" if problem else None
+
+
+def check_demand_namespaces(
+    origins: Mapping[str, str], namespaces: Mapping[str, Mapping[str, str]], allowed: Iterable[str]
+) -> None:
+    """Refuse demand (config, task definitions) for a namespace that is neither an ECS cluster namespace nor allowed.
+
+    ``origins`` maps each namespace that would receive replicas to where its demand came from. Namespaces
+    that do not exist are left to the preflight's own, clearer error.
+    """
+    allowed = set(allowed)
+    for name in sorted(origins):
+        if name in allowed or name not in namespaces:
+            continue
+        problem = ecs_namespace_problem(name, namespaces[name])
+        if problem:
+            raise LayoutError(
+                f"namespace {name!r} (from {origins[name]}) is not an ECS cluster namespace ({problem}); {_ALLOW_HINT}"
+            )
 
 
 def references_from_config(demand: Mapping[str, Any], key: str = "demand") -> list[Reference]:
@@ -71,7 +139,7 @@ def references_from_task_definition(document: Any, namespace: str, origin: str) 
 
 
 def references_from_pod(pod: Mapping[str, Any]) -> list[Reference]:
-    """References a KECS pod declares through its ``kecs.dev/secret-<i>-arn`` annotations."""
+    """References a KECS pod declares through its ``kecs.dev/secret-<i>-arn`` annotations (ConfigError names a malformed one)."""
     metadata = pod.get("metadata") or {}
     namespace = metadata.get("namespace", "")
     annotations = metadata.get("annotations") or {}
@@ -88,9 +156,47 @@ def references_from_pod(pod: Mapping[str, Any]) -> list[Reference]:
     return refs
 
 
-def references_from_pods(cluster: ClusterReader) -> list[Reference]:
-    """References of every live pod the cluster shows."""
-    return [ref for pod in cluster.pods() for ref in references_from_pod(pod)]
+def _declares_demand(pod: Mapping[str, Any]) -> bool:
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return isinstance(annotations, Mapping) and any(_POD_ANNOTATION.match(str(key)) for key in annotations)
+
+
+def references_from_pods(
+    pods: Iterable[Mapping[str, Any]],
+    namespaces: Mapping[str, Mapping[str, str]],
+    *,
+    allowed: Iterable[str] = (),
+    refused: Iterable[str] = (),
+    strict: bool = False,
+) -> tuple[list[Reference], list[str]]:
+    """References of the live pods whose demand counts, and a warning per pod that was ignored or skipped.
+
+    A pod outside ECS cluster namespaces (and outside ``allowed``) is ignored; a pod with a malformed
+    annotation is skipped whole, or fails the run with ``strict``.
+    """
+    allowed, refused = tuple(allowed), tuple(refused)
+    refs: list[Reference] = []
+    warnings: list[str] = []
+    for pod in sorted(pods, key=_pod_key):
+        if not _declares_demand(pod):
+            continue
+        namespace, name = _pod_key(pod)
+        problem = demand_namespace_problem(namespace, namespaces, allowed, refused)
+        if problem:
+            warnings.append(f"pod {namespace}/{name} ignored: its namespace {namespace!r} may not receive secrets ({problem})")
+            continue
+        try:
+            refs.extend(references_from_pod(pod))
+        except ConfigError as err:
+            if strict:
+                raise
+            warnings.append(f"{err}; that pod is skipped (kecs-secrets:strictPodDemand=true makes this an error)")
+    return refs, warnings
+
+
+def _pod_key(pod: Mapping[str, Any]) -> tuple[str, str]:
+    metadata = pod.get("metadata") or {}
+    return (str(metadata.get("namespace", "")), str(metadata.get("name", "?")))
 
 
 def references_from_task_definitions(sources: tuple[TaskDefinitionSource, ...], files: DocumentSource) -> list[Reference]:

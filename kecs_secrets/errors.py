@@ -11,10 +11,12 @@ __all__ = [
     "KecsSecretsError",
     "LayoutError",
     "NameCollisionError",
+    "OwnershipError",
     "ReferenceResolutionError",
     "RetryableError",
     "SourceGoneError",
     "SourceUnavailableError",
+    "StateUnavailableError",
     "UnmanagedObjectError",
     "ValueShapeError",
 ]
@@ -60,6 +62,10 @@ class UnmanagedObjectError(KecsSecretsError):
     """An object the stack did not create already holds a name the stack wants."""
 
 
+class OwnershipError(KecsSecretsError):
+    """An object the stack would delete is no longer provably its own (someone else's holds the name)."""
+
+
 class SourceUnavailableError(RetryableError):
     """LocalStack / AWS could not be read."""
 
@@ -75,3 +81,7 @@ class ClusterAuthError(KecsSecretsError):
 
 class ClusterRequestError(KecsSecretsError):
     """The Kubernetes API server answered a read with an error that retrying does not fix (not 401/403)."""
+
+
+class StateUnavailableError(RetryableError):
+    """The stack's own state could not be read (``pulumi stack export``)."""

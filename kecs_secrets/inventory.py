@@ -13,6 +13,7 @@ from typing import Any
 
 from kecs_secrets.model import SECRETSMANAGER, SSM, SourceItem
 from kecs_secrets.ports import MetadataSource
+from kecs_secrets.references import partition_of
 
 __all__ = ["parameter_arn", "read_inventory", "rfc3339"]
 
@@ -49,7 +50,7 @@ def _matches(name: str, tags: Mapping[str, str], prefixes: tuple[str, ...], want
 
 def parameter_arn(name: str, region: str, account: str) -> str:
     """The ARN of an SSM parameter (DescribeParameters does not always return one)."""
-    return f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
+    return f"arn:{partition_of(region)}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
 
 
 def read_inventory(

@@ -6,7 +6,7 @@ changed in LocalStack or in the demand changes nothing in the cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kecs_secrets.config import LayoutSettings
@@ -69,6 +69,7 @@ class MasterPlan:
     json_keys: tuple[str, ...]  # JSON fields some consumer selects: must exist in the value
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
+    selected_by: Mapping[str, str] = field(default_factory=dict)  # JSON key -> the first reference selecting it, with its origin
 
     @property
     def data_keys(self) -> tuple[str, ...]:
@@ -143,8 +144,20 @@ def _check_namespace(ref: Reference, settings: LayoutSettings) -> None:
         raise LayoutError(f"namespace {ns!r} from {ref.origin} is on the deny list {list(settings.denied_namespaces)}")
 
 
-def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settings: LayoutSettings, region: str = "") -> Layout:
-    """Plan every master, replica and RBAC object. Raises on any bad input, before anything is made."""
+def plan_layout(
+    items: Iterable[SourceItem],
+    demand: Sequence[Reference],
+    settings: LayoutSettings,
+    region: str = "",
+    known_keys: Mapping[tuple[str, str], Collection[str]] | None = None,
+) -> Layout:
+    """Plan every master, replica and RBAC object. Raises on any bad input, before anything is made.
+
+    ``known_keys`` maps ``(arn, version)`` to the data keys a value had when it was last read (from the
+    stack's state): a reference selecting a JSON key that version does not have fails here, naming the
+    reference and its origin, without reading the value again.
+    """
+    known = known_keys or {}
     inventory = Inventory(items, region)
     _check_unique_items(inventory.items)
     names = assign_names(item.key for item in inventory.items)
@@ -152,12 +165,13 @@ def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settin
     warnings: list[str] = []
     needed: dict[str, set[str]] = {}  # namespace -> master names
     origins: dict[str, str] = {}
-    json_keys: dict[str, set[str]] = {}  # master name -> selected JSON keys
+    json_keys: dict[str, dict[str, str]] = {}  # master name -> selected JSON key -> first reference selecting it
     resolved_refs: list[ResolvedReference] = []
     for ref in sorted(demand):
         _check_namespace(ref, settings)
         try:
             resolved = resolve_reference(ref, inventory)
+            _check_known_key(resolved, known)
         except ReferenceResolutionError as err:
             if settings.unresolved_references == "warn":
                 warnings.append(str(err))
@@ -168,14 +182,11 @@ def plan_layout(items: Iterable[SourceItem], demand: Sequence[Reference], settin
         needed.setdefault(ref.namespace, set()).add(master_name)
         origins.setdefault(ref.namespace, ref.origin)
         if resolved.json_key:
-            json_keys.setdefault(master_name, set()).add(resolved.json_key)
+            json_keys.setdefault(master_name, {}).setdefault(resolved.json_key, f"reference {ref.value_from!r} from {ref.origin}")
 
     masters = tuple(
         sorted(
-            (
-                _master(item, names[item.key], tuple(sorted(json_keys.get(names[item.key], ()))), settings)
-                for item in inventory.items
-            ),
+            (_master(item, names[item.key], json_keys.get(names[item.key], {}), settings) for item in inventory.items),
             key=lambda m: m.name,
         )
     )
@@ -268,6 +279,16 @@ def _kecs_reference_warnings(
     return warnings
 
 
+def _check_known_key(resolved: ResolvedReference, known: Mapping[tuple[str, str], Collection[str]]) -> None:
+    keys = known.get((resolved.item.arn, resolved.item.version))
+    if resolved.json_key and keys is not None and resolved.json_key not in keys:
+        ref = resolved.reference
+        raise ReferenceResolutionError(
+            f"reference {ref.value_from!r} from {ref.origin}: secret {resolved.item.name!r} has no JSON field "
+            f"{resolved.json_key!r} at its current version"
+        )
+
+
 def _check_unique_items(items: Sequence[SourceItem]) -> None:
     seen: dict[tuple[str, str], SourceItem] = {}
     for item in items:
@@ -286,7 +307,7 @@ def _stack_annotation(settings: LayoutSettings) -> dict[str, str]:
     return {ANNOTATION_STACK: settings.stack} if settings.stack else {}
 
 
-def _master(item: SourceItem, name: str, keys: tuple[str, ...], settings: LayoutSettings) -> MasterPlan:
+def _master(item: SourceItem, name: str, selected: Mapping[str, str], settings: LayoutSettings) -> MasterPlan:
     annotations = {
         ANNOTATION_SOURCE_NAME: item.name,
         ANNOTATION_SOURCE_ARN: item.arn,
@@ -295,7 +316,8 @@ def _master(item: SourceItem, name: str, keys: tuple[str, ...], settings: Layout
         ANNOTATION_LAST_CHANGED: item.last_changed,
         **_stack_annotation(settings),
     }
-    return MasterPlan(name, _master_kind(item, settings), item, keys, _common_labels(item), annotations)
+    keys = tuple(sorted(selected))
+    return MasterPlan(name, _master_kind(item, settings), item, keys, _common_labels(item), annotations, dict(sorted(selected.items())))
 
 
 def _replica(namespace: str, master: MasterPlan, settings: LayoutSettings) -> ReplicaPlan:

@@ -26,6 +26,9 @@ __all__ = [
     "WHOLE_VALUE_KEY",
     "Reference",
     "SourceItem",
+    "StackState",
+    "StateObject",
+    "StateValue",
 ]
 
 SECRETSMANAGER = "secretsmanager"
@@ -82,3 +85,38 @@ class Reference:
     namespace: str
     value_from: str
     origin: str
+
+
+@dataclass(frozen=True, order=True)
+class StateObject:
+    """A Kubernetes object recorded in the stack's state: what Pulumi would update or delete, by name.
+
+    ``uid`` is the uid the state recorded (empty when unknown); ``urn`` names it for ``pulumi state delete``.
+    """
+
+    kind: str
+    namespace: str  # "" for a cluster-scoped object
+    name: str
+    urn: str = field(default="", compare=False)
+    uid: str = field(default="", compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class StateValue:
+    """What the state recorded of a value reader: the item and version it read and that value's data keys (never the value)."""
+
+    arn: str
+    version: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackState:
+    """The part of the stack's state the preflight needs: its Kubernetes objects and its value readers."""
+
+    objects: tuple[StateObject, ...] = ()
+    values: tuple[StateValue, ...] = ()

@@ -1,28 +1,40 @@
-"""``make_plan``: from settings and the ports to a checked layout: inventory, demand, layout, preflight.
+"""``make_plan``: from settings and the ports to a checked layout: inventory, state, demand, layout, preflight.
 
-Everything here happens before a single resource is registered, so any error (unreadable source,
-bad reference, missing namespace, unmanaged object, too many deletions) leaves the cluster as it was.
+Everything here happens before a single resource is registered, so any error (unreadable source or
+state, bad reference, namespace that may not receive secrets, missing namespace, unmanaged object,
+object in state that is no longer ours, too many deletions) leaves the cluster as it was.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kecs_secrets.adoption import AdoptionSet
-from kecs_secrets.config import Settings
-from kecs_secrets.demand import merge, references_from_config, references_from_pods, references_from_task_definitions
-from kecs_secrets.errors import ClusterUnavailableError
+from kecs_secrets.config import NAMESPACE, Settings
+from kecs_secrets.demand import (
+    check_demand_namespaces,
+    ecs_namespace_problem,
+    merge,
+    references_from_config,
+    references_from_pods,
+    references_from_task_definitions,
+)
+from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
-from kecs_secrets.model import Reference
-from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource
+from kecs_secrets.model import Reference, StackState, StateObject
+from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource, StateReader
 from kecs_secrets.preflight import (
     ClusterSnapshot,
+    Leftover,
     ObjectKey,
     check_deletions,
+    check_ownership,
     check_unmanaged,
+    doomed_objects,
+    find_leftovers,
     find_unmanaged,
     managed_masters,
     master_sources,
@@ -34,28 +46,51 @@ __all__ = ["Plan", "make_plan", "snapshot_cluster"]
 
 log = logging.getLogger(__name__)
 
+MASTER_KINDS = ("Secret", "ConfigMap")
+# Where this stack's objects can live: kinds in the master namespace, and in a namespace receiving replicas.
+_MASTER_NAMESPACE_KINDS = ("Secret", "ConfigMap", "RoleBinding", "Role")
+_REPLICA_NAMESPACE_KINDS = ("Secret", "ConfigMap", "ServiceAccount")
+
 
 @dataclass(frozen=True)
 class Plan:
     layout: Layout
     adopt: AdoptionSet = frozenset()  # existing objects that adoptExisting hands to this stack
-    deletions: tuple[str, ...] = ()
+    deletions: tuple[str, ...] = ()  # masters this run deletes (in the state and no longer wanted, or leftovers)
     warnings: tuple[str, ...] = field(default=())
     # (old name, new name) of masters whose item now has another name: the new one is made before the old one goes.
     renamed: tuple[tuple[str, str], ...] = ()
+    leftovers: tuple[Leftover, ...] = ()  # objects of this stack neither in its state nor wanted: this run deletes them
 
 
-def snapshot_cluster(cluster: ClusterReader, layout: Layout, master_namespace: str) -> ClusterSnapshot:
-    """What the cluster holds under the names the layout wants, plus every master in the master namespace."""
-    namespaces = cluster.namespaces()
+def snapshot_cluster(
+    cluster: ClusterReader, namespaces: Mapping[str, Mapping[str, str]], scopes: Iterable[tuple[str, str]]
+) -> ClusterSnapshot:
+    """The objects of each ``(kind, namespace)`` scope ("" for cluster-scoped kinds) that exists, by key."""
     objects: dict[ObjectKey, dict] = {}
-    scopes = {(kind, ns) for kind, ns, _ in wanted_objects(layout, master_namespace) if ns in namespaces or not ns}
-    scopes |= {("Secret", master_namespace), ("ConfigMap", master_namespace)} if master_namespace in namespaces else set()
-    for kind, ns in sorted(scopes):
+    for kind, ns in sorted(set(scopes)):
+        if ns and ns not in namespaces:
+            continue
         for obj in cluster.objects(kind, ns or None):
             metadata = obj.get("metadata") or {}
             objects[(kind, ns, metadata.get("name", ""))] = metadata
     return ClusterSnapshot(frozenset(namespaces), objects)
+
+
+def _scopes(
+    layout: Layout,
+    settings: Settings,
+    namespaces: Mapping[str, Mapping[str, str]],
+    state_objects: Iterable[StateObject],
+) -> set[tuple[str, str]]:
+    """What to list: the wanted objects' scopes, the state's, and everywhere this stack's objects may have been left."""
+    scopes = {(kind, ns) for kind, ns, _ in wanted_objects(layout, settings.master_namespace)}
+    scopes |= {(obj.kind, obj.namespace) for obj in state_objects}
+    scopes |= {(kind, settings.master_namespace) for kind in _MASTER_NAMESPACE_KINDS} | {("ClusterRole", "")}
+    for ns, labels in namespaces.items():
+        if ns in settings.allowed_namespaces or ecs_namespace_problem(ns, labels) is None:
+            scopes |= {(kind, ns) for kind in _REPLICA_NAMESPACE_KINDS}
+    return scopes
 
 
 def make_plan(
@@ -66,12 +101,22 @@ def make_plan(
     files: DocumentSource,
     *,
     dry_run: bool,
+    state: StateReader | None = None,
     warn: Callable[[str], None] = log.warning,
 ) -> Plan:
-    """Read the inventory and the demand, plan the layout and check it against the cluster.
+    """Read the inventory, the state and the demand, plan the layout and check it against the cluster.
 
-    ``dry_run`` (a preview) may go on without the cluster when it cannot be reached; an update never does.
+    ``checkCluster: false`` (``cluster`` None) is only for an offline preview: an update always checks
+    the cluster and the state, and refuses to run otherwise. A preview may also go on without the
+    cluster or the state when they cannot be read; an update never does.
     """
+    if not dry_run and (not settings.check_cluster or cluster is None):
+        raise ConfigError(
+            f"config {NAMESPACE}:checkCluster=false only allows an offline preview; an update always checks the cluster "
+            "(deletion guard, ownership): set it to true"
+        )
+    if not dry_run and state is None:
+        raise StateUnavailableError("an update needs the stack's state to check what it deletes")
     items, warnings = read_inventory(
         source,
         region=settings.region,
@@ -79,40 +124,70 @@ def make_plan(
         name_prefixes=settings.name_prefixes,
         tags=settings.tags,
     )
-    refs: list[Reference] = references_from_config(settings.demand, "kecs-secrets:demand")
+    stack_state: StackState | None = None
+    if state is not None:
+        try:
+            stack_state = state.read()
+        except StateUnavailableError as err:
+            if not dry_run:
+                raise
+            warn(f"state checks skipped in preview: {err}")
+    refs: list[Reference] = references_from_config(settings.demand, f"{NAMESPACE}:demand")
     refs += references_from_task_definitions(settings.task_definitions, files)
+    namespaces: Mapping[str, Mapping[str, str]] = {}
+    if cluster is not None:
+        try:
+            namespaces = cluster.namespaces()
+        except ClusterUnavailableError as err:
+            if not dry_run or settings.pod_demand:  # pod demand needs the cluster, even in a preview
+                raise
+            # A preview without a cluster still shows the plan; `up` never proceeds without these checks.
+            warn(f"cluster checks skipped in preview: {err}")
+            cluster = None
     if settings.pod_demand:
         if cluster is None:
-            raise ClusterUnavailableError("kecs-secrets:podDemand needs the cluster, but cluster checks are off")
-        refs += references_from_pods(cluster)
-    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region)
+            raise ClusterUnavailableError(f"{NAMESPACE}:podDemand needs the cluster, but cluster checks are off")
+        pod_refs, pod_warnings = references_from_pods(
+            cluster.pods(),
+            namespaces,
+            allowed=settings.allowed_namespaces,
+            refused=(settings.master_namespace, *settings.denied_namespaces),
+            strict=settings.strict_pod_demand,
+        )
+        refs += pod_refs
+        warnings += pod_warnings
+    known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
+    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
     warnings += list(layout.warnings)
     if cluster is None:
         return Plan(layout, warnings=tuple(warnings))
-    try:
-        snapshot = snapshot_cluster(cluster, layout, settings.master_namespace)
-    except ClusterUnavailableError as err:
-        if not dry_run:
-            raise
-        # A preview without a cluster still shows the plan; `up` never proceeds without these checks.
-        warn(f"cluster checks skipped in preview: {err}")
-        return Plan(layout, warnings=tuple(warnings))
+
+    state_objects = stack_state.objects if stack_state else ()
+    snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
     missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
-    conflicts = find_unmanaged(wanted_objects(layout, settings.master_namespace), snapshot, stack)
+    check_demand_namespaces(layout.origins, namespaces, settings.allowed_namespaces)
+    wanted = wanted_objects(layout, settings.master_namespace)
+    conflicts = find_unmanaged(wanted, snapshot, stack)
     check_unmanaged(conflicts, settings.adopt_existing)
-    existing = managed_masters(snapshot, settings.master_namespace, stack)
+    adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
     planned = {m.name for m in layout.masters}
+    if stack_state is None:
+        # A preview that could not read the state: the guard judges by the annotated masters in the cluster.
+        existing = set(managed_masters(snapshot, settings.master_namespace, stack))
+        leftovers: list[Leftover] = []
+    else:
+        check_ownership(doomed_objects(stack_state.objects, wanted), snapshot, stack)
+        leftovers = find_leftovers(snapshot, stack_state.objects, wanted, stack)
+        existing = {o.name for o in stack_state.objects if o.kind in MASTER_KINDS and o.namespace == settings.master_namespace}
+        existing |= {name for kind, ns, name, _ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
+    # A master whose item now has another name (its label and annotation say which item it holds) is renamed:
+    # the new one is made before the old one goes, and that does not count against the guard.
     new_name = {m.item.key: m.name for m in layout.masters}
     sources = master_sources(snapshot, settings.master_namespace, stack)
     renamed = tuple(
-        (name, new_name[sources[name]]) for name in existing if name not in planned and sources.get(name) in new_name
+        (name, new_name[sources[name]]) for name in sorted(existing) if name not in planned and sources.get(name) in new_name
     )
     deletions = check_deletions(
-        existing,
-        planned,
-        settings.max_master_deletions,
-        settings.allow_mass_deletion,
-        moved=[old for old, _ in renamed],
+        existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
-    adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed)
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers))

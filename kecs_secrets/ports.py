@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-__all__ = ["ClusterReader", "DocumentSource", "MetadataSource", "ValueReader"]
+from kecs_secrets.model import StackState
+
+__all__ = ["ClusterReader", "DocumentSource", "MetadataSource", "StateReader", "ValueReader"]
 
 
 class MetadataSource(Protocol):
@@ -37,7 +39,9 @@ class ClusterReader(Protocol):
     :class:`~kecs_secrets.errors.ClusterRequestError` (both fail every run).
     """
 
-    def namespaces(self) -> set[str]: ...
+    def namespaces(self) -> Mapping[str, Mapping[str, str]]:
+        """Every namespace, with its labels (name -> labels)."""
+        ...
 
     def pods(self) -> list[Mapping[str, Any]]: ...
 
@@ -63,3 +67,12 @@ class ValueReader(Protocol):
     def read_secret(self, arn: str, version: str) -> Mapping[str, Any]: ...
 
     def read_parameter(self, name: str, version: str) -> Mapping[str, Any]: ...
+
+
+class StateReader(Protocol):
+    """The stack's own state, as the last run left it (never a value).
+
+    Failures raise :class:`~kecs_secrets.errors.StateUnavailableError`.
+    """
+
+    def read(self) -> StackState: ...

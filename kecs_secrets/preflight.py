@@ -3,7 +3,12 @@
 They run before any resource is registered, so a bad run changes nothing:
 - every namespace that should receive replicas exists;
 - no object the stack did not make holds a name the stack wants (unless adoption is asked for);
-- the deletion guard counts the masters this stack made that the plan no longer has.
+- every object in the stack's state that this run would delete is still provably the stack's own
+  (its annotation, and the uid the state recorded): Pulumi deletes by name, so an object someone
+  recreated under that name would otherwise be deleted;
+- objects carrying this stack's annotation that are neither in its state nor wanted (left by an
+  interrupted run) are found, so that the run removes them instead of announcing what it cannot do;
+- the deletion guard counts the masters this run really deletes.
 """
 
 from __future__ import annotations
@@ -12,17 +17,38 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kecs_secrets.errors import DeletionGuardError, LayoutError, UnmanagedObjectError
+from kecs_secrets.errors import DeletionGuardError, LayoutError, OwnershipError, UnmanagedObjectError
 from kecs_secrets.layout import Layout
-from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_SOURCE
+from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_SOURCE, StateObject
 
 __all__ = [
+    "MANAGED_KINDS",
     "ClusterSnapshot",
+    "Leftover",
     "ObjectKey",
     "check_deletions",
-    "check_unmanaged", "find_unmanaged", "managed_masters", "master_sources", "missing_namespaces", "wanted_objects"]
+    "check_ownership",
+    "check_unmanaged",
+    "doomed_objects",
+    "find_leftovers",
+    "find_unmanaged",
+    "managed_masters",
+    "master_sources",
+    "missing_namespaces",
+    "shown",
+    "wanted_objects",
+]
 
 ObjectKey = tuple[str, str, str]  # (kind, namespace or "", name)
+Leftover = tuple[str, str, str, str]  # (kind, namespace or "", name, uid)
+# Every kind of object the stack makes (namespaced ones, then the ClusterRole).
+MANAGED_KINDS = ("Secret", "ConfigMap", "ServiceAccount", "RoleBinding", "Role", "ClusterRole")
+
+
+def shown(key: ObjectKey | Leftover) -> str:
+    """``Kind namespace/name`` (or ``Kind name`` when cluster-scoped), for messages."""
+    kind, namespace, name = key[0], key[1], key[2]
+    return f"{kind} {namespace + '/' if namespace else ''}{name}"
 
 
 @dataclass(frozen=True)
@@ -62,16 +88,16 @@ def find_unmanaged(wanted: Iterable[ObjectKey], snapshot: ClusterSnapshot, stack
 
 def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
     if conflicts and not adopt:
-        shown = ", ".join(f"{kind} {ns + '/' if ns else ''}{name}" for kind, ns, name in conflicts[:10])
+        listed = ", ".join(shown(key) for key in conflicts[:10])
         more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
         raise UnmanagedObjectError(
-            f"these objects already exist and were not made by this stack: {shown}{more}. "
+            f"these objects already exist and were not made by this stack: {listed}{more}. "
             "Rename or remove them, or set kecs-secrets:adoptExisting=true to take them over"
         )
 
 
 def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str) -> list[str]:
-    """Masters this stack made earlier (by its annotation), as the deletion guard's 'before'."""
+    """Masters in the cluster that carry this stack's annotation."""
     return sorted(
         name
         for (kind, ns, name), metadata in snapshot.objects.items()
@@ -89,6 +115,53 @@ def master_sources(snapshot: ClusterSnapshot, master_namespace: str, stack: str)
             if source and source_name:
                 result[name] = (source, source_name)
     return result
+
+
+def doomed_objects(state: Iterable[StateObject], wanted: Iterable[ObjectKey]) -> list[StateObject]:
+    """Objects in the stack's state that the layout no longer has: Pulumi deletes them (by name) in this run."""
+    keep = set(wanted)
+    return sorted(obj for obj in state if obj.kind in MANAGED_KINDS and obj.key not in keep)
+
+
+def _is_ours(obj: StateObject, metadata: Mapping[str, Any], stack: str) -> bool:
+    if _stack_of(metadata) != stack:
+        return False
+    uid = metadata.get("uid", "")
+    return not (obj.uid and uid and uid != obj.uid)
+
+
+def check_ownership(doomed: Iterable[StateObject], snapshot: ClusterSnapshot, stack: str) -> None:
+    """Refuse to go on when an object due for deletion is not provably this stack's own any more.
+
+    Its live object (if any) must carry this stack's annotation and, when the state recorded one, the
+    same uid. Otherwise someone else's object holds the name, and Pulumi's delete by name would take it.
+    """
+    foreign = [obj for obj in doomed if obj.key in snapshot.objects and not _is_ours(obj, snapshot.objects[obj.key], stack)]
+    if not foreign:
+        return
+    listed = ", ".join(shown(obj.key) for obj in foreign[:5])
+    more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+    commands = "; ".join(f"pulumi state delete '{obj.urn}' --yes" for obj in foreign[:5])
+    raise OwnershipError(
+        f"{listed}{more}: in this stack's state and due for deletion, but the live object is not this stack's "
+        f"(no {ANNOTATION_STACK}={stack} annotation, or another uid); nothing was changed. To forget it from the "
+        f"state without touching the cluster: {commands}"
+    )
+
+
+def find_leftovers(
+    snapshot: ClusterSnapshot, state: Iterable[StateObject], wanted: Iterable[ObjectKey], stack: str
+) -> list[Leftover]:
+    """Objects carrying this stack's annotation that are neither in its state nor wanted (left by an interrupted run).
+
+    Pulumi cannot delete them (they are not in its state), so the run must remove them itself.
+    """
+    known = {obj.key for obj in state} | set(wanted)
+    return sorted(
+        (kind, ns, name, str(metadata.get("uid", "")))
+        for (kind, ns, name), metadata in snapshot.objects.items()
+        if kind in MANAGED_KINDS and (kind, ns, name) not in known and _stack_of(metadata) == stack
+    )
 
 
 def check_deletions(

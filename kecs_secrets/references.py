@@ -7,7 +7,10 @@ Accepted forms (what ECS accepts):
   leading ``/``) or a secret. A bare name that matches both a secret and a parameter is an error
   naming both.
 
-ARNs are matched against the real ARNs of the inventory; the random suffix is never guessed away.
+ARNs are matched against the real ARNs of the inventory; the random suffix is never guessed away. The
+partition, region and account of an ARN must be the inventory's (a reference to another account or
+partition is refused naming the part that differs, never resolved by its name alone); an empty region
+or account is refused; ``parameter//app/db`` names a parameter ``//app/db``, never ``/app/db``.
 A version stage other than AWSCURRENT, or a version id other than the current one, is rejected:
 a replica carries one version under one name, so serving an older one would be a silent lie.
 """
@@ -20,9 +23,25 @@ from dataclasses import dataclass
 from kecs_secrets.errors import ReferenceResolutionError
 from kecs_secrets.model import DATA_KEY_PATTERN, SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem
 
-__all__ = ["Inventory", "ResolvedReference", "resolve_reference"]
+__all__ = ["Inventory", "ResolvedReference", "arn_scope", "partition_of", "resolve_reference"]
 
 CURRENT_STAGE = "AWSCURRENT"
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+_REGION_PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"))
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (``aws`` unless it is a China or GovCloud region)."""
+    for prefix, partition in _REGION_PARTITIONS:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def arn_scope(arn: str) -> tuple[str, str, str]:
+    """``(partition, region, account)`` of an ARN (empty strings where it has none)."""
+    parts = arn.split(":")
+    return (parts[1], parts[3], parts[4]) if len(parts) >= 5 else ("", "", "")
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,10 @@ class Inventory:
     def __init__(self, items: Iterable[SourceItem], region: str) -> None:
         self.items: tuple[SourceItem, ...] = tuple(sorted(items))
         self.region = region
+        # Where the inventory was read: the partition and account(s) of its own ARNs (the region's partition if empty).
+        scopes = [arn_scope(item.arn) for item in self.items]
+        self.partitions = frozenset(p for p, _, _ in scopes if p) or frozenset({partition_of(region)})
+        self.accounts = frozenset(a for _, _, a in scopes if a)
         self._by_arn: dict[str, SourceItem] = {}
         self._by_name: dict[tuple[str, str], SourceItem] = {}
         for item in self.items:
@@ -58,9 +81,30 @@ def _fail(ref: Reference, why: str) -> ReferenceResolutionError:
     return ReferenceResolutionError(f"reference {ref.value_from!r} from {ref.origin}: {why}")
 
 
-def _check_region(ref: Reference, region: str, inventory: Inventory) -> None:
-    if region and inventory.region and region != inventory.region:
+def _shown(values: frozenset[str]) -> str:
+    return " or ".join(repr(v) for v in sorted(values))
+
+
+def _check_scope(ref: Reference, parts: list[str], inventory: Inventory) -> None:
+    """The ARN's partition, region and account must be those of the inventory."""
+    partition, region, account = parts[1], parts[3], parts[4]
+    if not region:
+        raise _fail(ref, "the ARN has an empty region")
+    if not account:
+        raise _fail(ref, "the ARN has an empty account")
+    if partition not in inventory.partitions:
+        raise _fail(ref, f"it names partition {partition!r} but the inventory is in partition {_shown(inventory.partitions)}")
+    if inventory.region and region != inventory.region:
         raise _fail(ref, f"it names region {region!r} but the inventory is read from {inventory.region!r}")
+    if inventory.accounts and account not in inventory.accounts:
+        raise _fail(ref, f"it names account {account!r} but the inventory is read from account {_shown(inventory.accounts)}")
+
+
+def _check_item_scope(ref: Reference, parts: list[str], item: SourceItem) -> None:
+    """The resolved item's own ARN has the reference's partition, region and account (never a match by name alone)."""
+    for what, wanted, found in zip(("partition", "region", "account"), (parts[1], parts[3], parts[4]), arn_scope(item.arn), strict=True):
+        if found and wanted != found:
+            raise _fail(ref, f"it names {what} {wanted!r} but {item.name!r} is in {what} {found!r}")
 
 
 def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) -> ResolvedReference:
@@ -69,7 +113,7 @@ def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) 
         raise _fail(ref, "malformed Secrets Manager ARN (expected arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
     if len(parts) not in (7, 8, 9, 10):
         raise _fail(ref, "malformed Secrets Manager ARN (too many ':' fields)")
-    _check_region(ref, parts[3], inventory)
+    _check_scope(ref, parts, inventory)
     base_arn = ":".join(parts[:7])
     json_key, stage, version_id = (parts[7:] + ["", "", ""])[:3]
     json_key = "" if json_key == "*" else json_key  # '*' selects the whole secret (KECS reads key 'value' for it)
@@ -81,6 +125,7 @@ def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) 
     item = by_arn or by_name
     if item is None:
         raise _fail(ref, "no Secrets Manager secret with that ARN")
+    _check_item_scope(ref, parts, item)
     if stage and stage != CURRENT_STAGE:
         raise _fail(ref, f"version stage {stage!r} is not served: replicas carry the {CURRENT_STAGE} version only")
     if version_id and version_id != item.version:
@@ -103,15 +148,19 @@ def _resolve_parameter_arn(ref: Reference, parts: list[str], inventory: Inventor
     # arn:aws:ssm:region:acct:parameter/<path>  (the path may itself contain no ':')
     if len(parts) != 6 or not parts[5].startswith("parameter/") or len(parts[5]) <= len("parameter/"):
         raise _fail(ref, "malformed SSM parameter ARN (expected arn:aws:ssm:<region>:<account>:parameter/<name>)")
-    _check_region(ref, parts[3], inventory)
     path = parts[5][len("parameter/"):]
-    candidates = [name for name in (f"/{path}", path) if inventory.by_name(SSM, name)]
+    _check_scope(ref, parts, inventory)
+    # The ARN of '/a/b' is parameter/a/b and that of 'a' is parameter/a: the path names '/<path>', or '<path>' itself
+    # when that is not hierarchical. So parameter//app/db names '//app/db', never '/app/db'.
+    names = (f"/{path}",) if path.startswith("/") else (f"/{path}", path)
+    candidates = [name for name in names if inventory.by_name(SSM, name)]
     if not candidates:
         raise _fail(ref, "no SSM parameter with that ARN")
     if len(candidates) > 1:
         raise _fail(ref, f"ambiguous: parameters {candidates[0]!r} and {candidates[1]!r} both match")
     item = inventory.by_name(SSM, candidates[0])
     assert item is not None
+    _check_item_scope(ref, parts, item)
     return ResolvedReference(ref, item)
 
 
@@ -137,7 +186,7 @@ def resolve_reference(ref: Reference, inventory: Inventory) -> ResolvedReference
         raise _fail(ref, "empty reference")
     if value.startswith("arn:"):
         parts = value.split(":")
-        if len(parts) < 6 or parts[1] not in ("aws", "aws-cn", "aws-us-gov"):
+        if len(parts) < 6 or parts[1] not in PARTITIONS:
             raise _fail(ref, "malformed ARN")
         if parts[2] == SECRETSMANAGER:
             return _resolve_secret_arn(ref, parts, inventory)

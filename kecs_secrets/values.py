@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 
 from kecs_secrets.errors import ValueShapeError
 from kecs_secrets.model import DATA_KEY_PATTERN, WHOLE_VALUE_KEY
 
-__all__ = ["encode_data", "parameter_data", "secret_data", "sha256_of"]
+__all__ = ["FINGERPRINT_KEY_BYTES", "encode_data", "fingerprint", "parameter_data", "secret_data"]
+
+FINGERPRINT_KEY_BYTES = 32
 
 
 def secret_data(
@@ -61,9 +64,15 @@ def encode_data(data: Mapping[str, bytes], encoding: str) -> dict[str, str]:
     return {k: v.decode("utf-8") for k, v in sorted(data.items())}
 
 
-def sha256_of(data: Mapping[str, bytes]) -> str:
-    """Content hash of a master's data (keys and bytes), for humans to compare; never the value."""
-    digest = hashlib.sha256()
-    for key in sorted(data):
-        digest.update(key.encode("utf-8") + b"\0" + base64.b64encode(data[key]) + b"\n")
-    return digest.hexdigest()
+def fingerprint(key: bytes, data: Mapping[str, bytes]) -> str:
+    """A keyed fingerprint of a master's data (keys and bytes): HMAC-SHA256 under the stack's own secret key.
+
+    It tells whether a value changed, but without the key it says nothing about the value: a plain hash
+    of a short value (a PIN, a port) is reversed by trying every candidate; this one is not.
+    """
+    if len(key) < FINGERPRINT_KEY_BYTES:
+        raise ValueShapeError(f"the fingerprint key must have at least {FINGERPRINT_KEY_BYTES} bytes")
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for name in sorted(data):
+        mac.update(name.encode("utf-8") + b"\0" + base64.b64encode(data[name]) + b"\n")
+    return mac.hexdigest()

@@ -210,8 +210,9 @@ class KubeReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def namespaces(self) -> set[str]:
-        return {ns["metadata"]["name"] for ns in self._list("Namespace", None)}
+    def namespaces(self) -> dict[str, dict[str, str]]:
+        """Every namespace, with its labels (name -> labels)."""
+        return {ns["metadata"]["name"]: dict(ns["metadata"].get("labels") or {}) for ns in self._list("Namespace", None)}
 
     @property
     def api_client(self) -> client.ApiClient:

@@ -4,13 +4,18 @@ The value exists only inside this provider and in outputs declared secret
 (``additional_secret_outputs``), so it is encrypted in state from the first moment. The provider
 keeps no state: it is pickled into every resource, and the pickle must carry no client and no
 credential (clients come from :mod:`providers.aws` at call time). It never writes to the source.
+
+Beside it, ``kecs:FingerprintKey`` holds the stack's own random key (a Pulumi secret, made once): each
+value's ``fingerprint`` is an HMAC under that key, so outputs and state say when a value changed
+without saying anything about the value.
+
+A failure of the project's own kind (source unreachable, item gone, a selected JSON key missing) is
+reported as one line naming the item and the cause, never as a Python traceback.
 """
 
 from __future__ import annotations
 
-import sys
-import traceback
-from types import ModuleType
+import secrets
 from typing import Any
 
 import pulumi
@@ -27,26 +32,47 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from kecs_secrets.errors import KecsSecretsError, SourceGoneError, SourceUnavailableError
-from kecs_secrets.values import encode_data, parameter_data, secret_data, sha256_of
+from kecs_secrets.errors import SourceGoneError, SourceUnavailableError, ValueShapeError
+from kecs_secrets.values import FINGERPRINT_KEY_BYTES, encode_data, fingerprint, parameter_data, secret_data
 from providers.aws import describe_error
 from providers.batch_reader import BatchValueReader
+from providers.dynamic_errors import report_project_errors_in_one_line
 
-__all__ = ["SECRET_OUTPUTS", "SourceValue", "SourceValueProvider"]
+__all__ = ["SECRET_OUTPUTS", "FingerprintKey", "FingerprintKeyProvider", "SourceValue", "SourceValueProvider"]
 
-SECRET_OUTPUTS = ["data"]
-INPUT_KEYS = ("source", "name", "arn", "version", "item_type", "encoding", "json_keys", "endpoint", "region")
+# The value, and the fingerprint key that each reader carries as an input (echoed into its outputs).
+SECRET_OUTPUTS = ["data", "fingerprint_key"]
+INPUT_KEYS = ("source", "name", "arn", "version", "item_type", "encoding", "json_keys", "endpoint", "region", "fingerprint_key")
 _NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "InvalidParameters"}
 
 
+def _missing_keys(props: dict[str, Any], keys: list[str]) -> ValueShapeError | None:
+    """The error for JSON keys a consumer selects that the value does not have, naming the reference and its origin."""
+    missing = sorted(set(props.get("json_keys") or []) - set(keys))
+    if not missing:
+        return None
+    selected_by = props.get("selected_by") or {}
+    first = missing[0]
+    who = selected_by.get(first, "a reference")
+    return ValueShapeError(f"{who}: secret {props['name']!r} has no JSON field {first!r}")
+
+
 def _read(props: dict[str, Any]) -> dict[str, Any]:
+    outs = _read_data(props)
+    missing = _missing_keys(props, outs["keys"])
+    if missing is not None:
+        raise missing
+    return outs
+
+
+def _read_data(props: dict[str, Any]) -> dict[str, Any]:
     source, name = props["source"], props["name"]
     endpoint, region = props.get("endpoint", ""), props["region"]
     reader = BatchValueReader(endpoint, region)
     try:
         if source == "secretsmanager":
             got = reader.read_secret(props["arn"] or name, props.get("version") or "")
-            data = secret_data(got.get("SecretString"), got.get("SecretBinary"), props.get("json_keys") or [], name=name)
+            data = secret_data(got.get("SecretString"), got.get("SecretBinary"), name=name)
         else:
             parameter = reader.read_parameter(name, props.get("version") or "")
             data = parameter_data(parameter.get("Type", props.get("item_type", "String")), parameter["Value"])
@@ -60,41 +86,9 @@ def _read(props: dict[str, Any]) -> dict[str, Any]:
         raise SourceUnavailableError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}") from None
     outs = {k: props.get(k) for k in INPUT_KEYS}
     outs["data"] = encode_data(data, props.get("encoding", "base64"))
-    outs["sha256"] = sha256_of(data)
+    outs["fingerprint"] = fingerprint(bytes.fromhex(props["fingerprint_key"]), data)
     outs["keys"] = sorted(data)
     return outs
-
-
-class _OneLineErrors:
-    """The provider host's ``traceback`` module, except that the project's own errors format as one line.
-
-    The Python dynamic provider host (``python -m pulumi.dynamic``, pulumi SDK 3.272) answers every
-    exception a provider method raises with ``context.abort(..., traceback.format_exc())``, so the CLI
-    would show a traceback for an error the project raises on purpose. This stand-in for that module
-    global gives ``<ErrorClass>: <message>`` for a :class:`KecsSecretsError` and the full traceback for
-    anything else (a bug keeps its traceback). The e2e error table checks the line through the real CLI.
-    """
-
-    def __init__(self, module: ModuleType) -> None:
-        self._module = module
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._module, name)
-
-    def format_exc(self, *args: Any, **kwargs: Any) -> str:
-        err = sys.exc_info()[1]
-        if isinstance(err, KecsSecretsError):
-            return f"{type(err).__name__}: {err}"
-        return self._module.format_exc(*args, **kwargs)
-
-
-def _report_project_errors_in_one_line() -> None:
-    """Install :class:`_OneLineErrors` in the dynamic provider host (a no-op anywhere else)."""
-    host = sys.modules.get("__main__")
-    if host is None or not hasattr(host, "_abort_with_traceback") or not hasattr(host, "DynamicResourceProviderServicer"):
-        return
-    if not isinstance(getattr(host, "traceback", None), _OneLineErrors):
-        host.traceback = _OneLineErrors(traceback)
 
 
 class SourceValueProvider(ResourceProvider):
@@ -102,9 +96,9 @@ class SourceValueProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Runs once in the provider host, before any other call."""
-        _report_project_errors_in_one_line()
+        report_project_errors_in_one_line()
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
         if news.get("source") not in ("secretsmanager", "ssm"):
             failures.append(CheckFailure("source", "must be 'secretsmanager' or 'ssm'"))
@@ -116,7 +110,24 @@ class SourceValueProvider(ResourceProvider):
             failures.append(CheckFailure("region", "must be a non-empty string"))
         if news.get("json_keys") and news.get("source") != "secretsmanager":
             failures.append(CheckFailure("json_keys", "only Secrets Manager secrets have JSON keys"))
+        if not failures and self._keys_unverified(olds, news):
+            # A new or changed secret with selected JSON keys: read it now, so that a missing key fails the
+            # preview (and the update, before this value's master and readers change) instead of half-way through.
+            # Not a CheckFailure: it is the source's data, not an input, that is wrong, and it is reported like
+            # every other error of the project, in one line naming the reference and its origin.
+            missing = _missing_keys(news, _read_data({**news, "fingerprint_key": "00" * FINGERPRINT_KEY_BYTES})["keys"])
+            if missing is not None:
+                raise missing
         return CheckResult(news, failures)
+
+    @staticmethod
+    def _keys_unverified(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Selected JSON keys that no earlier read of this version vouched for (the program checks the rest from state)."""
+        wanted = news.get("json_keys") or []
+        if not wanted or any(not isinstance(news.get(k), str) for k in ("arn", "version", "endpoint", "region")):
+            return False
+        same_version = olds and all(olds.get(k) == news.get(k) for k in ("arn", "version"))
+        return not same_version or bool(set(wanted) - set(olds.get("json_keys") or []))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
@@ -131,7 +142,7 @@ class SourceValueProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
-            outs = _read(props)
+            outs = _read_data(props)  # a refresh records what the value holds; the consumers' keys are the next run's business
         except SourceGoneError:
             return ReadResult("", {})
         return ReadResult(id_, outs, inputs={k: props.get(k) for k in INPUT_KEYS})
@@ -143,9 +154,41 @@ class SourceValueProvider(ResourceProvider):
 _PROVIDER = SourceValueProvider()
 
 
+class FingerprintKeyProvider(ResourceProvider):
+    """Makes the stack's fingerprint key once (random, 32 bytes, hex); never changes it afterwards."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        report_project_errors_in_one_line()
+
+    def create(self, _props: dict[str, Any]) -> CreateResult:
+        return CreateResult("fingerprint-key", {"key": secrets.token_hex(FINGERPRINT_KEY_BYTES)})
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=False, replaces=[], stables=[], delete_before_replace=False)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, {"key": props.get("key")}, inputs={})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing outside the state holds the key."""
+
+
+_KEY_PROVIDER = FingerprintKeyProvider()
+
+
+class FingerprintKey(Resource, module="kecs", name="FingerprintKey"):
+    """The stack's secret key for value fingerprints: kept only in state, encrypted (``pulumi up --replace`` rotates it)."""
+
+    key: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["key"])
+        super().__init__(_KEY_PROVIDER, resource_name, {"key": None}, pulumi.ResourceOptions.merge(secret_opts, opts))
+
+
 class SourceValue(Resource, module="kecs", name="SourceValue"):
     data: pulumi.Output[dict[str, str]]
-    sha256: pulumi.Output[str]
+    fingerprint: pulumi.Output[str]
     keys: pulumi.Output[list[str]]
     version: pulumi.Output[str]
 
@@ -162,6 +205,8 @@ class SourceValue(Resource, module="kecs", name="SourceValue"):
         json_keys: list[str],
         endpoint: str,
         region: str,
+        fingerprint_key: pulumi.Input[str],
+        selected_by: dict[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -174,9 +219,12 @@ class SourceValue(Resource, module="kecs", name="SourceValue"):
             "json_keys": sorted(json_keys),
             "endpoint": endpoint,
             "region": region,
+            "fingerprint_key": fingerprint_key,
+            # Only for error messages (which reference selects which JSON key): never compared by diff.
+            "selected_by": dict(sorted((selected_by or {}).items())),
             # Output keys must be seeded to appear as attributes.
             "data": None,
-            "sha256": None,
+            "fingerprint": None,
             "keys": None,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)

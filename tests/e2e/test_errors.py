@@ -9,6 +9,7 @@ reader raises inside the dynamic provider) on a stack of its own, and asserts th
 from __future__ import annotations
 
 import json
+import os
 import secrets as random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pulumi import automation as auto
 from kecs_secrets import errors
 from kecs_secrets.naming import MAX_ROUNDS, kubernetes_name
 from tests.support.counting_proxy import CountingProxy
-from tests.support.stack import ProjectStack
+from tests.support.stack import ProjectStack, toolchain_path
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +42,7 @@ class Env:
     stack_name: str = ""
     workdir: Any = None
     cleanups: list[Callable[[], Any]] = field(default_factory=list)
+    command_root: str | None = None  # another Pulumi installation to run (a wrapper), if any
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Row:
     setup: Callable[[Env], Any] = lambda env: None  # may return a context manager (entered for the run)
     command: str = "preview"
     where: str = "program"  # or "provider": raised inside the dynamic provider
+    # Runs after a first `up` with the base config (the row's config applies after it): for errors about an earlier run.
+    after_up: Callable[[Env], Any] | None = None
 
 
 def _unmanaged_secret(env: Env) -> None:
@@ -75,6 +79,33 @@ def _unreachable_kubeconfig(env: Env) -> None:
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
         "users": [{"name": "u", "user": {"token": "t"}}],
     }), encoding="utf-8")
+
+
+def _replica_recreated_by_someone_else(env: Env) -> None:
+    """The replica the first run made is deleted through the API and recreated by hand, without the stack annotation."""
+    path = f"/api/v1/namespaces/{env.web}/secrets"
+    env.kube.delete(f"{path}/sm-{env.p}-db")
+    env.kube.post(path, {"metadata": {"name": f"sm-{env.p}-db"}, "stringData": {"value": "theirs"}})
+    # The teardown's plain `pulumi destroy` deletes it by name (the limit `make destroy`'s check covers): it may be gone.
+    env.cleanups.append(lambda: env.kube.get(f"{path}/sm-{env.p}-db") and env.kube.delete(f"{path}/sm-{env.p}-db"))
+
+
+def _state_unreadable(env: Env) -> None:
+    """The Pulumi CLI, except that `pulumi stack export` (how the program reads its state) fails.
+
+    The Automation API puts the directory of the CLI it runs first on PATH, so the program finds this wrapper.
+    """
+    real = os.path.join(toolchain_path().split(":")[0], "pulumi")
+    wrapper = env.workdir / "wrapped-pulumi" / "bin" / "pulumi"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" stack export "*) echo "error: injected by the test" >&2; exit 1;; esac\n'
+        f'exec "{real}" "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    env.command_root = str(wrapper.parent.parent)
 
 
 def _failing_value_reads(status: int, code: str) -> Callable[[Env], Any]:
@@ -157,8 +188,9 @@ ROWS = {
     "json-key-missing-in-value": Row(
         errors.ValueShapeError,
         lambda env: {"demand": {env.web: [f"{env.db_arn}:port::"]}},
-        lambda env: f"secret '{env.p}/db' has no JSON field(s) ['port'] that a consumer selects",
-        command="up",
+        lambda env: f"reference '{env.db_arn}:port::' from config kecs-secrets:demand.{env.web}[0]: "
+        f"secret '{env.p}/db' has no JSON field 'port'",
+        command="preview",  # the value reader's check reads a new secret at preview
         where="provider",
     ),
     "value-gone": Row(
@@ -168,6 +200,24 @@ ROWS = {
         setup=_failing_value_reads(400, "ResourceNotFoundException"),
         command="up",
         where="provider",
+    ),
+    "not-ours-any-more": Row(
+        errors.OwnershipError,
+        lambda env: {"demand": {}},
+        lambda env: f"Secret {env.web}/sm-{env.p}-db: in this stack's state and due for deletion, but the live object is not "
+        f"this stack's (no kecs-secrets.io/stack=kecs-secrets/{env.stack_name} annotation, or another uid); nothing was changed. "
+        f"To forget it from the state without touching the cluster: pulumi state delete "
+        f"'urn:pulumi:{env.stack_name}::kecs-secrets::kecs:secrets:CentralizedSecrets$kecs:secrets:NamespaceReplicas"
+        f"$kubernetes:core/v1:Secret::{env.web}/sm-{env.p}-db' --yes",
+        after_up=_replica_recreated_by_someone_else,
+    ),
+    "state-unreadable": Row(
+        errors.StateUnavailableError,
+        lambda env: {},
+        lambda env: f"cannot read the state of stack 'organization/kecs-secrets/{env.stack_name}' with `pulumi stack export`: "
+        "error: injected by the test",
+        setup=_state_unreadable,
+        command="up",
     ),
     "value-read-fails": Row(
         errors.SourceUnavailableError,
@@ -223,7 +273,14 @@ def test_error_reaches_the_user_as_one_line(row_id, data, endpoint, kubeconfig, 
             "demand": {web: [f"{p}/db"]},
             **row.config(env),
         }
-        stack = ProjectStack(tmp_path / "stack", env.stack_name, config)
+        if row.after_up is not None:
+            base = {k: v for k, v in config.items() if k not in row.config(env)}
+            stack = ProjectStack(tmp_path / "stack", env.stack_name, {**base, "demand": {web: [f"{p}/db"]}}, command_root=env.command_root)
+            stack.up()
+            row.after_up(env)
+            stack.set_config(config)
+        else:
+            stack = ProjectStack(tmp_path / "stack", env.stack_name, config, command_root=env.command_root)
         run = stack.preview if row.command == "preview" else stack.up
         with pytest.raises(auto.CommandError) as caught:
             run()

@@ -64,7 +64,7 @@ class Recorder(pulumi.runtime.Mocks):
             self.resources.append(Resource(args.typ, dict(args.inputs), name=args.name))
         outputs = dict(args.inputs)
         if args.typ == "pulumi-python:dynamic/kecs:SourceValue":
-            outputs.update({"data": {"value": "ZmFrZQ=="}, "sha256": "0" * 64, "keys": ["value"]})
+            outputs.update({"data": {"value": "ZmFrZQ=="}, "fingerprint": "0" * 64, "keys": ["value"]})
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import pulumi
 import pytest
 
 FAKE_DATA = {"value": "ZmFrZQ=="}
+FAKE_KEY = "ab" * 32
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -16,7 +17,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources.append(args)
         outputs = dict(args.inputs)
         if args.typ == "pulumi-python:dynamic/kecs:SourceValue":
-            outputs.update({"data": FAKE_DATA, "sha256": "0" * 64, "keys": ["value"]})
+            outputs.update({"data": FAKE_DATA, "fingerprint": "0" * 64, "keys": ["value"]})
+        if args.typ == "pulumi-python:dynamic/kecs:FingerprintKey":
+            outputs.update({"key": FAKE_KEY})
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -12,6 +12,7 @@ from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS
 from kecs_secrets.config import LayoutSettings
 from kecs_secrets.layout import plan_layout
 from kecs_secrets.model import Reference
+from tests.program.conftest import FAKE_KEY
 from tests.unit.conftest import REGION, parameter, secret
 
 STACK = "kecs-secrets/test"
@@ -32,11 +33,11 @@ DEMAND = [
 ]
 
 
-def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret") -> CentralizedSecrets:
+def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret", leftovers: tuple = ()) -> CentralizedSecrets:
     layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode, ssm_kind=ssm_kind), REGION)
     return CentralizedSecrets(
         "kecs-secrets",
-        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION),
+        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, kubeconfig="kc", leftovers=leftovers),
     )
 
 
@@ -185,7 +186,7 @@ def test_outputs_name_things_and_hash_them_but_never_hold_values(mocks):
             "default-us-east-1": ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"],
         }
         assert masters["sm-db-creds"] == {
-            "kind": "Secret", "source": "secretsmanager", "sourceName": "db-creds", "version": "cur-id", "sha256": "0" * 64,
+            "kind": "Secret", "source": "secretsmanager", "sourceName": "db-creds", "version": "cur-id", "fingerprint": "0" * 64,
         }
         assert "ZmFrZQ==" not in str(outputs)
 
@@ -224,3 +225,62 @@ def test_replicas_depend_on_their_master_and_every_object_uses_the_explicit_prov
     assert dependency._name == "sm-db-creds"
     assert master_opts.provider is replica_opts.provider is not None
     assert master_opts.parent is not None and replica_opts.parent is not None
+
+
+@pulumi.runtime.test
+def test_every_value_reader_gets_the_one_fingerprint_key_and_an_empty_sweep_without_leftovers(mocks):
+    secrets = build()
+
+    def check(_):
+        assert len(mocks.of_type("pulumi-python:dynamic/kecs:FingerprintKey")) == 1
+        readers = mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")
+        assert len(readers) == 5
+        assert {r.inputs["fingerprint_key"] for r in readers} == {FAKE_KEY}
+        db = next(r for r in readers if r.inputs["name"] == "db-creds")
+        assert db.inputs["selected_by"] == {
+            "password": f"reference '{DB_ARN}:password::' from config",
+            "username": f"reference '{DB_ARN}:username::' from td web.json",
+        }
+        (sweep,) = mocks.of_type("pulumi-python:dynamic/kecs:LeftoverSweep")
+        assert sweep.inputs["objects"] == []
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_leftovers_are_handed_to_one_sweep_with_their_uids(mocks):
+    import os
+
+    secrets = build(leftovers=(("Secret", "kecs-system", "sm-gone", "uid-1"),))
+
+    def check(_):
+        (sweep,) = mocks.of_type("pulumi-python:dynamic/kecs:LeftoverSweep")
+        assert sweep.inputs["objects"] == [["Secret", "kecs-system", "sm-gone", "uid-1"]]
+        assert sweep.inputs["kubeconfig"] == os.path.abspath("kc")
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+def test_a_namespaces_reader_waits_for_the_masters_it_reads(mocks, monkeypatch):
+    """A run that fails on a value (say a JSON key the secret lacks) must not have changed that namespace's RBAC first."""
+    import pulumi_kubernetes as k8s
+
+    recorded: dict[str, pulumi.ResourceOptions] = {}
+    for kind in ("ServiceAccount",):
+        real = getattr(k8s.core.v1, kind)
+        monkeypatch.setattr(k8s.core.v1, kind, type(kind, (real,), {"__init__": _spy(real, recorded)}))
+    real_role = k8s.rbac.v1.Role
+    monkeypatch.setattr(k8s.rbac.v1, "Role", type("Role", (real_role,), {"__init__": _spy(real_role, recorded)}))
+    build("need-to-know")
+    for name in ("batch-us-east-1/kecs-secret-reader-batch-us-east-1", "kecs-system/kecs-secret-reader-batch-us-east-1"):
+        assert sorted(d._name for d in recorded[name].depends_on) == ["sm-db-creds"], name
+    default_sa = recorded["default-us-east-1/kecs-secret-reader-default-us-east-1"]
+    assert sorted(d._name for d in default_sa.depends_on) == ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"]
+
+
+def _spy(real, recorded):
+    def init(self, resource_name, *args, opts=None, **kwargs):
+        recorded[resource_name] = opts
+        real.__init__(self, resource_name, *args, opts=opts, **kwargs)
+
+    return init

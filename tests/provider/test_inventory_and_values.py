@@ -11,9 +11,9 @@ import boto3
 import dill
 import pytest
 
-from kecs_secrets.errors import SourceUnavailableError
+from kecs_secrets.errors import SourceUnavailableError, ValueShapeError
 from kecs_secrets.inventory import read_inventory
-from kecs_secrets.values import sha256_of
+from kecs_secrets.values import fingerprint
 from providers.aws_source import BotoSource
 from providers.source_value import SourceValueProvider
 from tests.support.localstack import ensure_localstack
@@ -88,10 +88,14 @@ def test_unreachable_source_raises_never_returns_empty():
         read_inventory(BotoSource("http://127.0.0.1:9", REGION), region=REGION)
 
 
-def props_for(item, endpoint, encoding="base64", json_keys=()):
+KEY = "0f" * 32
+
+
+def props_for(item, endpoint, encoding="base64", json_keys=(), selected_by=None):
     return {
         "source": item.source, "name": item.name, "arn": item.arn, "version": item.version, "item_type": item.item_type,
-        "encoding": encoding, "json_keys": list(json_keys), "endpoint": endpoint, "region": REGION,
+        "encoding": encoding, "json_keys": list(json_keys), "endpoint": endpoint, "region": REGION, "fingerprint_key": KEY,
+        "selected_by": selected_by or {},
     }
 
 
@@ -102,7 +106,7 @@ def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     assert created.id == f"secretsmanager:{p}/db"
     data = {k: base64.b64decode(v) for k, v in created.outs["data"].items()}
     assert data == {"value": json.dumps({"user": "u", "password": "pw", "port": 5432}).encode(), "user": b"u", "password": b"pw", "port": b"5432"}
-    assert created.outs["sha256"] == sha256_of(data)
+    assert created.outs["fingerprint"] == fingerprint(bytes.fromhex(KEY), data)
     assert created.outs["keys"] == ["password", "port", "user", "value"]
 
 
@@ -142,12 +146,20 @@ def test_provider_diff_without_changes_reads_nothing(endpoint, seeded):
     assert diff.changes is False
 
 
-def test_provider_missing_json_key_names_key_not_value(endpoint, seeded):
+def test_provider_missing_json_key_names_the_reference_and_key_not_value(endpoint, seeded):
     p, _ = seeded
     items, _ = inventory(endpoint, p)
-    with pytest.raises(Exception, match=r"no JSON field\(s\) \['nope'\]") as caught:
-        SourceValueProvider().create(props_for(items[f"{p}/db"], endpoint, json_keys=["nope"]))
+    who = {"nope": "reference 'x:nope::' from config kecs-secrets:demand.web[0]"}
+    props = props_for(items[f"{p}/db"], endpoint, json_keys=["nope"], selected_by=who)
+    with pytest.raises(ValueShapeError) as caught:
+        SourceValueProvider().create(props)
+    assert str(caught.value) == f"reference 'x:nope::' from config kecs-secrets:demand.web[0]: secret '{p}/db' has no JSON field 'nope'"
     assert "pw" not in str(caught.value)
+    # The check (which runs at preview) reads a new reader's value and reports the same.
+    with pytest.raises(ValueShapeError) as checked:
+        SourceValueProvider().check({}, props)
+    assert str(checked.value) == str(caught.value)
+    assert SourceValueProvider().check({}, props_for(items[f"{p}/db"], endpoint, json_keys=["user"])).failures == []
 
 
 def test_provider_refresh_of_a_deleted_item_reports_it_gone(endpoint, clients, seeded):

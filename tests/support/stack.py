@@ -84,6 +84,7 @@ class ProjectStack:
         config: Mapping[str, Any],
         extra_files: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
+        command_root: str | None = None,
         program_root: str = ROOT,
     ) -> None:
         self.base = base
@@ -98,7 +99,8 @@ class ProjectStack:
             target.write_text(content, encoding="utf-8")
         self.env = {**pulumi_env(self.backend, PASSPHRASE), **(extra_env or {})}
         first_bin = toolchain_path().split(":")[0]
-        command = auto.PulumiCommand(root=str(Path(first_bin).parent), skip_version_check=True)
+        # ``command_root``: another installation (a directory with bin/pulumi) to run instead, e.g. a wrapper in a test.
+        command = auto.PulumiCommand(root=command_root or str(Path(first_bin).parent), skip_version_check=True)
         options = auto.LocalWorkspaceOptions(
             work_dir=str(self.workdir),
             pulumi_home=str(pulumi_home()),

@@ -11,6 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def test_defaults_parse():
     settings = parse_config({})
+    assert (settings.allowed_namespaces, settings.strict_pod_demand, settings.check_cluster) == ((), False, True)
     assert settings.endpoint == "http://localhost:4566"
     assert settings.master_namespace == "kecs-system"
     assert settings.denied_namespaces == ("kube-system", "kube-public", "kube-node-lease", "default")
@@ -55,6 +56,10 @@ def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default():
         ({"taskDefinitions": [{"path": "x.json"}]}, "kecs-secrets:taskDefinitions[0]"),
         ({"taskDefinitions": [{"path": "x", "cluster": "c", "region": "mars"}]}, "kecs-secrets:taskDefinitions[0].region"),
         ({"taskDefinitions": [{"path": "x", "cluster": "Bad_Cluster"}]}, "kecs-secrets:taskDefinitions[0].cluster"),
+        ({"allowedNamespaces": "tools"}, "kecs-secrets:allowedNamespaces"),
+        ({"allowedNamespaces": ["Not_A_Namespace"]}, "kecs-secrets:allowedNamespaces"),
+        ({"allowedNamespaces": ["kecs-system"]}, "kecs-secrets:allowedNamespaces"),
+        ({"strictPodDemand": "yes"}, "kecs-secrets:strictPodDemand"),
     ],
 )
 def test_invalid_config_names_the_key(raw, culprit):

@@ -1,13 +1,16 @@
 import pytest
 
 from kecs_secrets.demand import (
+    check_demand_namespaces,
     ecs_cluster_namespace,
+    ecs_namespace_problem,
     merge,
     references_from_config,
     references_from_pod,
+    references_from_pods,
     references_from_task_definition,
 )
-from kecs_secrets.errors import ConfigError
+from kecs_secrets.errors import ConfigError, LayoutError
 from kecs_secrets.model import Reference
 
 ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:username::"
@@ -77,3 +80,77 @@ def test_malformed_pod_annotation_names_the_pod():
 def test_merge_dedupes_and_sorts():
     a = Reference("n", "x", "o")
     assert merge([a], [a], [Reference("m", "y", "o")]) == [Reference("m", "y", "o"), a]
+
+
+ECS = {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "web", "kecs.dev/region": "us-east-1", "kecs.dev/managed": "true"}
+NAMESPACES = {
+    "web-us-east-1": ECS,
+    "attacker": {},
+    "liar-us-east-1": {**ECS, "kecs.dev/cluster": "web"},  # labels that name another namespace
+    "half-us-east-1": {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "half"},
+    "kecs-system": {},
+    "tools": {},
+}
+
+
+def pod(namespace, name, annotations):
+    return {"metadata": {"namespace": namespace, "name": name, "annotations": annotations}}
+
+
+@pytest.mark.parametrize(
+    ("name", "labels", "problem"),
+    [
+        ("web-us-east-1", ECS, None),
+        ("attacker", {}, "no label kecs.dev/type=ecs-cluster"),
+        ("web-us-east-1", {**ECS, "kecs.dev/type": "other"}, "no label kecs.dev/type=ecs-cluster"),
+        ("half-us-east-1", NAMESPACES["half-us-east-1"], "lacks the label kecs.dev/region"),
+        ("liar-us-east-1", NAMESPACES["liar-us-east-1"], "give the name 'web-us-east-1'"),
+        ("kecs-system", {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "kecs", "kecs.dev/region": "system"}, "not an AWS region"),
+    ],
+)
+def test_an_ecs_cluster_namespace_has_kecs_labels_consistent_with_its_name(name, labels, problem):
+    found = ecs_namespace_problem(name, labels)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_pods_outside_ecs_cluster_namespaces_are_ignored_with_a_warning_naming_them():
+    pods = [
+        pod("attacker", "evil", {"kecs.dev/secret-0-arn": "c:E:rel/s010"}),
+        pod("liar-us-east-1", "sly", {"kecs.dev/secret-0-arn": "c:E:rel/s010"}),
+        pod("kecs-system", "inside", {"kecs.dev/secret-0-arn": "c:E:rel/s010"}),
+        pod("web-us-east-1", "good", {"kecs.dev/secret-0-arn": "c:E:rel/s010"}),
+        pod("attacker", "no-demand", {"other": "x"}),
+    ]
+    refs, warnings = references_from_pods(pods, NAMESPACES, refused=("kecs-system",))
+    assert refs == [Reference("web-us-east-1", "rel/s010", "pod web-us-east-1/good annotation kecs.dev/secret-0-arn")]
+    assert len(warnings) == 3
+    assert warnings[0].startswith("pod attacker/evil ignored: its namespace 'attacker' may not receive secrets")
+    assert "pod kecs-system/inside ignored" in warnings[1] and "master namespace or on the deny list" in warnings[1]
+    assert "pod liar-us-east-1/sly ignored" in warnings[2]
+
+
+def test_an_allowed_namespace_receives_pod_demand_without_labels():
+    refs, warnings = references_from_pods([pod("tools", "t", {"kecs.dev/secret-0-arn": "c:E:x"})], NAMESPACES, allowed=("tools",))
+    assert [r.namespace for r in refs] == ["tools"] and warnings == []
+
+
+def test_a_malformed_pod_annotation_skips_that_pod_only_unless_strict():
+    pods = [
+        pod("web-us-east-1", "broken", {"kecs.dev/secret-0-arn": "no-colons", "kecs.dev/secret-1-arn": "c:E:fine"}),
+        pod("web-us-east-1", "good", {"kecs.dev/secret-0-arn": "c:E:x"}),
+    ]
+    refs, warnings = references_from_pods(pods, NAMESPACES)
+    assert [r.value_from for r in refs] == ["x"]
+    assert warnings == [
+        "pod web-us-east-1/broken annotation kecs.dev/secret-0-arn: expected '<container>:<env-var>:<valueFrom>'; "
+        "that pod is skipped (kecs-secrets:strictPodDemand=true makes this an error)"
+    ]
+    with pytest.raises(ConfigError, match="pod web-us-east-1/broken annotation kecs.dev/secret-0-arn"):
+        references_from_pods(pods, NAMESPACES, strict=True)
+
+
+def test_config_or_task_definition_demand_for_an_unlabelled_namespace_is_refused_by_name():
+    with pytest.raises(LayoutError, match=r"namespace 'attacker' \(from config kecs-secrets:demand.attacker\[0\]\) is not an ECS cluster namespace"):
+        check_demand_namespaces({"attacker": "config kecs-secrets:demand.attacker[0]"}, NAMESPACES, ())
+    check_demand_namespaces({"attacker": "config", "web-us-east-1": "td"}, NAMESPACES, ("attacker",))
+    check_demand_namespaces({"missing": "config"}, NAMESPACES, ())  # left to the preflight's "does not exist"

@@ -20,7 +20,7 @@ from kecs_secrets.errors import (
     SourceUnavailableError,
     UnmanagedObjectError,
 )
-from kecs_secrets.model import ANNOTATION_STACK
+from kecs_secrets.model import ANNOTATION_STACK, StackState
 from kecs_secrets.planning import make_plan
 
 REGION = "us-east-1"
@@ -85,7 +85,7 @@ class FakeCluster:
     def namespaces(self):
         self.reads.append("namespaces")
         self._check()
-        return set(self._namespaces)
+        return {name: ecs_labels(name) for name in self._namespaces}
 
     def pods(self):
         self.reads.append("pods")
@@ -97,6 +97,23 @@ class FakeCluster:
         self._check()
         return [{"metadata": {"name": name, "namespace": ns, **meta}} for k, ns, name, meta in self._objects
                 if k == kind and (namespace is None or ns == namespace)]
+
+
+def ecs_labels(name: str) -> dict[str, str]:
+    """KECS's labels for an ECS cluster namespace ``<cluster>-us-east-1``; none for any other namespace."""
+    if not name.endswith(f"-{REGION}"):
+        return {}
+    return {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": name.removesuffix(f"-{REGION}"), "kecs.dev/region": REGION}
+
+
+class FakeState:
+    """StateReader: the stack's state (empty: a stack that has not made anything yet)."""
+
+    def __init__(self, state: StackState | None = None) -> None:
+        self.state = state or StackState()
+
+    def read(self):
+        return self.state
 
 
 class FakeFiles:
@@ -126,7 +143,7 @@ SOURCE = FakeSource(
 def plan(config: Mapping[str, Any], source=SOURCE, cluster=None, files=None, *, dry_run: bool = False, warn=None):
     warnings: list[str] = []
     result = make_plan(settings(**config), STACK, source, cluster, files or FakeFiles(), dry_run=dry_run,
-                       warn=warn or warnings.append)
+                       state=FakeState(), warn=warn or warnings.append)
     return result, warnings
 
 
@@ -209,12 +226,15 @@ def test_a_cluster_that_refuses_fails_preview_and_up(error, dry_run):
 def test_pod_demand_needs_the_cluster_even_in_preview(dry_run):
     with pytest.raises(ClusterUnavailableError, match="cannot reach the Kubernetes API"):
         plan({"podDemand": True}, cluster=FakeCluster(unreachable=True), dry_run=dry_run)
-    with pytest.raises(ClusterUnavailableError, match="podDemand needs the cluster, but cluster checks are off"):
+    # Without cluster checks an update is refused anyway (checkCluster=false only makes an offline preview).
+    error, match = (ClusterUnavailableError, "podDemand needs the cluster, but cluster checks are off") if dry_run else (
+        ConfigError, "checkCluster=false only allows an offline preview")
+    with pytest.raises(error, match=match):
         plan({"podDemand": True, "checkCluster": False}, cluster=None, dry_run=dry_run)
 
 
 def test_without_cluster_checks_nothing_is_read_from_the_cluster():
-    result, _ = plan({"checkCluster": False, "demand": {"nowhere-us-east-1": ["app/db"]}}, cluster=None)
+    result, _ = plan({"checkCluster": False, "demand": {"nowhere-us-east-1": ["app/db"]}}, cluster=None, dry_run=True)
     assert result.layout.replicas_by_namespace() == {"nowhere-us-east-1": ["sm-app-db"]}
 
 
@@ -252,10 +272,12 @@ def test_pod_demand_gives_the_pods_namespace_its_replicas():
     assert result.layout.origins["web-us-east-1"].startswith("pod web-us-east-1/task-1 annotation kecs.dev/secret-")
 
 
-def test_malformed_pod_annotation_is_an_error_naming_the_pod():
+def test_malformed_pod_annotation_is_named_and_that_pod_skipped_or_an_error_when_strict():
     pods = [{"metadata": {"name": "bad", "namespace": "web-us-east-1", "annotations": {"kecs.dev/secret-1-arn": "no-colons"}}}]
+    result, _ = plan({"podDemand": True}, cluster=FakeCluster(pods=pods))
+    assert [w for w in result.warnings if w.startswith("pod web-us-east-1/bad annotation kecs.dev/secret-1-arn")]
     with pytest.raises(ConfigError, match="pod web-us-east-1/bad annotation kecs.dev/secret-1-arn"):
-        plan({"podDemand": True}, cluster=FakeCluster(pods=pods))
+        plan({"podDemand": True, "strictPodDemand": True}, cluster=FakeCluster(pods=pods))
 
 
 def test_unresolved_reference_fails_or_warns_as_configured():

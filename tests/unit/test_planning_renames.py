@@ -6,6 +6,7 @@ import pytest
 
 from kecs_secrets.config import parse_config
 from kecs_secrets.errors import DeletionGuardError
+from kecs_secrets.model import StackState, StateObject
 from kecs_secrets.planning import make_plan
 from tests.unit.test_inventory import FakeSource, sm
 
@@ -17,13 +18,23 @@ class FakeCluster:
         self._objects = objects  # (kind, namespace, name) -> metadata
 
     def namespaces(self):
-        return {"kecs-system", "web-us-east-1"}
+        return {"kecs-system": {}, "web-us-east-1": {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "web", "kecs.dev/region": "us-east-1"}}
 
     def pods(self):
         return []
 
     def objects(self, kind, namespace):
         return [{"metadata": {"name": n, **meta}} for (k, ns, n), meta in self._objects.items() if k == kind and ns == namespace]
+
+
+class StateOf:
+    """StateReader: the previous run made (and recorded) exactly these objects."""
+
+    def __init__(self, objects):
+        self._objects = objects
+
+    def read(self):
+        return StackState(tuple(StateObject(k, ns, n, f"urn:{k}:{n}") for k, ns, n in self._objects))
 
 
 class NoFiles:
@@ -44,18 +55,18 @@ def test_masters_renamed_by_the_new_naming_do_not_count_against_the_deletion_gua
     old = {("Secret", "kecs-system", f"sm-svc-{i}-db-main"): old_master("secretsmanager", n) for i, n in enumerate(names)}
     old[("Secret", "kecs-system", "sm-gone")] = old_master("secretsmanager", "gone")
     settings = parse_config({"maxMasterDeletions": 1})
-    plan = make_plan(settings, STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(), dry_run=False)
+    plan = make_plan(settings, STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(), dry_run=False, state=StateOf(old))
     assert sorted(plan.renamed) == sorted((f"sm-svc-{i}-db-main", f"sm-svc-{i}-db--main") for i in range(12))
     assert "sm-gone" in plan.deletions and len(plan.deletions) == 13
     # Real losses still count: two gone items with a limit of one are refused.
     old[("Secret", "kecs-system", "sm-gone-too")] = old_master("secretsmanager", "gone-too")
     with pytest.raises(DeletionGuardError, match=r"delete 2 masters \(limit 1\)"):
-        make_plan(settings, STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(), dry_run=False)
+        make_plan(settings, STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(), dry_run=False, state=StateOf(old))
 
 
 def test_a_configmap_master_that_becomes_a_secret_is_not_a_deletion():
     old = {("ConfigMap", "kecs-system", "ssm-app-host"): old_master("ssm", "/app/host")}
     source = FakeSource(parameters=[{"Name": "/app/host", "Type": "String", "Version": 1, "LastModifiedDate": 1755005925.0}])
-    plan = make_plan(parse_config({"maxMasterDeletions": 0}), STACK, source, FakeCluster(old), NoFiles(), dry_run=False)
+    plan = make_plan(parse_config({"maxMasterDeletions": 0}), STACK, source, FakeCluster(old), NoFiles(), dry_run=False, state=StateOf(old))
     assert [(m.kind, m.name) for m in plan.layout.masters] == [("Secret", "ssm-app-host")]
     assert plan.deletions == () and plan.renamed == ()

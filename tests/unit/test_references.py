@@ -106,3 +106,58 @@ def test_unresolvable_references_name_the_reference_and_its_origin(inventory, va
     assert why in message
     assert "config demand.ns[0]" in message
     assert repr(value) in message
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        # Another partition or account: never resolved by the name alone.
+        ("arn:aws-cn:secretsmanager:us-east-1:000000000000:secret:db-creds", "partition 'aws-cn'"),
+        ("arn:aws-cn:secretsmanager:us-east-1:999999999999:secret:db-creds-A1b2C3", "partition 'aws-cn'"),
+        ("arn:aws:secretsmanager:us-east-1:999999999999:secret:db-creds", "account '999999999999'"),
+        ("arn:aws:secretsmanager:us-east-1:999999999999:secret:db-creds-A1b2C3:username::", "account '999999999999'"),
+        ("arn:aws-us-gov:ssm:us-east-1:000000000000:parameter/app/db/password", "partition 'aws-us-gov'"),
+        ("arn:aws:ssm:us-east-1:999999999999:parameter/app/db/password", "account '999999999999'"),
+        ("arn:aws:ssm:eu-west-1:000000000000:parameter/app/db/password", "region 'eu-west-1'"),
+        # Empty parts.
+        ("arn:aws:secretsmanager::000000000000:secret:db-creds-A1b2C3", "empty region"),
+        ("arn:aws:secretsmanager:us-east-1::secret:db-creds-A1b2C3", "empty account"),
+        ("arn:aws:ssm::000000000000:parameter/app/db/password", "empty region"),
+        ("arn:aws:ssm:us-east-1::parameter/app/db/password", "empty account"),
+        # An extra '/' names another parameter ('//app/db/password'), never /app/db/password.
+        ("arn:aws:ssm:us-east-1:000000000000:parameter//app/db/password", "no SSM parameter with that ARN"),
+        ("arn:aws:ssm:us-east-1:000000000000:parameter/app//db/password", "no SSM parameter with that ARN"),
+    ],
+)
+def test_arn_scope_must_be_the_inventorys_naming_the_part_that_differs(inventory, value, why):
+    with pytest.raises(ReferenceResolutionError) as caught:
+        resolve(inventory, value)
+    assert why in str(caught.value)
+    assert repr(value) in str(caught.value) and "config demand.ns[0]" in str(caught.value)
+
+
+def test_the_inventorys_partition_follows_its_arns_or_region():
+    from tests.unit.conftest import secret
+
+    assert Inventory([secret("x")], REGION).partitions == {"aws"}
+    assert Inventory([], "cn-north-1").partitions == {"aws-cn"}
+    assert Inventory([], "us-gov-west-1").partitions == {"aws-us-gov"}
+
+
+def test_the_item_must_be_in_the_references_account_even_with_a_mixed_inventory():
+    from kecs_secrets.model import SECRETSMANAGER, SourceItem
+
+    other = SourceItem(SECRETSMANAGER, "db-creds", "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-creds-A1b2C3", "v", "", "secret")
+    mine = SourceItem(SECRETSMANAGER, "other", "arn:aws:secretsmanager:us-east-1:000000000000:secret:other-Zz9Zz9", "v", "", "secret")
+    inventory = Inventory([other, mine], REGION)
+    with pytest.raises(ReferenceResolutionError, match="account '000000000000' but 'db-creds' is in account '111111111111'"):
+        resolve(inventory, "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds")
+
+
+def test_a_parameter_whose_name_has_an_empty_segment_is_found_by_its_own_arn():
+    from tests.unit.conftest import parameter
+
+    inventory = Inventory([parameter("/a//b"), parameter("//app/db"), parameter("/app/db")], REGION)
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter/a//b").item.name == "/a//b"
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter//app/db").item.name == "//app/db"
+    assert resolve(inventory, "arn:aws:ssm:us-east-1:000000000000:parameter/app/db").item.name == "/app/db"

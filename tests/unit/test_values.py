@@ -1,10 +1,12 @@
 import base64
+import hashlib
 import json
+import secrets as random
 
 import pytest
 
 from kecs_secrets.errors import ValueShapeError
-from kecs_secrets.values import encode_data, parameter_data, secret_data, sha256_of
+from kecs_secrets.values import FINGERPRINT_KEY_BYTES, encode_data, fingerprint, parameter_data, secret_data
 
 
 def test_plain_string_secret_has_only_value():
@@ -71,7 +73,42 @@ def test_text_encoding_for_configmaps():
     assert encode_data({"value": "é".encode()}, "text") == {"value": "é"}
 
 
-def test_sha256_depends_on_keys_and_bytes_only():
-    assert sha256_of({"a": b"1", "b": b"2"}) == sha256_of({"b": b"2", "a": b"1"})
-    assert sha256_of({"a": b"1"}) != sha256_of({"a": b"2"})
-    assert sha256_of({"a": b"1"}) != sha256_of({"b": b"1"})
+KEY = bytes(range(FINGERPRINT_KEY_BYTES))
+
+
+def test_fingerprint_depends_on_keys_and_bytes_only():
+    assert fingerprint(KEY, {"a": b"1", "b": b"2"}) == fingerprint(KEY, {"b": b"2", "a": b"1"})
+    assert fingerprint(KEY, {"a": b"1"}) != fingerprint(KEY, {"a": b"2"})
+    assert fingerprint(KEY, {"a": b"1"}) != fingerprint(KEY, {"b": b"1"})
+
+
+def test_fingerprint_depends_on_the_stack_key():
+    data = {"value": b"1234"}
+    assert fingerprint(KEY, data) != fingerprint(bytes(reversed(KEY)), data)
+
+
+def test_a_short_key_is_refused():
+    with pytest.raises(ValueShapeError, match="at least 32 bytes"):
+        fingerprint(b"short", {"value": b"x"})
+
+
+def _pins():
+    return (f"{n:04d}".encode() for n in range(10_000))
+
+
+def test_a_four_digit_pin_cannot_be_recovered_from_the_fingerprint_without_the_key():
+    """A plain hash of a PIN is reversed by trying all 10,000 PINs; the keyed fingerprint is not, without the stack's key."""
+    stack_key = random.token_bytes(FINGERPRINT_KEY_BYTES)
+    pin = f"{random.randbelow(10_000):04d}".encode()
+    published = fingerprint(stack_key, {"value": pin})
+
+    # What an attacker can compute without the key: the old plain hash of every PIN, and HMACs under guessed keys.
+    def plain(candidate: bytes) -> str:
+        return hashlib.sha256(b"value\0" + base64.b64encode(candidate) + b"\n").hexdigest()
+
+    guessed_keys = [bytes(FINGERPRINT_KEY_BYTES), b"\xff" * FINGERPRINT_KEY_BYTES, random.token_bytes(FINGERPRINT_KEY_BYTES)]
+    assert [c for c in _pins() if plain(c) == published] == []
+    for guess in guessed_keys:
+        assert [c for c in _pins() if fingerprint(guess, {"value": c}) == published] == []
+    # The same search with the key finds exactly the PIN: the test would catch an unkeyed or reversible fingerprint.
+    assert [c for c in _pins() if fingerprint(stack_key, {"value": c}) == published] == [pin]

@@ -1,0 +1,100 @@
+"""The StateReader over the Pulumi CLI: the stack's own state, read with ``pulumi stack export``.
+
+The program cannot see its state through the SDK, yet it must know what Pulumi is about to delete (by
+name) and which data keys each value had. ``pulumi stack export`` (without ``--show-secrets``) gives
+the last checkpoint with every secret still encrypted; only kinds, names, namespaces, uids, versions
+and data key names are taken from it, and nothing of it is ever printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from kecs_secrets.errors import StateUnavailableError
+from kecs_secrets.model import StackState, StateObject, StateValue
+
+__all__ = ["SOURCE_VALUE_TYPE", "PulumiStackState", "stack_state_from_export"]
+
+SOURCE_VALUE_TYPE = "pulumi-python:dynamic/kecs:SourceValue"
+_KUBERNETES_KINDS = {
+    "kubernetes:core/v1:Secret": "Secret",
+    "kubernetes:core/v1:ConfigMap": "ConfigMap",
+    "kubernetes:core/v1:ServiceAccount": "ServiceAccount",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": "RoleBinding",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": "Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": "ClusterRole",
+}
+EXPORT_TIMEOUT_SECONDS = 300
+
+
+def _plain(value: Any) -> Any:
+    """A state value, or None when it is an encrypted secret (never decrypted here)."""
+    if isinstance(value, Mapping) and "4dabf18193072939515e22adb298388d" in value:
+        return None
+    return value
+
+
+def _metadata(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    for section in ("outputs", "inputs"):
+        metadata = _plain((resource.get(section) or {}).get("metadata"))
+        if isinstance(metadata, Mapping) and metadata.get("name"):
+            return metadata
+    return {}
+
+
+def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
+    """The Kubernetes objects and value readers of an exported deployment (``pulumi stack export`` JSON).
+
+    Pending operations (an interrupted run) are not objects of the state: Pulumi does not delete them.
+    """
+    resources = (document.get("deployment") or {}).get("resources") or []
+    objects: list[StateObject] = []
+    values: list[StateValue] = []
+    for resource in resources:
+        kind = _KUBERNETES_KINDS.get(resource.get("type", ""))
+        if kind is not None:
+            metadata = _metadata(resource)
+            if metadata:
+                objects.append(
+                    StateObject(kind, str(metadata.get("namespace") or ""), str(metadata["name"]), resource.get("urn", ""),
+                                str(metadata.get("uid") or ""))
+                )
+        elif resource.get("type") == SOURCE_VALUE_TYPE:
+            outputs = resource.get("outputs") or {}
+            arn, version, keys = (_plain(outputs.get(k)) for k in ("arn", "version", "keys"))
+            if isinstance(arn, str) and isinstance(version, str) and isinstance(keys, list):
+                values.append(StateValue(arn, version, tuple(sorted(str(k) for k in keys))))
+    return StackState(tuple(sorted(objects)), tuple(values))
+
+
+class PulumiStackState:
+    """Reads one stack's state through the Pulumi CLI found on PATH, in the project directory ``cwd``."""
+
+    def __init__(self, stack: str, cwd: str = ".", command: str = "pulumi") -> None:
+        self.stack = stack
+        self.cwd = cwd
+        self.command = command
+
+    def _unavailable(self, reason: str) -> StateUnavailableError:
+        return StateUnavailableError(f"cannot read the state of stack {self.stack!r} with `{self.command} stack export`: {reason}")
+
+    def read(self) -> StackState:
+        try:
+            done = subprocess.run(
+                [self.command, "stack", "export", "--stack", self.stack, "--non-interactive"],
+                capture_output=True, text=True, cwd=self.cwd, timeout=EXPORT_TIMEOUT_SECONDS, check=False,
+                env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+            )
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise self._unavailable(str(err)) from None
+        if done.returncode != 0:
+            lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            raise self._unavailable(lines[-1] if lines else f"exit code {done.returncode}")
+        try:
+            return stack_state_from_export(json.loads(done.stdout))
+        except (ValueError, AttributeError, TypeError):
+            raise StateUnavailableError(f"the state of stack {self.stack!r} is not a valid export") from None

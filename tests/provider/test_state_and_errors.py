@@ -1,0 +1,146 @@
+"""Adapters that need no LocalStack: reading the stack's state from an export, one-line provider errors, the fingerprint key."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+
+import pytest
+
+from kecs_secrets.errors import SourceUnavailableError, StateUnavailableError
+from kecs_secrets.model import StateObject, StateValue
+from providers.dynamic_errors import report_project_errors_in_one_line
+from providers.leftovers import LeftoverSweepProvider
+from providers.pulumi_state import PulumiStackState, stack_state_from_export
+from providers.source_value import FingerprintKeyProvider, SourceValueProvider
+
+SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"}
+URN = "urn:pulumi:dev::kecs-secrets::kecs:secrets:CentralizedSecrets$kecs:secrets:NamespaceReplicas$kubernetes:core/v1:Secret::web/sm-db"
+EXPORT = {
+    "version": 3,
+    "deployment": {
+        "resources": [
+            {"urn": "urn:stack", "type": "pulumi:pulumi:Stack"},
+            {"urn": "urn:k8s", "type": "pulumi:providers:kubernetes", "inputs": {"kubeconfig": "x"}},
+            {
+                "urn": URN, "type": "kubernetes:core/v1:Secret",
+                "inputs": {"metadata": {"name": "sm-db", "namespace": "web"}, "data": SECRET},
+                "outputs": {"metadata": {"name": "sm-db", "namespace": "web", "uid": "uid-1"}, "data": SECRET},
+            },
+            {
+                "urn": "urn:role", "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+                "outputs": {"metadata": {"name": "kecs-system-secret-reader", "uid": "uid-2"}},
+            },
+            {
+                "urn": "urn:value", "type": "pulumi-python:dynamic/kecs:SourceValue",
+                "outputs": {"arn": "arn:db", "version": "v1", "keys": ["value", "user"], "data": SECRET, "fingerprint_key": SECRET},
+            },
+        ],
+        "pending_operations": [
+            {"type": "creating", "resource": {"urn": "urn:pending", "type": "kubernetes:core/v1:Secret",
+                                             "inputs": {"metadata": {"name": "sm-new", "namespace": "kecs-system"}}}},
+        ],
+    },
+}
+
+
+def test_the_state_gives_objects_with_their_uids_and_the_keys_each_value_had():
+    state = stack_state_from_export(EXPORT)
+    assert state.objects == (
+        StateObject("ClusterRole", "", "kecs-system-secret-reader", "urn:role", "uid-2"),
+        StateObject("Secret", "web", "sm-db", URN, "uid-1"),
+    )
+    assert [o.urn for o in state.objects] == ["urn:role", URN]
+    assert state.values == (StateValue("arn:db", "v1", ("user", "value")),)
+
+
+def test_an_empty_stack_has_an_empty_state():
+    assert stack_state_from_export({"version": 3, "deployment": {}}).objects == ()
+
+
+def test_an_unreadable_state_is_an_error_naming_the_stack(tmp_path):
+    with pytest.raises(StateUnavailableError, match="cannot read the state of stack 'nope'"):
+        PulumiStackState("nope", cwd=str(tmp_path), command="/nonexistent/pulumi").read()
+
+
+def _fake_provider_host(monkeypatch):
+    """A stand-in for ``python -m pulumi.dynamic``: it reports a provider's exception with ``traceback.format_exc()``."""
+    host = types.ModuleType("__main__")
+    exec(  # the host's reporting code, as the SDK has it
+        "import traceback\n"
+        "class DynamicResourceProviderServicer: pass\n"
+        "def _abort_with_traceback(fn): return fn\n"
+        "def report(fn):\n"
+        "    try:\n"
+        "        fn()\n"
+        "    except Exception:\n"
+        "        return traceback.format_exc()\n",
+        host.__dict__,
+    )
+    monkeypatch.setitem(sys.modules, "__main__", host)
+    return host
+
+
+def test_the_sdk_host_still_reports_errors_with_traceback_format_exc():
+    """The one-line report relies on this line of the SDK's dynamic provider host."""
+    spec = importlib.util.find_spec("pulumi.dynamic.__main__")
+    assert spec is not None and spec.origin is not None
+    with open(spec.origin, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "context.abort(grpc.StatusCode.UNKNOWN, traceback.format_exc())" in text
+
+
+def test_provider_errors_of_the_project_are_one_line_other_errors_keep_their_traceback(monkeypatch):
+    host = _fake_provider_host(monkeypatch)
+    report_project_errors_in_one_line()
+    report_project_errors_in_one_line()  # idempotent
+
+    def unreachable():
+        raise SourceUnavailableError("cannot read secretsmanager item 'app/db' from http://127.0.0.1:9: EndpointConnectionError")
+
+    def bug():
+        raise KeyError("x")
+
+    assert host.report(unreachable) == (
+        "SourceUnavailableError: cannot read secretsmanager item 'app/db' from http://127.0.0.1:9: EndpointConnectionError"
+    )
+    assert host.report(bug).startswith("Traceback (most recent call last):")
+
+
+def test_outside_the_provider_host_nothing_is_patched(monkeypatch):
+    import traceback
+
+    plain = types.ModuleType("__main__")
+    plain.traceback = traceback
+    monkeypatch.setitem(sys.modules, "__main__", plain)
+    report_project_errors_in_one_line()
+    assert plain.traceback is traceback
+
+
+def test_the_fingerprint_key_is_made_once_and_never_changes():
+    provider = FingerprintKeyProvider()
+    made = provider.create({"key": None})
+    key = made.outs["key"]
+    assert len(bytes.fromhex(key)) == 32
+    assert provider.create({"key": None}).outs["key"] != key
+    assert provider.diff("id", made.outs, {"key": None}).changes is False
+    assert provider.read("id", made.outs).outs == {"key": key}
+
+
+def test_value_check_reads_only_for_new_or_changed_secrets_with_selected_keys():
+    unverified = SourceValueProvider._keys_unverified
+    news = {"arn": "a", "version": "v2", "endpoint": "e", "region": "r", "json_keys": ["user"]}
+    assert unverified({}, news)  # a new reader
+    assert unverified({**news, "version": "v1"}, news)  # a new version
+    assert not unverified(news, news)  # nothing changed: no read (the program checks keys from state)
+    assert unverified({**news, "json_keys": []}, news)  # a newly selected key the program could not check
+    assert not unverified({}, {**news, "json_keys": []})  # no selected key: nothing to verify
+
+
+def test_the_leftover_sweep_changes_only_when_there_is_something_to_delete():
+    provider = LeftoverSweepProvider()
+    swept = {"objects": [["Secret", "ns", "sm-x", "uid"]], "kubeconfig": "", "context": "", "deleted": ["Secret ns/sm-x"]}
+    assert provider.diff("id", swept, {**swept, "objects": []}).changes is False
+    assert provider.diff("id", {**swept, "objects": []}, swept).changes is True
+    assert provider.create({"objects": [], "kubeconfig": "/nonexistent", "context": ""}).outs["deleted"] == []

@@ -1,0 +1,179 @@
+"""Properties of the pure core over generated inputs (Hypothesis): names, ARNs, demand, layouts.
+
+Whatever the source holds and whoever writes annotations: no exception other than the project's own
+(KecsSecretsError), every name a valid Kubernetes name, unique, the same on every run and whatever the
+order of the input. Runs in `make test` with a fixed seed (``derandomize``) and a bounded number of examples.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kecs_secrets.config import LayoutSettings
+from kecs_secrets.demand import references_from_pods
+from kecs_secrets.errors import ConfigError, KecsSecretsError, ReferenceResolutionError
+from kecs_secrets.layout import plan_layout
+from kecs_secrets.model import SECRETSMANAGER, SSM, Reference, SourceItem
+from kecs_secrets.naming import assign_names, is_dns1123_label, is_dns1123_subdomain, kubernetes_name
+from kecs_secrets.references import Inventory, resolve_reference
+
+REGION, ACCOUNT = "us-east-1", "000000000000"
+PROPERTY = settings(
+    derandomize=True,  # a fixed seed: the same examples on every run and machine
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+# Names as sources hold them: separators, case, dots, unicode, and the odd empty segment.
+_CHARS = st.sampled_from(list("abcXYZ019._-/+=@ ") + ["é", "İ", "ß", "\u200b", "ǅ", "/", "-"])
+source_names = st.text(_CHARS, min_size=1, max_size=40) | st.text(min_size=1, max_size=300)
+keys = st.tuples(st.sampled_from([SECRETSMANAGER, SSM]), source_names)
+
+
+def _item(source: str, name: str, index: int) -> SourceItem:
+    if source == SECRETSMANAGER:
+        arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-{index:06d}"
+        return SourceItem(source, name, arn, f"v{index}", "2025-01-01T00:00:00Z", "secret")
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name.lstrip('/')}"
+    return SourceItem(source, name, arn, str(index), "2025-01-01T00:00:00Z", random.Random(index).choice(["String", "SecureString"]))
+
+
+# Names as AWS accepts them (Secrets Manager: letters, digits and /_+=.@-; SSM: letters, digits and _.-/, no empty segment).
+_SM_NAME = st.text(st.sampled_from(list("abcXYZ019/_+=.@-")), min_size=1, max_size=30)
+_SEGMENT = st.text(st.sampled_from(list("abcXYZ019_.-")), min_size=1, max_size=10)
+_SSM_NAME = st.lists(_SEGMENT, min_size=1, max_size=4).flatmap(
+    lambda segments: st.sampled_from(["/" + "/".join(segments), "".join(segments)])
+)
+aws_keys = st.tuples(st.just(SECRETSMANAGER), _SM_NAME) | st.tuples(st.just(SSM), _SSM_NAME)
+inventories = st.lists(aws_keys, max_size=12, unique=True).map(lambda ks: [_item(s, n, i) for i, (s, n) in enumerate(ks)])
+namespaces = st.sampled_from(["web-us-east-1", "batch-us-east-1", "kecs-system", "default", "Bad_NS", "x" * 70])
+
+
+def _shuffled(values: list, seed: int) -> list:
+    copy = list(values)
+    random.Random(seed).shuffle(copy)
+    return copy
+
+
+@PROPERTY
+@given(st.lists(keys, max_size=15), st.integers(0, 2**16))
+def test_names_are_valid_unique_deterministic_and_order_independent(items, seed):
+    try:
+        names = assign_names(items)
+    except KecsSecretsError:
+        return  # a refusal of the project's own kind (it names the items); never another exception
+    assert set(names) == set(items)
+    for (source, _), name in names.items():
+        assert is_dns1123_subdomain(name), name
+        assert name.startswith("sm-" if source == SECRETSMANAGER else "ssm-")
+    assert len(set(names.values())) == len(names), "two items share a name"
+    assert assign_names(items) == names
+    assert assign_names(_shuffled(items, seed)) == names
+
+
+@PROPERTY
+@given(keys)
+def test_a_single_name_is_valid_and_stable(key):
+    try:
+        name = kubernetes_name(*key)
+    except KecsSecretsError:
+        return
+    assert is_dns1123_subdomain(name) and name == kubernetes_name(*key)
+
+
+_arn_parts = st.sampled_from(["arn", "aws", "aws-cn", "aws-us-gov", "secretsmanager", "ssm", REGION, "eu-west-1", ACCOUNT,
+                              "999999999999", "", "secret", "parameter/", "parameter//x", "AWSCURRENT", "AWSPREVIOUS", "v1", "x"])
+arn_like = st.lists(_arn_parts | source_names, min_size=1, max_size=11).map(":".join) | source_names
+
+
+@PROPERTY
+@given(inventories, arn_like)
+def test_any_reference_resolves_to_an_inventory_item_or_is_refused_by_name(items, value):
+    inventory = Inventory(items, REGION)
+    ref = Reference("web-us-east-1", value, "generated")
+    try:
+        resolved = resolve_reference(ref, inventory)
+    except ReferenceResolutionError as err:
+        assert "generated" in str(err)
+        return
+    assert resolved.item in inventory.items
+    if value.startswith("arn:"):
+        _, partition, _, region, account, *_ = value.split(":")
+        assert (partition, region, account) == ("aws", REGION, ACCOUNT), "resolved across a partition, region or account"
+
+
+@PROPERTY
+@given(inventories, st.sampled_from(["aws-cn", "aws-us-gov"]), st.sampled_from(["eu-west-1", ""]), st.sampled_from(["999999999999", ""]))
+def test_an_items_own_arn_resolves_and_no_other_partition_region_or_account_does(items, partition, region, account):
+    inventory = Inventory(items, REGION)
+    for item in items:
+        try:
+            assert resolve_reference(Reference("n", item.arn, "o"), inventory).item == item
+        except ReferenceResolutionError as err:  # parameters "/a" and "a" share one ARN in AWS too
+            assert "ambiguous" in str(err)
+        parts = item.arn.split(":")
+        for index, other in ((1, partition), (3, region), (4, account)):
+            changed = ":".join(parts[:index] + [other] + parts[index + 1 :])
+            with pytest.raises(ReferenceResolutionError):
+                resolve_reference(Reference("n", changed, "o"), inventory)
+
+
+annotations = st.dictionaries(
+    st.sampled_from(["kecs.dev/secret-0-arn", "kecs.dev/secret-1-arn", "kecs.dev/secret-12-arn", "kecs.dev/secret-count", "other"]),
+    st.text(max_size=30) | st.sampled_from(["c:E:db", "c:E:", "::", "c:E:arn:aws:ssm:us-east-1:0:parameter/x"]),
+    max_size=4,
+)
+pods = st.lists(st.fixed_dictionaries({"metadata": st.fixed_dictionaries({
+    "namespace": st.sampled_from(["web-us-east-1", "attacker", "kecs-system", "tools", "gone"]),
+    "name": st.text(min_size=1, max_size=8),
+    "annotations": annotations,
+})}), max_size=6)
+CLUSTER = {
+    "web-us-east-1": {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "web", "kecs.dev/region": REGION},
+    "attacker": {}, "kecs-system": {}, "tools": {},
+}
+
+
+@PROPERTY
+@given(pods, st.booleans(), st.integers(0, 2**16))
+def test_pod_demand_comes_only_from_namespaces_that_may_ask(pod_list, strict, seed):
+    kwargs = {"allowed": ("tools",), "refused": ("kecs-system",), "strict": strict}
+    try:
+        refs, warnings = references_from_pods(pod_list, CLUSTER, **kwargs)
+    except ConfigError as err:
+        assert strict and "annotation kecs.dev/secret-" in str(err)
+        return
+    assert {r.namespace for r in refs} <= {"web-us-east-1", "tools"}
+    assert (refs, warnings) == references_from_pods(_shuffled(pod_list, seed), CLUSTER, **kwargs)
+
+
+@PROPERTY
+@given(inventories, st.lists(st.tuples(namespaces, st.integers(0, 11), st.sampled_from(["", ":user::", ":value::", ":bad key::"])), max_size=10),
+       st.sampled_from(["cluster-role", "need-to-know"]), st.sampled_from(["error", "warn"]), st.integers(0, 2**16))
+def test_layouts_have_valid_unique_names_and_do_not_depend_on_input_order(items, wants, rbac_mode, unresolved, seed):
+    demand = []
+    for namespace, index, suffix in wants:
+        target = items[index % len(items)].arn if items else "nothing"
+        demand.append(Reference(namespace, target + (suffix if target.startswith("arn:aws:secretsmanager") else ""), f"config {index}"))
+    layout_settings = LayoutSettings(stack="kecs-secrets/dev", rbac_mode=rbac_mode, unresolved_references=unresolved)
+    try:
+        layout = plan_layout(items, demand, layout_settings, REGION)
+    except KecsSecretsError:
+        return
+    masters = [m.name for m in layout.masters]
+    assert len(set(masters)) == len(masters) == len(items)
+    replicas = [(r.namespace, r.name) for r in layout.replicas]
+    assert len(set(replicas)) == len(replicas)
+    for namespace, name in replicas:
+        assert is_dns1123_label(namespace) and is_dns1123_subdomain(name) and name in masters
+        assert namespace not in ("kecs-system", "default")
+    for plan in layout.rbac:
+        assert is_dns1123_subdomain(plan.service_account) and is_dns1123_subdomain(plan.role_binding)
+    again = plan_layout(_shuffled(items, seed), _shuffled(demand, seed + 1), layout_settings, REGION)
+    assert again == layout
