@@ -15,6 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import urllib3
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from pulumi.dynamic import (
     CheckResult,
     ConfigureRequest,
@@ -29,17 +32,18 @@ from pulumi.dynamic import (
 from kecs_secrets.errors import ClusterUnavailableError, OwnershipError
 from kecs_secrets.preflight import Leftover, shown
 from providers.dynamic_errors import report_project_errors_in_one_line
-from providers.kube import KubeReader
+from providers.kube import REQUEST_TIMEOUT, KubeReader
 
 __all__ = ["KubeDeleter", "LeftoverSweep", "LeftoverSweepProvider"]
 
-_PATHS = {
-    "Secret": "/api/v1/namespaces/{ns}/secrets/{name}",
-    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps/{name}",
-    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts/{name}",
-    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings/{name}",
-    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/{name}",
-    "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}",
+# kind -> (API group, delete method); namespaced kinds take (name, namespace), a ClusterRole (name)
+_DELETES: dict[str, tuple[str, str]] = {
+    "Secret": ("core", "delete_namespaced_secret"),
+    "ConfigMap": ("core", "delete_namespaced_config_map"),
+    "ServiceAccount": ("core", "delete_namespaced_service_account"),
+    "RoleBinding": ("rbac", "delete_namespaced_role_binding"),
+    "Role": ("rbac", "delete_namespaced_role"),
+    "ClusterRole": ("rbac", "delete_cluster_role"),
 }
 
 
@@ -48,15 +52,19 @@ class KubeDeleter(KubeReader):
 
     def delete_if_uid(self, kind: str, namespace: str, name: str, uid: str) -> bool:
         """Delete the object; False if it is already gone. Raises OwnershipError if another uid holds the name."""
-        body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background", "preconditions": {"uid": uid}}
+        group, method = _DELETES[kind]
+        body = client.V1DeleteOptions(propagation_policy="Background", preconditions=client.V1Preconditions(uid=uid))
+        args = (name, namespace) if namespace else (name,)
         try:
-            self._send("DELETE", _PATHS[kind].format(ns=namespace, name=name), body=body)
-        except ClusterUnavailableError as err:
-            if "HTTP 404" in str(err):
+            getattr(self._groups[group], method)(*args, body=body, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as err:
+            if err.status == 404:
                 return False
-            if "HTTP 409" in str(err):
+            if err.status == 409:
                 raise OwnershipError(f"{shown((kind, namespace, name))} changed since the preflight (another uid): not deleted") from None
-            raise
+            raise self._answer_error(err, f"deleting {shown((kind, namespace, name))}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ClusterUnavailableError(f"cannot reach the Kubernetes API at {self.identity.server}: {type(err).__name__}") from None
         return True
 
 
