@@ -132,10 +132,10 @@ def test_a_exec_plugin_kubeconfig_previews_and_ups(exec_stack):
     assert managed(kube, scene.master_ns, "secrets") == {}
     stack.up()
     sm_db, ssm_level = f"sm-{scene.p}-db", f"ssm-{scene.p}-level"
-    assert set(managed(kube, scene.master_ns, "secrets")) == {sm_db, f"sm-{scene.p}-later"}
-    assert set(managed(kube, scene.master_ns, "configmaps")) == {ssm_level}
+    # Every SSM parameter is a Secret by default (ssmKind), as KECS pods read it.
+    assert set(managed(kube, scene.master_ns, "secrets")) == {sm_db, f"sm-{scene.p}-later", ssm_level}
     assert decoded(managed(kube, scene.web, "secrets")[sm_db]) == {"value": scene.value.encode()}
-    assert set(managed(kube, scene.web, "configmaps")) == {ssm_level}
+    assert set(managed(kube, scene.web, "secrets")) == {sm_db, ssm_level}
     callers = plugin.callers()
     # The program's checks (Python) and the Kubernetes provider (Go, client-go) both ran the plugin.
     assert any(c.startswith("python") for c in callers), callers
@@ -173,7 +173,7 @@ def test_c_kubeconfig_given_as_two_files_works(exec_stack):
     try:
         stack.update_config(kubeconfig="", demand={scene.web: [f"{scene.p}/db", f"/{scene.p}/level", f"{scene.p}/later"]})
         _, log = stack.up()
-        assert set(managed(scene.kube, scene.web, "secrets")) == {f"sm-{scene.p}-db", f"sm-{scene.p}-later"}
+        assert set(managed(scene.kube, scene.web, "secrets")) == {f"sm-{scene.p}-db", f"sm-{scene.p}-later", f"ssm-{scene.p}-level"}
         # Switching from one kubeconfig to another replaced nothing (the provider's clusterIdentifier is fixed).
         assert not [urn for urn, op in log.changed().items() if "replace" in op], log.changed()
     finally:
@@ -265,7 +265,7 @@ def test_e_dev_and_staging_converge_side_by_side(environments, kube):
         assert decoded(master) == {"value": w["values"][env].encode()}
         assert master["metadata"]["annotations"]["kecs.io/source-arn"].startswith(f"arn:aws:secretsmanager:{region}:{account}:secret:{p}/db-")
         assert master["metadata"]["annotations"][STACK_ANNOTATION] == f"kecs-secrets/{env}"
-        assert managed(kube, master_ns, "configmaps")[f"ssm-{p}-level"]["data"] == {"value": env}
+        assert decoded(managed(kube, master_ns, "secrets")[f"ssm-{p}-level"]) == {"value": env.encode()}
         assert decoded(managed(kube, web, "secrets")[f"sm-{p}-db"]) == {"value": w["values"][env].encode()}
         assert kube.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{master_ns}-secret-reader") is not None
     # Neither stack made anything in the other's namespaces.

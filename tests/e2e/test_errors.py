@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import yaml
 from pulumi import automation as auto
 
 from kecs_secrets import errors
 from kecs_secrets.naming import MAX_ROUNDS, kubernetes_name
+from tests.support import kubeconfigs as kc
 from tests.support.counting_proxy import CountingProxy
 from tests.support.stack import ProjectStack, toolchain_path
 
@@ -108,6 +110,24 @@ def _state_unreadable(env: Env) -> None:
     env.command_root = str(wrapper.parent.parent)
 
 
+def _refused_kubeconfig(env: Env) -> None:
+    """The test cluster, but a token it does not know (HTTP 401)."""
+    kc.write(env.workdir / "refused-kubeconfig", kc.kubeconfig(kc.admin_cluster(env.kubeconfig), {"token": "not-a-token"},
+                                                                context="ctx-r", user_name="user-r"))  # fmt: skip
+
+
+def _not_an_api_kubeconfig(env: Env) -> None:
+    """The admin kubeconfig with a server URL under which the API server serves nothing (HTTP 404)."""
+    with open(env.kubeconfig, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    config["clusters"][0]["cluster"]["server"] += "/not-an-api"
+    kc.write(env.workdir / "not-an-api-kubeconfig", config)
+
+
+def _server(env: Env) -> str:
+    return kc.admin_cluster(env.kubeconfig)["server"]
+
+
 def _failing_value_reads(status: int, code: str) -> Callable[[Env], Any]:
     def setup(env: Env) -> CountingProxy:
         proxy = CountingProxy(env.endpoint, fail={BATCH_READ: (status, code)})
@@ -184,6 +204,19 @@ ROWS = {
         lambda env: {"podDemand": True, "kubeconfig": str(env.workdir / "unreachable-kubeconfig")},
         lambda env: "cannot reach the Kubernetes API at https://127.0.0.1:9: [Errno 111] Connection refused",
         setup=_unreachable_kubeconfig,
+    ),
+    "cluster-refuses-credentials": Row(
+        errors.ClusterAuthError,
+        lambda env: {"kubeconfig": str(env.workdir / "refused-kubeconfig")},
+        lambda env: f"Kubernetes API {_server(env)}, listing Namespace (all namespaces): HTTP 401, the server refused the "
+        f"credentials of user 'user-r' of context 'ctx-r' (kubeconfig {env.workdir / 'refused-kubeconfig'}): Unauthorized",
+        setup=_refused_kubeconfig,
+    ),
+    "cluster-refuses-request": Row(
+        errors.ClusterRequestError,
+        lambda env: {"kubeconfig": str(env.workdir / "not-an-api-kubeconfig")},
+        lambda env: f"Kubernetes API {_server(env)}/not-an-api, listing Namespace (all namespaces): HTTP 404",
+        setup=_not_an_api_kubeconfig,
     ),
     "json-key-missing-in-value": Row(
         errors.ValueShapeError,
