@@ -26,7 +26,7 @@ from pulumi import automation as auto
 from tests.support.cluster import wait_for
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.real import ROOT
-from tests.support.stack import ProjectStack
+from tests.support.stack import ProjectStack, pulumi_home
 
 pytestmark = pytest.mark.e2e
 
@@ -128,7 +128,7 @@ def scene(tmp_path, endpoint, kubeconfig, kube, aws):
 
 
 def cli_env(stack: ProjectStack, **extra: str) -> dict[str, str]:
-    return {**os.environ, **stack.env, "PULUMI_HOME": str(stack.base / "pulumi-home"), **extra}
+    return {**os.environ, **stack.env, "PULUMI_HOME": str(pulumi_home()), **extra}
 
 
 def cli(stack: ProjectStack, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
