@@ -51,7 +51,7 @@ def main() -> int:
             for sa in kube.objects("ServiceAccount", ns):
                 if ANNOTATION_STACK in (sa["metadata"].get("annotations") or {}):
                     readers.append(f"{ns}/{sa['metadata']['name']}")
-        pods = kube.pods()
+        pods = kube.pods(metadata_only=False)  # the containers' env holds the secretKeyRefs
         pod_refs = check_pods(pods, cluster_secrets(kube, (p["metadata"]["namespace"] for p in pods)))
     except KecsSecretsError as err:
         print(f"{type(err).__name__}: {err}", file=sys.stderr)

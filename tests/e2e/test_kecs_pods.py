@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets as random
+import subprocess
+import sys
 
 import pytest
 
@@ -24,6 +27,7 @@ from tests.support.stack import ProjectStack
 pytestmark = pytest.mark.e2e
 
 REGION, ACCOUNT = "us-east-1", "000000000000"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class World:
@@ -253,3 +257,29 @@ def test_no_secret_value_in_the_run_output(served):
         for needle in (value.encode(), base64.b64encode(value.encode())):
             assert needle not in text
             assert all(needle not in blob for blob in blobs)
+
+
+def test_make_summary_shows_each_pod_reference_and_whether_it_resolves(served, kubeconfig):
+    world, _, _, _ = served
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.summary", "--kubeconfig", str(kubeconfig), "--master-namespace", world.master_ns],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    shown: dict[str, list[str]] = {}
+    pod = None
+    for line in done.stdout.splitlines():
+        if line.startswith(f"  {world.ns}/"):
+            pod = line.strip().rstrip(":").split("/", 1)[1]
+            shown[pod] = []
+        elif line.startswith("    ") and pod is not None:
+            shown[pod].append(line.strip())
+        else:
+            pod = None
+    assert sorted(shown) == sorted(f"{key}-task" for key in world.pods)
+    lines = [line for refs in shown.values() for line in refs]
+    assert len(lines) == 15, done.stdout
+    assert [line for line in lines if not line.endswith(": ok")] == [
+        f"app/DUP -> sm-{world.p}-dup-x/value: NOT FOUND: no Secret 'sm-{world.p}-dup-x' in {world.ns}"
+    ]
+    for value in world.values.values():
+        assert value not in done.stdout
