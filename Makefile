@@ -24,6 +24,7 @@ PULUMI_ENV   = PATH="$(TOOLCHAIN):$(CURDIR)/$(VENV)/bin:$$PATH" \
 
 help:
 	@echo "make demo          LocalStack + local control plane + demo data + pulumi up of the '$(STACK)' stack"
+	@echo "                   (EDGE_CASES=1: also the items no KECS pod can be served; the run warns about each)"
 	@echo "make test          every test (unit, program, provider, policies, e2e) against real components"
 	@echo "make policy-check  pulumi preview of the '$(STACK)' stack with the CrossGuard policy pack"
 	@echo "make plan          print the layout the '$(STACK)' stack would converge to (no Pulumi, no changes)"
@@ -64,8 +65,9 @@ namespaces: cluster
 	scripts/cluster.sh ecs-namespace default us-east-1
 	scripts/cluster.sh ecs-namespace batch us-east-1
 
+# EDGE_CASES=1 also seeds the items no KECS pod can be served (the run then warns about each; `make clean` resets).
 seed: venv localstack
-	$(VENV)/bin/python scripts/seed_demo.py --endpoint "$$(scripts/localstack.sh endpoint)"
+	$(VENV)/bin/python scripts/seed_demo.py --endpoint "$$(scripts/localstack.sh endpoint)" $(if $(EDGE_CASES),--edge-cases)
 
 # One Pending pod per demo task definition, made the way KECS's task converter makes it (scripts/kecs_pods.py):
 # kecs.dev/secret-<i>-arn annotations and env secretKeyRefs. No kubelet runs them; `make summary` checks them.

@@ -5,9 +5,15 @@
                                           [--prefix P] [--task-defs-dir DIR] [--arn-task-defs-dir DIR]
 
 Items (DEMO_SECRETS, DEMO_PARAMETERS below) cover: plain string and JSON secrets (a non-string field and a
-field literally named "value"), a binary secret with non-UTF-8 bytes, names with '/', '.', '_', '+', '=',
-'@', uppercase, a name ending in a real "-config" part (KECS bug 2), a name longer than Kubernetes allows,
-SSM String / SecureString / StringList, hierarchical parameters, and names that collide once sanitised.
+field literally named "value"), a binary secret with non-UTF-8 bytes, names with '/', '.', '_', uppercase,
+a name ending in a real "-config" part (KECS bug 2), SSM String / SecureString / StringList and
+hierarchical parameters. KECS pods can be served every one of them, so a demo run has nothing to warn about.
+
+--edge-cases adds the items no KECS pod can be served (EDGE_SECRETS, EDGE_PARAMETERS, EDGE_TASK_DEFINITIONS):
+two pairs of names that KECS turns into one name, a name with '+', '=', '@' and a name longer than
+Kubernetes allows, with task definitions that reference them. The run names each in a warning. They stay
+in LocalStack once seeded (`make clean` resets it); a seed without --edge-cases removes only their task
+definitions.
 
 Idempotent: an existing item is left as it is unless --update is given; then its value is written again
 (PutSecretValue / PutParameter Overwrite), which makes a new version. --revision N appends "-rN" to every
@@ -81,12 +87,8 @@ DEMO_SECRETS: tuple[DemoSecret, ...] = (
         "JSON object: several fields, non-string fields (port, ssl) and a field named 'value'; '/' and '.'",
     ),
     DemoSecret("app-config", "demo-app-config", "plain string; the name ends in a real '-config' part (not an ARN suffix)"),
-    DemoSecret("App/DB_pass", "demo-db-pass-upper", "uppercase + '_'; collides with app/db-pass once sanitised"),
-    DemoSecret("app/db-pass", "demo-db-pass-lower", "collides with App/DB_pass once sanitised"),
-    DemoSecret("ops+alerts=main@team.example", "demo-alerts-token", "'+', '=', '@', '.' in the name"),
     DemoSecret("demo/binary-blob", b"\x00\x01kecs\xff\xfe\x80\xc3\x28binary", "SecretBinary, not valid UTF-8"),
     DemoSecret("demo/json-array", "[1, 2, 3]", "valid JSON that is not an object (json-key selectors must fail cleanly)"),
-    DemoSecret("demo/long/" + "very-long-segment-" * 16 + "end", "demo-long-name", "name longer than 253 characters"),
 )
 
 DEMO_PARAMETERS: tuple[DemoParameter, ...] = (
@@ -95,10 +97,21 @@ DEMO_PARAMETERS: tuple[DemoParameter, ...] = (
     DemoParameter("/app/db/pool/size", "String", "10", "deeper hierarchy (recursive GetParametersByPath)"),
     DemoParameter("/app/feature-flags", "StringList", "beta-ui,fast-path,audit", "StringList"),
     DemoParameter("app-param", "String", "demo-app-param", "bare name without '/'"),
-    DemoParameter("/App/DB_pass", "SecureString", "demo-ssm-pass-upper", "collides with /app/db-pass once sanitised"),
-    DemoParameter("/app/db-pass", "SecureString", "demo-ssm-pass-lower", "collides with /App/DB_pass once sanitised"),
     DemoParameter("/myapp/prod/api.key", "SecureString", "demo-api-key", "'.' in a hierarchical name"),
     DemoParameter("/config/LOG_LEVEL", "String", "info", "uppercase and '_'"),
+)
+
+# Items no KECS pod can be served (seeded with --edge-cases only): the run warns about each.
+EDGE_SECRETS: tuple[DemoSecret, ...] = (
+    DemoSecret("App/DB_pass", "demo-db-pass-upper", "uppercase + '_'; KECS names it as it names app/db-pass"),
+    DemoSecret("app/db-pass", "demo-db-pass-lower", "KECS names it as it names App/DB_pass"),
+    DemoSecret("ops+alerts=main@team.example", "demo-alerts-token", "'+', '=', '@', '.' in the name"),
+    DemoSecret("demo/long/" + "very-long-segment-" * 16 + "end", "demo-long-name", "name longer than 253 characters"),
+)
+
+EDGE_PARAMETERS: tuple[DemoParameter, ...] = (
+    DemoParameter("/App/DB_pass", "SecureString", "demo-ssm-pass-upper", "KECS names it as it names /app/db-pass"),
+    DemoParameter("/app/db-pass", "SecureString", "demo-ssm-pass-lower", "KECS names it as it names /App/DB_pass"),
 )
 
 # Which items each task definition consumes. "sm" forms need the real ARN (written to the state dir);
@@ -121,12 +134,6 @@ STATIC_TASK_DEFINITIONS: dict[str, dict[str, list[tuple[str, ...]]]] = {
             ("DB_HOST", "/app/db/host", "ssm-arn"),
         ],
     },
-    "demo-collisions": {
-        "app": [
-            ("PASS_UPPER", "/App/DB_pass", "ssm-name"),
-            ("PASS_LOWER", "/app/db-pass", "ssm-arn"),
-        ],
-    },
 }
 
 ARN_TASK_DEFINITIONS: dict[str, dict[str, list[tuple[str, ...]]]] = {
@@ -142,8 +149,18 @@ ARN_TASK_DEFINITIONS: dict[str, dict[str, list[tuple[str, ...]]]] = {
         "worker": [
             ("BLOB", "demo/binary-blob", "sm-arn"),
             ("DB_PORT", "myapp/prod/db.v2", "sm-arn-key", "port"),
-            ("PASS_UPPER", "App/DB_pass", "sm-arn"),
-            ("PASS_LOWER", "app/db-pass", "sm-arn"),
+        ],
+    },
+}
+
+# Written with --edge-cases only, to the ARN directory (they need the secret ARNs).
+EDGE_TASK_DEFINITIONS: dict[str, dict[str, list[tuple[str, ...]]]] = {
+    "demo-collisions": {
+        "app": [
+            ("PASS_UPPER", "/App/DB_pass", "ssm-name"),
+            ("PASS_LOWER", "/app/db-pass", "ssm-arn"),
+            ("SM_PASS_UPPER", "App/DB_pass", "sm-arn"),
+            ("SM_PASS_LOWER", "app/db-pass", "sm-arn"),
         ],
     },
     # KECS's name for this secret keeps '+', '=', '@': the API server refuses a pod that references it.
@@ -309,25 +326,34 @@ def seed(
     revision: int | None = None,
     task_defs_dir: str = "",
     arn_task_defs_dir: str = "",
+    edge_cases: bool = False,
     out=sys.stdout,
 ) -> dict[str, str]:
-    """Seed everything; return {secret name: ARN}. Prints one line per item (names only)."""
+    """Seed everything (with ``edge_cases``, the EDGE_ items too); return {secret name: ARN}.
+    Prints one line per item (names only)."""
     sm, ssm, sts = clients(endpoint, region)
     account = sts.get_caller_identity()["Account"]
     arns: dict[str, str] = {}
-    for item in DEMO_SECRETS:
+    for item in DEMO_SECRETS + (EDGE_SECRETS if edge_cases else ()):
         name = prefixed_secret(prefix, item.name)
         arns[name], done = seed_secret(sm, item, name, update=update, revision=revision)
         print(f"secret     {item.kind:<12} {name}: {done}", file=out)
-    for param in DEMO_PARAMETERS:
+    for param in DEMO_PARAMETERS + (EDGE_PARAMETERS if edge_cases else ()):
         name = prefixed_parameter(prefix, param.name)
         done = seed_parameter(ssm, param, name, update=update, revision=revision)
         print(f"parameter  {param.type:<12} {name}: {done}", file=out)
     resolve = _Resolver(prefix=prefix, arns=arns, region=region, account=account)
-    for directory, defs in ((task_defs_dir, STATIC_TASK_DEFINITIONS), (arn_task_defs_dir, ARN_TASK_DEFINITIONS)):
+    arn_defs = ARN_TASK_DEFINITIONS | (EDGE_TASK_DEFINITIONS if edge_cases else {})
+    for directory, defs in ((task_defs_dir, STATIC_TASK_DEFINITIONS), (arn_task_defs_dir, arn_defs)):
         if directory:
             for path in write_task_definitions(directory, defs, resolve):
                 print(f"task definition  {path}", file=out)
+    if arn_task_defs_dir and not edge_cases:
+        for family in EDGE_TASK_DEFINITIONS:
+            path = os.path.join(arn_task_defs_dir, f"{prefix}{family}.json")
+            if os.path.exists(path):
+                os.remove(path)
+                print(f"task definition  {path}: removed (an edge case; seed with --edge-cases to keep it)", file=out)
     return arns
 
 
@@ -348,6 +374,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         default=os.path.join(ROOT, ".state", "seed", "task-definitions"),
         help="task definitions with the real Secrets Manager ARNs; '' to skip",
     )
+    parser.add_argument("--edge-cases", action="store_true", help="also the items no KECS pod can be served (the run warns)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if "/" in args.prefix:
         parser.error("--prefix must not contain '/'")
@@ -363,6 +390,7 @@ def main(argv: Iterable[str] | None = None) -> int:
                 revision=args.revision,
                 task_defs_dir=args.task_defs_dir,
                 arn_task_defs_dir=args.arn_task_defs_dir,
+                edge_cases=args.edge_cases,
             )
         except (BotoCoreError, ClientError) as err:
             code = getattr(err, "response", {}).get("Error", {}).get("Code") or type(err).__name__

@@ -182,13 +182,25 @@ def test_seed_demo_is_idempotent_and_its_committed_task_definitions_are_determin
 
         first = seed(run="1")
         assert "demo-db-password" not in first  # values are never printed
-        second = seed(run="2")
-        assert "created" not in second and "updated" not in second
+        assert "DB_pass" not in first and "ops+alerts" not in first  # the edge cases only on request
+        second = seed("--edge-cases", run="2")
+        assert "updated" not in second
+        assert [line for line in second.splitlines() if "created" in line] == [
+            line for line in second.splitlines() if any(edge in line for edge in ("DB_pass", "db-pass", "ops+alerts", "very-long"))
+        ]
+        assert "created" not in seed("--edge-cases", run="2")
 
         static = sorted(p.name for p in (tmp_path / "1" / "static").iterdir())
-        assert static == [f"{prefix}demo-collisions.json", f"{prefix}demo-web.json"]
+        assert static == [f"{prefix}demo-web.json"]
         for file in static:
             assert (tmp_path / "1" / "static" / file).read_text() == (tmp_path / "2" / "static" / file).read_text()
+        arn_files = {run: sorted(p.name for p in (tmp_path / run / "arn").iterdir()) for run in ("1", "2")}
+        assert arn_files == {"1": [f"{prefix}demo-api.json"],
+                             "2": [f"{prefix}{f}.json" for f in ("demo-alerts", "demo-api", "demo-collisions")]}  # fmt: skip
+        # Without --edge-cases again: their task definitions go, nothing else does.
+        again = seed(run="2")
+        assert again.count(": removed") == 2
+        assert sorted(p.name for p in (tmp_path / "2" / "arn").iterdir()) == [f"{prefix}demo-api.json"]
 
         db = f"{prefix}myapp/prod/db.v2"
         arn = sm.describe_secret(SecretId=db)["ARN"]
