@@ -12,6 +12,7 @@ Each test owns its data set, namespaces and stack:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import time
 
+import psutil
 import pytest
 from pulumi import automation as auto
 
@@ -272,6 +274,14 @@ def _announced(lines: list[str]) -> set[str]:
     return named
 
 
+def _running(process: psutil.Process) -> bool:
+    """Still there and not a zombie (a zombie waits for a parent that may not reap it; it holds nothing)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_after_a_killed_up_and_the_recovery_nothing_unwanted_of_the_stack_remains(scene):
     s, kube = scene, scene.kube
     names = [f"k{i:02d}" for i in range(20)]
@@ -291,8 +301,16 @@ def test_after_a_killed_up_and_the_recovery_nothing_unwanted_of_the_stack_remain
         while len(s.ours(s.master_ns)) < 4 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
+        # The engine starts its plugins (language host, providers) in process groups of their own: kill
+        # every descendant as well, or they outlive the test as idle orphans.
+        tree = psutil.Process(process.pid).children(recursive=True)
         os.killpg(process.pid, signal.SIGKILL)
+        for child in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         process.wait()
+        _, alive = psutil.wait_procs(tree, timeout=30)
+    assert [p.pid for p in alive if _running(p)] == [], "processes of the killed up survived"
     made = s.ours(s.master_ns)
     assert 4 <= len(made) < len(names), f"the kill came too late or too early: {len(made)} masters"
 
