@@ -14,6 +14,8 @@ each needing K of them. On that one data set, one after the other in each run, i
   provider settings, and no dynamic provider. It is what any Pulumi program pays for these objects;
 - floor+readers (optional): the floor plus one trivial dynamic resource per master (no I/O) feeding
   its data: what per-item dynamic resources cost by themselves;
+- floor+drain (optional): the floor ending as the project's program does (providers/registrations.py),
+  i.e. with the workaround of the SDK's end-of-program wait: what that gives any Pulumi program;
 - LABEL=DIR (optional): the project program of another checkout (e.g. `git worktree add DIR main`),
   for before/after figures of a change in the same invocation;
 - baseline: a direct script (boto3 + the Kubernetes API): list, read and create; a no-change sync
@@ -98,6 +100,7 @@ class Program:
     floor: bool  # bench/floor (with readers or not) rather than the project program
     root: str = ROOT  # the checkout the project program comes from
     readers: bool = False
+    drain: bool = False  # the floor ends as the project's program does (providers/registrations.py)
 
     def files(self) -> dict[str, str] | None:
         """The floor's files; None for the project program (found in ``root``)."""
@@ -110,6 +113,8 @@ class Program:
 OURS = Program("ours", floor=False)
 FLOOR = Program("floor", floor=True)
 FLOOR_READERS = Program("floor+readers", floor=True, readers=True)
+FLOOR_DRAIN = Program("floor+drain", floor=True, drain=True)
+NAMED = {p.label: p for p in (OURS, FLOOR, FLOOR_READERS, FLOOR_DRAIN)}
 
 
 def process_kind(cmdline: str) -> str:
@@ -507,7 +512,8 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
     spec = tmp / f"{name}.spec.json"
     if program.floor:
         write_floor_spec(spec, data, f"kecs-secrets/{name}")
-        config: dict[str, Any] = {"floorSpec": str(spec), "floorReaders": program.readers, "kubeconfig": kubeconfig, **overrides}
+        config: dict[str, Any] = {"floorSpec": str(spec), "floorReaders": program.readers, "floorDrain": program.drain,
+                                  "kubeconfig": kubeconfig, **overrides}
     else:
         config = {**data.config(proxy.endpoint, kubeconfig), **overrides}
     stack = ProjectStack(tmp / name, name, config, extra_env=env, program_root=program.root, program=program.files())
@@ -655,15 +661,11 @@ def parse_size(text: str) -> tuple[int, int, int]:
 
 
 def parse_program(text: str) -> Program:
-    if text == OURS.label:
-        return OURS
-    if text == FLOOR.label:
-        return FLOOR
-    if text == FLOOR_READERS.label:
-        return FLOOR_READERS
+    if text in NAMED:
+        return NAMED[text]
     label, _, directory = text.partition("=")
     if not directory or not os.path.isfile(os.path.join(directory, "__main__.py")):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected ours, floor, floor+readers or LABEL=DIR (a checkout of this project)")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected one of {list(NAMED)} or LABEL=DIR (a checkout of this project)")
     return Program(label, floor=False, root=os.path.abspath(directory))
 
 
@@ -674,7 +676,7 @@ def main() -> int:
     parser.add_argument("--sizes", nargs="+", default=["50,3,10", "500,10,50", "1000,20,100"], help="N,M,K of the main (tuned) runs")
     parser.add_argument("--runs", type=int, default=3, help="runs per size (the table shows medians)")
     parser.add_argument("--programs", nargs="+", type=parse_program, default=[OURS, FLOOR],
-                        help="ours, floor, floor+readers, LABEL=DIR (another checkout's program); default: ours floor")
+                        help=f"{', '.join(NAMED)}, LABEL=DIR (another checkout's program); default: ours floor")
     parser.add_argument("--no-baseline", action="store_true", help="skip the direct script")
     parser.add_argument(
         "--compare",
@@ -723,7 +725,7 @@ def main() -> int:
     print(header + table(results))
     reading = [
         (r["size"], label, r["mode"], phase)
-        for r in results for label, p in r["programs"].items() if label not in (FLOOR.label, FLOOR_READERS.label)
+        for r in results for label, p in r["programs"].items() if label not in (FLOOR.label, FLOOR_READERS.label, FLOOR_DRAIN.label)
         for phase in NO_CHANGE if p["value_reads"].get(phase)
     ]
     if reading:

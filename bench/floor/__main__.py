@@ -5,7 +5,10 @@ ServiceAccount, RoleBinding and the ClusterRole that the project's layout gives 
 with the same names, labels, annotations and data. This program registers them as they are, through
 a Kubernetes provider with the project's settings: no inventory, no planning, no value reader.
 With ``kecs-secrets:floorReaders`` true each master's data also passes through one trivial dynamic
-resource (no I/O), to measure what per-item dynamic resources cost by themselves.
+resource (no I/O), to measure what per-item dynamic resources cost by themselves. With
+``kecs-secrets:floorDrain`` true it ends as the project's program does (providers/registrations.py:
+one turn of the event loop, so the SDK awaits the registrations one by one instead of polling every
+output): what that workaround of the SDK's end-of-program wait gives any program.
 """
 
 import json
@@ -17,6 +20,7 @@ config = pulumi.Config("kecs-secrets")
 with open(config.require("floorSpec"), encoding="utf-8") as handle:
     spec = json.load(handle)
 readers = config.get_bool("floorReaders") or False
+drain = config.get_bool("floorDrain") or False
 
 provider = k8s.Provider(
     "k8s",
@@ -71,3 +75,10 @@ for obj in spec["objects"]:
         )
     else:
         raise ValueError(f"floor spec: unknown kind {kind!r}")
+
+if drain:
+    import asyncio
+
+    from pulumi.runtime.sync_await import _sync_await
+
+    _sync_await(asyncio.sleep(0))
