@@ -72,6 +72,23 @@ def test_inventory_reads_metadata_of_every_kind(endpoint, seeded):
     assert items[f"/{p}/db/password"].version == "1"
 
 
+def test_parameter_arns_take_the_account_of_the_listed_secrets_without_sts(endpoint, seeded):
+    from tests.support.counting_proxy import CountingProxy
+
+    p, made = seeded
+    with CountingProxy(endpoint) as proxy:
+        items, _ = inventory(proxy.endpoint, p)
+        calls = proxy.take()
+    account = made["json"]["ARN"].split(":")[4]
+    assert items[f"/{p}/db/password"].arn == f"arn:aws:ssm:{REGION}:{account}:parameter/{p}/db/password"
+    assert "query.GetCallerIdentity" not in calls
+    # Without a secret in the listing, the account comes from STS as before.
+    with CountingProxy(endpoint) as proxy:
+        only, _ = read_inventory(BotoSource(proxy.endpoint, REGION), region=REGION, name_prefixes=(f"/{p}/",))
+        calls = proxy.take()
+    assert only[0].arn.split(":")[4] == account and calls.get("query.GetCallerIdentity") == 1
+
+
 def test_inventory_sees_a_new_version_without_reading_values(endpoint, clients, seeded):
     sm, ssm = clients
     p, made = seeded
