@@ -30,7 +30,8 @@ from the same invocation. Main runs use PULUMI_SKIP_CHECKPOINTS=true and --paral
 adds runs in another mode (checkpoints = Pulumi's defaults, a checkpoint after every step: the first
 `up` only; provider-qps = the Kubernetes provider's own client limit) for ours and the floor.
 Results: printed, and written to bench/results.md (after every size). Exits 1 if a no-change preview or
-up of the project read a secret value.
+up of the project read a secret value. The default invocation takes about an hour on a quiet 2-core
+machine, a third of it the checkpoints comparison at 500,10,50 (`--compare checkpoints@200,5,20`: minutes).
 
 Ports and directories come from the environment, as for the tests: LOCALSTACK_PORT (or
 LOCALSTACK_ENDPOINT), KECS_CLUSTER_DIR, KECS_APISERVER_PORT, KECS_ETCD_CLIENT_PORT, KECS_ETCD_PEER_PORT,
