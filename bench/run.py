@@ -33,9 +33,9 @@ Results: printed, and written to bench/results.md (after every size). Exits 1 if
 up of the project read a secret value. The default invocation takes about an hour on a quiet 2-core
 machine, a third of it the checkpoints comparison at 500,10,50 (`--compare checkpoints@200,5,20`: minutes).
 
-Ports and directories come from the environment, as for the tests: LOCALSTACK_PORT (or
-LOCALSTACK_ENDPOINT), KECS_CLUSTER_DIR, KECS_APISERVER_PORT, KECS_ETCD_CLIENT_PORT, KECS_ETCD_PEER_PORT,
-KECS_KCM_PORT.
+LocalStack and the control plane are found or started as for the tests (tests/support): with
+LOCALSTACK_ENDPOINT and KECS_KUBECONFIG it uses running ones, else it starts its own on ports the kernel
+picks (state in a temporary directory) and stops them at exit.
 """
 
 from __future__ import annotations
