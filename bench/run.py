@@ -62,6 +62,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from components.objects import DELETION_POLICY
 from kecs_secrets.config import parse_config
@@ -134,56 +136,13 @@ def process_kind(cmdline: str) -> str:
 
 
 class ProcessTreeSampler:
-    """Samples this process's descendants every 50 ms: peak summed RSS, and CPU seconds per process kind."""
-
-    TICK = os.sysconf("SC_CLK_TCK")
+    """Samples this process's descendants (psutil) every 50 ms: peak summed RSS, and CPU seconds per process kind."""
 
     def __init__(self) -> None:
         self.peak = 0
         self._cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, last seen CPU seconds)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _descendants(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as handle:
-                        ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-                    children.setdefault(ppid, []).append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    continue
-        found, todo = [], [os.getpid()]
-        while todo:
-            pid = todo.pop()
-            for child in children.get(pid, []):
-                found.append(child)
-                todo.append(child)
-        return found
-
-    def _rss(self, pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
-
-    def _sample_cpu(self, pid: int) -> None:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            seconds = (int(fields[11]) + int(fields[12])) / self.TICK
-            kind = self._cpu[pid][0] if pid in self._cpu else None
-            if kind is None:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    kind = process_kind(handle.read().replace(b"\0", b" ").decode(errors="replace"))
-            self._cpu[pid] = (kind, seconds)
-        except (OSError, ValueError, IndexError):
-            pass
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds per process kind (processes that ended lose at most their last 50 ms)."""
@@ -192,12 +151,24 @@ class ProcessTreeSampler:
             result[kind] = result.get(kind, 0.0) + seconds
         return result
 
+    def _sample(self, me: psutil.Process) -> None:
+        total = 0
+        for process in me.children(recursive=True):
+            try:
+                with process.oneshot():
+                    total += process.memory_info().rss
+                    times = process.cpu_times()
+                    known = self._cpu.get(process.pid)
+                    kind = known[0] if known else process_kind(" ".join(process.cmdline()))
+                    self._cpu[process.pid] = (kind, times.user + times.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        self.peak = max(self.peak, total)
+
     def _run(self) -> None:
+        me = psutil.Process()
         while not self._stop.is_set():
-            pids = self._descendants()
-            self.peak = max(self.peak, sum(self._rss(pid) for pid in pids))
-            for pid in pids:
-                self._sample_cpu(pid)
+            self._sample(me)
             self._stop.wait(0.05)
 
     def __enter__(self) -> ProcessTreeSampler:
@@ -210,27 +181,16 @@ class ProcessTreeSampler:
 
 
 def apiserver_counts(kube: KubeAdmin) -> Counter:
+    """Kubernetes API requests so far per verb and resource (the API server's apiserver_request_total)."""
     counts: Counter = Counter()
-    pattern = re.compile(r"^apiserver_request_total\{([^}]*)\} (\d+(?:\.\d+)?(?:e\+\d+)?)$")
-    for line in kube.text("/metrics").splitlines():
-        match = pattern.match(line)
-        if not match:
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
-        if labels.get("resource") in (
-            "secrets",
-            "configmaps",
-            "serviceaccounts",
-            "rolebindings",
-            "clusterroles",
-            "roles",
-            "namespaces",
-            "pods",
-        ):
-            counts[f"{labels.get('verb')} {labels.get('resource')}"] += int(float(match.group(2)))
+    for family in text_string_to_metric_families(kube.text("/metrics")):
+        for sample in family.samples:
+            if sample.name == "apiserver_request_total" and sample.labels.get("resource") in COUNTED_RESOURCES:
+                counts[f"{sample.labels.get('verb')} {sample.labels.get('resource')}"] += int(sample.value)
     return counts
 
 
+COUNTED_RESOURCES = ("secrets", "configmaps", "serviceaccounts", "rolebindings", "clusterroles", "roles", "namespaces", "pods")
 
 
 def value_reads(localstack_calls: Mapping[str, int]) -> int:
