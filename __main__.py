@@ -12,6 +12,7 @@ from kecs_secrets.preflight import shown
 from providers.aws_source import BotoSource
 from providers.kube import KubeReader
 from providers.pulumi_state import PulumiStackState
+from providers.registrations import start_registrations
 from providers.stack_config import load_settings
 from providers.task_definitions import TaskDefinitionFiles
 
@@ -68,3 +69,4 @@ secrets = CentralizedSecrets(
 )
 for key, value in secrets.outputs.items():
     pulumi.export(key, value)
+start_registrations()

@@ -1,19 +1,41 @@
 #!/usr/bin/env python3
-"""Benchmark: how `pulumi up` / `preview` / `destroy` scale with secrets (N), namespaces (M) and demand (K).
+"""Benchmark: this project against the same objects made by a plain Pulumi program (the floor) and by a direct script.
 
     .venv/bin/python -m bench.run [--sizes 50,3,10 500,10,50 1000,20,100] [--runs 3]
-                                  [--compare default@50,3,10 provider-qps@500,10,50 | --compare none]
+                                  [--programs ours floor [floor+readers] [LABEL=DIR ...]]
+                                  [--compare checkpoints@500,10,50 | --compare none] [--compare-runs 1]
 
 Against real LocalStack and the real control plane (both started if needed) and the real Pulumi CLI.
-For each size it seeds N Secrets Manager secrets and N SSM SecureStrings, M ECS cluster namespaces each
-needing K of them, then measures (median of --runs runs) wall time and peak memory (RSS summed over the
-whole process tree: CLI, language host, program, providers) of: the first `up`, a no-change `preview`,
-a no-change `up`, an `up` after one value changed, and `destroy`. It counts LocalStack calls per API
-(through a counting proxy) and Kubernetes API calls (apiserver_request_total). A baseline script makes
-the same objects with boto3 and the Kubernetes API directly; our times are printed as ratios to it.
-The main variant ("tuned") runs at every size; --compare adds "before" variants at chosen sizes, in the
-same invocation, to show what each cheap optimisation buys. Results: printed, and written to
-bench/results.md. Exits 1 if a no-change preview or up read a secret value.
+For each size it seeds N Secrets Manager secrets and N SSM SecureStrings and M ECS cluster namespaces
+each needing K of them. On that one data set, one after the other in each run, it measures:
+- ours: this project (the program in this checkout);
+- floor: bench/floor, a plain Pulumi program that makes exactly the same Kubernetes objects (names,
+  labels, annotations, data) with static data through the same CLI, Kubernetes provider build and
+  provider settings, and no dynamic provider. It is what any Pulumi program pays for these objects;
+- floor+readers (optional): the floor plus one trivial dynamic resource per master (no I/O) feeding
+  its data: what per-item dynamic resources cost by themselves;
+- floor+drain (optional): the floor ending as the project's program does (providers/registrations.py),
+  i.e. with the workaround of the SDK's end-of-program wait: what that gives any Pulumi program;
+- LABEL=DIR (optional): the project program of another checkout (e.g. `git worktree add DIR main`),
+  for before/after figures of a change in the same invocation;
+- baseline: a direct script (boto3 + the Kubernetes API): list, read and create; a no-change sync
+  (list the source metadata and the cluster objects, compare, change nothing); the same after one
+  value changed (reads that value, rewrites its master and replicas); delete.
+Phases: the first `up`, a no-change `preview`, a no-change `up`, an `up` after one value changed, and
+`destroy`: wall time and peak memory (RSS summed over the whole process tree: CLI, language host,
+program, providers), medians of --runs runs; state size (bytes of the stack's checkpoint after the
+first `up`); LocalStack calls per API (through a counting proxy), Kubernetes API calls
+(apiserver_request_total) and CPU seconds per process. Ratios to the floor and to the baseline come
+from the same invocation. Main runs use PULUMI_SKIP_CHECKPOINTS=true and --parallel 32; --compare
+adds runs in another mode (checkpoints = Pulumi's defaults, a checkpoint after every step: the first
+`up` only; provider-qps = the Kubernetes provider's own client limit) for ours and the floor.
+Results: printed, and written to bench/results.md (after every size). Exits 1 if a no-change preview or
+up of the project read a secret value. The default invocation takes about an hour on a quiet 2-core
+machine, a third of it the checkpoints comparison at 500,10,50 (`--compare checkpoints@200,5,20`: minutes).
+
+LocalStack and the control plane are found or started as for the tests (tests/support): with
+LOCALSTACK_ENDPOINT and KECS_KUBECONFIG it uses running ones, else it starts its own on ports the kernel
+picks (state in a temporary directory) and stops them at exit.
 """
 
 from __future__ import annotations
@@ -25,40 +47,77 @@ import os
 import platform
 import re
 import secrets as random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
-from kecs_secrets.naming import assign_names
+from components.objects import DELETION_POLICY
+from kecs_secrets.config import parse_config
+from kecs_secrets.layout import READ_RESOURCES, READ_VERBS, Layout
+from kecs_secrets.model import ANNOTATION_SOURCE_VERSION, SECRETSMANAGER
+from kecs_secrets.planning import make_plan
+from kecs_secrets.values import encode_data, parameter_data, secret_data
+from providers.aws_source import BotoSource
+from providers.task_definitions import TaskDefinitionFiles
 from tests.support.cluster import KubeAdmin, start_cluster
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.localstack import ensure_localstack
 from tests.support.stack import ProjectStack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLOOR_DIR = os.path.join(ROOT, "bench", "floor")
 
 REGION = "us-east-1"
 PHASES = ("first up", "no-change preview", "no-change up", "up after 1 change", "destroy")
+NO_CHANGE = ("no-change preview", "no-change up")
 TUNED_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
-# name -> (environment, --parallel, stack config overrides)
-VARIANTS: dict[str, tuple[dict[str, str], int | None, dict[str, int]]] = {
+# mode -> (environment, --parallel, stack config overrides, phases measured)
+MODES: dict[str, tuple[dict[str, str], int | None, dict[str, int], tuple[str, ...]]] = {
     # What the project recommends for CI and benchmarks: checkpoint only at the end, more parallelism,
     # and the project's defaults (kubeClientQps 1000).
-    "tuned": (TUNED_ENV, 32, {}),
-    # Before: the Kubernetes provider's own client limit (50 requests/s, burst 120).
-    "provider-qps": (TUNED_ENV, 32, {"kubeClientQps": 50, "kubeClientBurst": 120}),
-    # Before: Pulumi's defaults (a checkpoint after every step, default parallelism).
-    "default": ({}, None, {}),
+    "tuned": (TUNED_ENV, 32, {}, PHASES),
+    # A user's plain `pulumi up`: Pulumi's defaults (a checkpoint after every step, default parallelism).
+    "checkpoints": ({}, None, {}, ("first up",)),
+    # The Kubernetes provider's own client limit (50 requests/s, burst 120).
+    "provider-qps": (TUNED_ENV, 32, {"kubeClientQps": 50, "kubeClientBurst": 120}, PHASES),
 }
-NO_CHANGE = ("no-change preview", "no-change up")
+
+
+@dataclass(frozen=True)
+class Program:
+    label: str
+    floor: bool  # bench/floor (with readers or not) rather than the project program
+    root: str = ROOT  # the checkout the project program comes from
+    readers: bool = False
+    drain: bool = False  # the floor ends as the project's program does (providers/registrations.py)
+
+    def files(self) -> dict[str, str] | None:
+        """The floor's files; None for the project program (found in ``root``)."""
+        if not self.floor:
+            return None
+        files = {name: os.path.join(FLOOR_DIR, name) for name in ("Pulumi.yaml", "__main__.py", "echo.py")}
+        return {**files, ".venv": os.path.join(ROOT, ".venv")}
+
+
+OURS = Program("ours", floor=False)
+FLOOR = Program("floor", floor=True)
+FLOOR_READERS = Program("floor+readers", floor=True, readers=True)
+FLOOR_DRAIN = Program("floor+drain", floor=True, drain=True)
+NAMED = {p.label: p for p in (OURS, FLOOR, FLOOR_READERS, FLOOR_DRAIN)}
 
 
 def process_kind(cmdline: str) -> str:
@@ -77,56 +136,13 @@ def process_kind(cmdline: str) -> str:
 
 
 class ProcessTreeSampler:
-    """Samples this process's descendants every 50 ms: peak summed RSS, and CPU seconds per process kind."""
-
-    TICK = os.sysconf("SC_CLK_TCK")
+    """Samples this process's descendants (psutil) every 50 ms: peak summed RSS, and CPU seconds per process kind."""
 
     def __init__(self) -> None:
         self.peak = 0
         self._cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, last seen CPU seconds)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _descendants(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as handle:
-                        ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-                    children.setdefault(ppid, []).append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    continue
-        found, todo = [], [os.getpid()]
-        while todo:
-            pid = todo.pop()
-            for child in children.get(pid, []):
-                found.append(child)
-                todo.append(child)
-        return found
-
-    def _rss(self, pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
-
-    def _sample_cpu(self, pid: int) -> None:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            seconds = (int(fields[11]) + int(fields[12])) / self.TICK
-            kind = self._cpu[pid][0] if pid in self._cpu else None
-            if kind is None:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    kind = process_kind(handle.read().replace(b"\0", b" ").decode(errors="replace"))
-            self._cpu[pid] = (kind, seconds)
-        except (OSError, ValueError, IndexError):
-            pass
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds per process kind (processes that ended lose at most their last 50 ms)."""
@@ -135,12 +151,24 @@ class ProcessTreeSampler:
             result[kind] = result.get(kind, 0.0) + seconds
         return result
 
+    def _sample(self, me: psutil.Process) -> None:
+        total = 0
+        for process in me.children(recursive=True):
+            try:
+                with process.oneshot():
+                    total += process.memory_info().rss
+                    times = process.cpu_times()
+                    known = self._cpu.get(process.pid)
+                    kind = known[0] if known else process_kind(" ".join(process.cmdline()))
+                    self._cpu[process.pid] = (kind, times.user + times.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        self.peak = max(self.peak, total)
+
     def _run(self) -> None:
+        me = psutil.Process()
         while not self._stop.is_set():
-            pids = self._descendants()
-            self.peak = max(self.peak, sum(self._rss(pid) for pid in pids))
-            for pid in pids:
-                self._sample_cpu(pid)
+            self._sample(me)
             self._stop.wait(0.05)
 
     def __enter__(self) -> ProcessTreeSampler:
@@ -153,25 +181,16 @@ class ProcessTreeSampler:
 
 
 def apiserver_counts(kube: KubeAdmin) -> Counter:
+    """Kubernetes API requests so far per verb and resource (the API server's apiserver_request_total)."""
     counts: Counter = Counter()
-    pattern = re.compile(r"^apiserver_request_total\{([^}]*)\} (\d+(?:\.\d+)?(?:e\+\d+)?)$")
-    for line in kube.text("/metrics").splitlines():
-        match = pattern.match(line)
-        if not match:
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
-        if labels.get("resource") in (
-            "secrets",
-            "configmaps",
-            "serviceaccounts",
-            "rolebindings",
-            "clusterroles",
-            "roles",
-            "namespaces",
-            "pods",
-        ):
-            counts[f"{labels.get('verb')} {labels.get('resource')}"] += int(float(match.group(2)))
+    for family in text_string_to_metric_families(kube.text("/metrics")):
+        for sample in family.samples:
+            if sample.name == "apiserver_request_total" and sample.labels.get("resource") in COUNTED_RESOURCES:
+                counts[f"{sample.labels.get('verb')} {sample.labels.get('resource')}"] += int(sample.value)
     return counts
+
+
+COUNTED_RESOURCES = ("secrets", "configmaps", "serviceaccounts", "rolebindings", "clusterroles", "roles", "namespaces", "pods")
 
 
 def value_reads(localstack_calls: Mapping[str, int]) -> int:
@@ -185,6 +204,7 @@ def diff_counts(after: Counter, before: Counter) -> dict[str, int]:
 class Dataset:
     def __init__(self, n: int, m: int, k: int, endpoint: str, kube: KubeAdmin) -> None:
         self.n, self.m, self.k = n, m, k
+        self.endpoint = endpoint
         self.p = f"bench{random.token_hex(3)}"
         self.sm = boto3.client(
             "secretsmanager", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
@@ -223,6 +243,31 @@ class Dataset:
             "maxMasterDeletions": 2 * self.n,
         }
 
+    def layout(self, stack: str) -> Layout:
+        """The layout the project's core plans for this data set (listing metadata only, no cluster checks)."""
+        settings = parse_config(self.config(self.endpoint, ""))
+        source = BotoSource(self.endpoint, REGION)
+        return make_plan(settings, stack, source, None, TaskDefinitionFiles(ROOT), dry_run=True).layout
+
+    def values(self, layout: Layout, only: set[str] | None = None) -> dict[str, dict[str, str]]:
+        """master name -> its data, read directly (batch calls), shaped by the project's core as the provider does."""
+        wanted = [m for m in layout.masters if only is None or m.name in only]
+        result: dict[str, dict[str, str]] = {}
+        secrets_ = [m for m in wanted if m.item.source == SECRETSMANAGER]
+        for start in range(0, len(secrets_), 20):
+            chunk = {m.item.arn: m for m in secrets_[start : start + 20]}
+            for got in self.sm.batch_get_secret_value(SecretIdList=list(chunk))["SecretValues"]:
+                m = chunk[got["ARN"]]
+                data = secret_data(got.get("SecretString"), got.get("SecretBinary"), m.json_keys, name=m.item.name)
+                result[m.name] = encode_data(data, "base64" if m.kind == "Secret" else "text")
+        params = [m for m in wanted if m.item.source != SECRETSMANAGER]
+        for start in range(0, len(params), 10):
+            chunk = {m.item.name: m for m in params[start : start + 10]}
+            for got in self.ssm.get_parameters(Names=list(chunk), WithDecryption=True)["Parameters"]:
+                m = chunk[got["Name"]]
+                result[m.name] = encode_data(parameter_data(got["Type"], got["Value"]), "base64" if m.kind == "Secret" else "text")
+        return result
+
     def cleanup(self) -> None:
         for ns in [self.master_ns, *self.namespaces]:
             self.kube.delete_namespace(ns)
@@ -232,148 +277,328 @@ class Dataset:
             list(pool.map(lambda chunk: self.ssm.delete_parameters(Names=chunk), [names[i : i + 10] for i in range(0, len(names), 10)]))
 
 
-def baseline(data: Dataset, endpoint: str) -> dict[str, float]:
-    """The same objects made with boto3 and the Kubernetes API and nothing else (then deleted)."""
-    import base64
+# ---- the objects, rendered once for the floor program and the direct script ------------------------------
 
-    kube, ns0 = data.kube, data.master_ns
-    started = time.perf_counter()
-    secrets_listed = [
-        s for page in data.sm.get_paginator("list_secrets").paginate() for s in page["SecretList"] if s["Name"].startswith(f"{data.p}/")
-    ]
-    params = [
-        p
-        for page in data.ssm.get_paginator("describe_parameters").paginate()
-        for p in page["Parameters"]
-        if p["Name"].startswith(f"/{data.p}/")
-    ]
-    values: dict[tuple[str, str], bytes] = {}
-    ids = [s["ARN"] for s in secrets_listed]
-    for i in range(0, len(ids), 20):
-        for got in data.sm.batch_get_secret_value(SecretIdList=ids[i : i + 20])["SecretValues"]:
-            values[("secretsmanager", got["Name"])] = got["SecretString"].encode()
-    names = [p["Name"] for p in params]
-    for i in range(0, len(names), 10):
-        for got in data.ssm.get_parameters(Names=names[i : i + 10], WithDecryption=True)["Parameters"]:
-            values[("ssm", got["Name"])] = got["Value"].encode()
-    k8s_names = assign_names(values)
-    by_arn = {s["ARN"]: ("secretsmanager", s["Name"]) for s in secrets_listed}
+_API = {
+    "Secret": ("v1", "/api/v1/namespaces/{ns}/secrets"),
+    "ConfigMap": ("v1", "/api/v1/namespaces/{ns}/configmaps"),
+    "ServiceAccount": ("v1", "/api/v1/namespaces/{ns}/serviceaccounts"),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"),
+    "Role": ("rbac.authorization.k8s.io/v1", "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles"),
+    "ClusterRole": ("rbac.authorization.k8s.io/v1", "/apis/rbac.authorization.k8s.io/v1/clusterroles"),
+}
 
-    def make(ns_name: tuple[str, str]) -> None:
-        ns, key = ns_name
-        body = {"metadata": {"name": k8s_names[key]}, "data": {"value": base64.b64encode(values[key]).decode()}}
-        kube.post(f"/api/v1/namespaces/{ns}/secrets", body)
 
-    jobs = [(ns0, key) for key in values]
-    for ns, refs in data.demand.items():
-        jobs += [(ns, by_arn[r] if r in by_arn else ("ssm", r)) for r in refs]
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(make, jobs))
-    role = f"{ns0}-secret-reader"
-    kube.post(
-        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-        {
-            "metadata": {"name": role},
-            "rules": [{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]}],
-        },
-    )
-    for ns in data.namespaces:
-        kube.post(f"/api/v1/namespaces/{ns}/serviceaccounts", {"metadata": {"name": f"kecs-secret-reader-{ns}"}})
-        kube.post(
-            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns0}/rolebindings",
-            {
-                "metadata": {"name": f"kecs-secret-reader-{ns}"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-                "subjects": [{"kind": "ServiceAccount", "name": f"kecs-secret-reader-{ns}", "namespace": ns}],
-            },
+def collection(body: Mapping[str, Any]) -> str:
+    return _API[body["kind"]][1].format(ns=body["metadata"].get("namespace", ""))
+
+
+def render(layout: Layout, master_ns: str, data: Mapping[str, Mapping[str, str]] | None) -> list[dict[str, Any]]:
+    """Every object the project's components make for ``layout``, as Kubernetes API bodies.
+
+    Each entry: ``resource`` (the logical name the components give it), ``master`` and ``version`` for
+    masters and replicas, and ``body``. Without ``data`` the data objects carry none (a sync compares first).
+    """
+
+    def body(kind: str, name: str, ns: str, labels: Mapping[str, str], annotations: Mapping[str, str], **fields: Any) -> dict:
+        metadata = {"name": name, **({"namespace": ns} if ns else {}), "labels": dict(labels)}
+        metadata["annotations"] = {**annotations, **DELETION_POLICY}
+        return {"apiVersion": _API[kind][0], "kind": kind, "metadata": metadata, **fields}
+
+    def data_fields(kind: str, master: str) -> dict:
+        fields: dict[str, Any] = {"type": "Opaque"} if kind == "Secret" else {}
+        if data is not None:
+            fields["data"] = dict(data[master])
+        return fields
+
+    objects: list[dict[str, Any]] = []
+    for m in layout.masters:
+        objects.append({"resource": m.name, "master": m.name, "version": m.item.version,
+                        "body": body(m.kind, m.name, master_ns, m.labels, m.annotations, **data_fields(m.kind, m.name))})
+    for r in layout.replicas:
+        version = r.annotations[ANNOTATION_SOURCE_VERSION]
+        objects.append({"resource": f"{r.namespace}/{r.name}", "master": r.master, "version": version,
+                        "body": body(r.kind, r.name, r.namespace, r.labels, r.annotations, **data_fields(r.kind, r.master))})
+    rule = {"apiGroups": [""], "resources": list(READ_RESOURCES), "verbs": list(READ_VERBS)}
+    if layout.cluster_role is not None:
+        plan = layout.cluster_role
+        objects.append({"resource": plan.name, "body": body("ClusterRole", plan.name, "", plan.labels, plan.annotations, rules=[rule])})
+    for plan in layout.rbac:
+        sa = body("ServiceAccount", plan.service_account, plan.namespace, plan.labels, plan.annotations, automountServiceAccountToken=False)
+        objects.append({"resource": f"{plan.namespace}/{plan.service_account}", "body": sa})
+        if plan.role_kind == "Role":
+            rules = [{**rule, "resourceNames": list(plan.resource_names)}]
+            role = body("Role", plan.role_name, master_ns, plan.labels, plan.annotations, rules=rules)
+            objects.append({"resource": f"{master_ns}/{plan.role_name}", "body": role})
+        binding = body(
+            "RoleBinding", plan.role_binding, master_ns, plan.labels, plan.annotations,
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": plan.role_kind, "name": plan.role_name},
+            subjects=[{"kind": "ServiceAccount", "name": plan.service_account, "namespace": plan.namespace}],
         )
-    create = time.perf_counter() - started
+        objects.append({"resource": f"{master_ns}/{plan.role_binding}", "body": binding})
+    return objects
+
+
+def write_floor_spec(path: Path, data: Dataset, stack: str) -> None:
+    """The floor program's input: the objects the project would make, with their data (read here, not timed)."""
+    layout = data.layout(stack)
+    path.write_text(json.dumps({"objects": render(layout, data.master_ns, data.values(layout))}), encoding="utf-8")
+
+
+# ---- the direct script (baseline) ---------------------------------------------------------------------------
+
+
+class DirectScript:
+    """The same objects with boto3 and the Kubernetes API and nothing else: create, sync, delete."""
+
+    def __init__(self, data: Dataset) -> None:
+        self.data = data
+        self.stack = f"kecs-secrets/direct-{data.p}"
+        self.objects: list[dict[str, Any]] = []
+
+    def _each(self, fn: Callable[[dict[str, Any]], Any], objects: Sequence[dict[str, Any]]) -> None:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fn, objects))
+
+    def create(self) -> None:
+        """List the metadata, plan, read every value (batch calls), create every object."""
+        layout = self.data.layout(self.stack)
+        self.objects = render(layout, self.data.master_ns, self.data.values(layout))
+        self._each(lambda o: self.data.kube.post(collection(o["body"]), o["body"]), self.objects)
+
+    def sync(self) -> int:
+        """List the metadata and the cluster's objects, compare; read and rewrite only what changed. Returns how many."""
+        kube = self.data.kube
+        layout = self.data.layout(self.stack)
+        wanted = render(layout, self.data.master_ns, None)
+        live: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+        for ns in [self.data.master_ns, *self.data.namespaces]:
+            for kind in ("Secret", "ConfigMap", "ServiceAccount", "RoleBinding"):
+                for obj in kube.objects(kind, ns):
+                    live[(kind, ns, obj["metadata"]["name"])] = obj["metadata"]
+        for obj in kube.objects("ClusterRole", None):
+            live[("ClusterRole", "", obj["metadata"]["name"])] = obj["metadata"]
+
+        def key(o: Mapping[str, Any]) -> tuple[str, str, str]:
+            return (o["body"]["kind"], o["body"]["metadata"].get("namespace", ""), o["body"]["metadata"]["name"])
+
+        stale = [o for o in wanted if key(o) not in live or (
+            "version" in o and (live[key(o)].get("annotations") or {}).get(ANNOTATION_SOURCE_VERSION) != o["version"])]
+        masters = {o["master"] for o in stale if "master" in o}
+        if not stale:
+            return 0
+        values = self.data.values(layout, masters)
+        fresh = render(layout, self.data.master_ns, {**{m: {} for m in (x.name for x in layout.masters)}, **values})
+        by_key = {key(o): o for o in fresh}
+        for o in stale:
+            body = by_key[key(o)]["body"]
+            if key(o) in live:
+                kube.put(f"{collection(body)}/{body['metadata']['name']}", body)
+            else:
+                kube.post(collection(body), body)
+        self.objects = fresh
+        return len(stale)
+
+    def delete(self) -> None:
+        self._each(lambda o: self.data.kube.delete(f"{collection(o['body'])}/{o['body']['metadata']['name']}"), self.objects)
+        self.objects = []
+
+
+def timed(fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda job: kube.delete(f"/api/v1/namespaces/{job[0]}/secrets/{k8s_names[job[1]]}"), jobs))
-    kube.delete(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role}")
-    for ns in data.namespaces:
-        kube.delete(f"/api/v1/namespaces/{ns}/serviceaccounts/kecs-secret-reader-{ns}")
-        kube.delete(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns0}/rolebindings/kecs-secret-reader-{ns}")
-    return {"create": create, "delete": time.perf_counter() - started}
+    fn()
+    return time.perf_counter() - started
 
 
-def measure(fn) -> tuple[float, int, dict[str, float]]:
-    with ProcessTreeSampler() as sampler:
-        started = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - started
+def direct_run(data: Dataset) -> dict[str, float]:
+    script = DirectScript(data)
+    result = {"first up": timed(script.create)}
+    result["no-change preview"] = result["no-change up"] = timed(lambda: _expect(script.sync(), 0))
+    data.change_one()
+    result["up after 1 change"] = timed(lambda: _expect(script.sync(), 1 + sum(1 for refs in data.demand.values() if data.arns[0] in refs)))
+    result["destroy"] = timed(script.delete)
+    return result
+
+
+def _expect(got: int, wanted: int) -> None:
+    if got != wanted:
+        raise AssertionError(f"direct sync rewrote {got} objects, expected {wanted}")
+
+
+# ---- the Pulumi programs ----------------------------------------------------------------------------------
+
+
+PROFILE: dict[str, Path] = {}  # "dir": where --profile writes py-spy's collapsed stacks
+
+
+def measure(fn: Callable[[], Any], profile_as: str = "") -> tuple[float, int, dict[str, float]]:
+    spy = None
+    if PROFILE and profile_as:
+        # Every Python process under this one (the program, the dynamic provider), sampled while the step runs.
+        out = PROFILE["dir"] / f"{profile_as}.txt"
+        command = [os.path.join(ROOT, ".venv", "bin", "py-spy"), "record", "--pid", str(os.getpid()), "--subprocesses",
+                   "--nonblocking", "--gil", "--rate", "100", "--format", "raw", "--output", str(out)]
+        spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+    try:
+        with ProcessTreeSampler() as sampler:
+            started = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - started
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=120)
     return elapsed, sampler.peak, sampler.cpu()
 
 
-def run_size(n: int, m: int, k: int, runs: int, variant: str, endpoint: str, kubeconfig: str, kube: KubeAdmin) -> dict:
-    env, parallel, overrides = VARIANTS[variant]
-    data = Dataset(n, m, k, endpoint, kube)
-    times: dict[str, list[float]] = {p: [] for p in PHASES}
-    peaks: dict[str, list[int]] = {p: [] for p in PHASES}
-    calls: dict[str, dict] = {}
-    most_reads: dict[str, int] = {}  # the most value reads any run made, per phase
-    base: list[dict] = []
+@dataclass
+class Measured:
+    times: dict[str, list[float]]
+    peaks: dict[str, list[int]]
+    state: list[int]
+    calls: dict[str, dict]
+    reads: dict[str, int]  # the most value reads any run made, per phase
+
+    @classmethod
+    def empty(cls) -> Measured:
+        return cls({}, {}, [], {}, {})
+
+
+def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: CountingProxy, kubeconfig: str, tmp: Path,
+                into: Measured) -> None:
+    env, parallel, overrides, phases = MODES[mode]
     options = {"parallel": parallel} if parallel else {}
+    name = f"{re.sub(r'[^a-z0-9]+', '-', program.label.lower())}-{data.p}-{run}"
+    spec = tmp / f"{name}.spec.json"
+    if program.floor:
+        write_floor_spec(spec, data, f"kecs-secrets/{name}")
+        config: dict[str, Any] = {"floorSpec": str(spec), "floorReaders": program.readers, "floorDrain": program.drain,
+                                  "kubeconfig": kubeconfig, **overrides}
+    else:
+        config = {**data.config(proxy.endpoint, kubeconfig), **overrides}
+    stack = ProjectStack(tmp / name, name, config, extra_env=env, program_root=program.root, program=program.files())
+
+    def change() -> None:
+        data.change_one()
+        if program.floor:
+            write_floor_spec(spec, data, f"kecs-secrets/{name}")
+
+    steps: dict[str, tuple[Callable[[], Any] | None, Callable[[], Any]]] = {
+        "first up": (None, lambda: stack.up(**options)),
+        "no-change preview": (None, lambda: stack.preview(**options)),
+        "no-change up": (None, lambda: stack.up(**options)),
+        "up after 1 change": (change, lambda: stack.up(**options)),
+        "destroy": (None, lambda: stack.destroy(**options)),
+    }
+    try:
+        for phase in phases:
+            prepare, step = steps[phase]
+            if prepare:
+                prepare()
+            proxy.take()
+            before = apiserver_counts(data.kube)
+            elapsed, peak, cpu = measure(step, f"{program.label}-{data.n}-{data.m}-{data.k}-{mode}-{run}-{phase.replace(' ', '-')}")
+            into.times.setdefault(phase, []).append(elapsed)
+            into.peaks.setdefault(phase, []).append(peak)
+            if phase == "first up":
+                into.state.append(stack.checkpoint_bytes())
+            localstack = proxy.take()
+            into.reads[phase] = max(into.reads.get(phase, 0), value_reads(localstack))
+            into.calls[phase] = {
+                "localstack": localstack,
+                "kubernetes": diff_counts(apiserver_counts(data.kube), before),
+                "cpu": {kind: round(s, 1) for kind, s in sorted(cpu.items(), key=lambda kv: -kv[1]) if s >= 0.05},
+            }
+            print(f"  {program.label} ({mode}) N={data.n} M={data.m} K={data.k} run {run + 1}: {phase}: {elapsed:.1f}s, "
+                  f"peak {peak / 2**20:.0f} MiB", flush=True)
+    finally:
+        if "destroy" not in phases:
+            stack.stack.workspace.env_vars.update(TUNED_ENV)  # clean up without timing it
+            stack.destroy(parallel=32)
+        stack.stack.workspace.remove_stack(stack.name, force=True)
+
+
+def run_group(size: tuple[int, int, int], mode: str, programs: Sequence[Program], runs: int, baseline: bool,
+              endpoint: str, kubeconfig: str, kube: KubeAdmin) -> dict:
+    n, m, k = size
+    data = Dataset(n, m, k, endpoint, kube)
+    measured = {p.label: Measured.empty() for p in programs}
+    direct: list[dict[str, float]] = []
     try:
         with CountingProxy(endpoint) as proxy, tempfile.TemporaryDirectory() as tmp:
             for run in range(runs):
-                stack = ProjectStack(
-                    Path(tmp) / f"run{run}",
-                    f"bench-{data.p}-{run}",
-                    {**data.config(proxy.endpoint, kubeconfig), **overrides},
-                    extra_env=env,
-                )
-                steps = {
-                    "first up": lambda s=stack: s.up(**options),
-                    "no-change preview": lambda s=stack: s.preview(**options),
-                    "no-change up": lambda s=stack: s.up(**options),
-                    "up after 1 change": lambda s=stack: (data.change_one(), s.up(**options)),
-                    "destroy": lambda s=stack: s.destroy(**options),
-                }
-                for phase, step in steps.items():
-                    proxy.take()
-                    before = apiserver_counts(kube)
-                    elapsed, peak, cpu = measure(step)
-                    times[phase].append(elapsed)
-                    peaks[phase].append(peak)
-                    localstack = proxy.take()
-                    most_reads[phase] = max(most_reads.get(phase, 0), value_reads(localstack))
-                    calls[phase] = {
-                        "localstack": localstack,
-                        "kubernetes": diff_counts(apiserver_counts(kube), before),
-                        "cpu": {kind: round(s, 1) for kind, s in sorted(cpu.items(), key=lambda kv: -kv[1]) if s >= 0.05},
-                    }
-                    print(f"  {variant} N={n} M={m} K={k} run {run + 1}: {phase}: {elapsed:.1f}s, peak {peak / 2**20:.0f} MiB", flush=True)
-                stack.stack.workspace.remove_stack(stack.name, force=True)
-                base.append(baseline(data, endpoint))
+                # The order turns each run, so no program always runs first (or right after another one).
+                order = list(programs[run % len(programs):]) + list(programs[: run % len(programs)])
+                for program in order:
+                    run_program(program, mode, run, data, proxy, kubeconfig, Path(tmp), measured[program.label])
+                if baseline:
+                    direct.append(direct_run(data))
     finally:
         data.cleanup()
     return {
-        "size": (n, m, k),
-        "variant": variant,
-        "time": {p: statistics.median(v) for p, v in times.items()},
-        "peak": {p: statistics.median(v) for p, v in peaks.items()},
-        "calls": calls,
-        "value_reads": most_reads,
-        "baseline": {key: statistics.median(b[key] for b in base) for key in ("create", "delete")},
+        "size": size,
+        "mode": mode,
+        "programs": {
+            label: {
+                "time": {p: statistics.median(v) for p, v in r.times.items()},
+                "peak": {p: statistics.median(v) for p, v in r.peaks.items()},
+                "state": statistics.median(r.state) if r.state else 0,
+                "calls": r.calls,
+                "value_reads": r.reads,
+            }
+            for label, r in measured.items()
+        },
+        "baseline": {p: statistics.median(d[p] for d in direct) for p in PHASES} if direct else None,
     }
+
+
+# ---- the report ---------------------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
 
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| N, M, K | variant | " + " | ".join(PHASES) + " | baseline create / delete | first up ÷ baseline | destroy ÷ baseline |",
-        "|---|---|" + "---|" * len(PHASES) + "---|---|---|",
+        "| N, M, K | mode | | " + " | ".join(PHASES) + " | state |",
+        "|---|---|---|" + "---|" * len(PHASES) + "---|",
     ]
     for r in results:
-        cells = [f"{r['time'][p]:.1f} s / {r['peak'][p] / 2**20:.0f} MiB" for p in PHASES]
-        b = r["baseline"]
-        lines.append(
-            f"| {', '.join(map(str, r['size']))} | {r['variant']} | "
-            + " | ".join(cells)
-            + f" | {b['create']:.1f} s / {b['delete']:.1f} s | "
-            + f"{r['time']['first up'] / b['create']:.1f}x | {r['time']['destroy'] / b['delete']:.1f}x |"
-        )
+        size, mode, programs = ", ".join(map(str, r["size"])), r["mode"], r["programs"]
+        floor = programs.get(FLOOR.label)
+
+        def row(label: str, cells: list[str], state: str = "", size: str = size, mode: str = mode) -> None:
+            lines.append(f"| {size} | {mode} | {label} | " + " | ".join(cells) + f" | {state} |")
+
+        for label, p in programs.items():
+            row(label, [f"{p['time'][ph]:.1f} s / {p['peak'][ph] / 2**20:.0f} MiB" if ph in p["time"] else "-" for ph in PHASES],
+                _size(p["state"]) if p["state"] else "-")
+        for label, p in programs.items():
+            if floor is None or label == FLOOR.label:
+                continue
+            row(f"**{label} ÷ floor**", [
+                f"**{_ratio(p['time'][ph], floor['time'][ph])}** / {_ratio(p['peak'][ph], floor['peak'][ph])}" if ph in p["time"] else "-"
+                for ph in PHASES
+            ], f"**{_ratio(p['state'], floor['state'])}**")
+        if r["baseline"]:
+            b = r["baseline"]
+            row("direct script", [f"{b[ph]:.1f} s" for ph in PHASES])
+            for label in (OURS.label, FLOOR.label):
+                if label in programs:
+                    p = programs[label]
+                    row(f"{label} ÷ direct", [_ratio(p["time"][ph], b[ph]) for ph in PHASES])
+    lines.append("")
+    lines.append(
+        "Each program cell: wall time / peak RSS of the whole process tree (median); each ÷ floor cell: time ratio / peak-memory "
+        "ratio; state: bytes of the stack's checkpoint after the first `up`. The direct script's no-change cells are one "
+        "no-change sync (list, compare, change nothing)."
+    )
     lines.append("")
     lines.append(
         "Calls per phase (last run): LocalStack by API, Kubernetes by verb and resource (apiserver-wide, so the"
@@ -381,12 +606,13 @@ def table(results: list[dict]) -> str:
     )
     lines.append("")
     for r in results:
-        lines.append(f"- N, M, K = {', '.join(map(str, r['size']))} ({r['variant']}):")
-        for phase, c in r["calls"].items():
-            reads = value_reads(c["localstack"])
-            localstack, kubernetes = json.dumps(c["localstack"], sort_keys=True), json.dumps(c["kubernetes"], sort_keys=True)
-            cpu = ", ".join(f"{kind} {s:.1f}" for kind, s in c["cpu"].items())
-            lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}; CPU s: {cpu}")
+        for label, p in r["programs"].items():
+            lines.append(f"- N, M, K = {', '.join(map(str, r['size']))} ({label}, {r['mode']}):")
+            for phase, c in p["calls"].items():
+                reads = value_reads(c["localstack"])
+                localstack, kubernetes = json.dumps(c["localstack"], sort_keys=True), json.dumps(c["kubernetes"], sort_keys=True)
+                cpu = ", ".join(f"{kind} {s:.1f}" for kind, s in c["cpu"].items())
+                lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}; CPU s: {cpu}")
     return "\n".join(lines)
 
 
@@ -395,43 +621,74 @@ def parse_size(text: str) -> tuple[int, int, int]:
     return n, m, k
 
 
+def parse_program(text: str) -> Program:
+    if text in NAMED:
+        return NAMED[text]
+    label, _, directory = text.partition("=")
+    if not directory or not os.path.isfile(os.path.join(directory, "__main__.py")):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected one of {list(NAMED)} or LABEL=DIR (a checkout of this project)")
+    return Program(label, floor=False, root=os.path.abspath(directory))
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["50,3,10", "500,10,50", "1000,20,100"], help="N,M,K for the tuned variant")
-    parser.add_argument("--runs", type=int, default=3)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog="See the module docstring (bench/run.py) for what is measured."
+    )
+    parser.add_argument("--sizes", nargs="+", default=["50,3,10", "500,10,50", "1000,20,100"], help="N,M,K of the main (tuned) runs")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (the table shows medians)")
+    parser.add_argument("--programs", nargs="+", type=parse_program, default=[OURS, FLOOR],
+                        help=f"{', '.join(NAMED)}, LABEL=DIR (another checkout's program); default: ours floor")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the direct script")
     parser.add_argument(
         "--compare",
         nargs="+",
-        default=["default@50,3,10", "provider-qps@500,10,50"],
-        help=f"extra variant@N,M,K runs (variants: {', '.join(v for v in VARIANTS if v != 'tuned')}), or 'none'",
+        default=["checkpoints@500,10,50"],
+        help=f"extra mode@N,M,K runs of ours and the floor (modes: {', '.join(m for m in MODES if m != 'tuned')}), or none",
     )
+    parser.add_argument("--compare-runs", type=int, default=1, help="runs per --compare entry")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
+    parser.add_argument("--profile", metavar="DIR", help="also record py-spy profiles (collapsed stacks) of every phase into DIR; "
+                        "summarise them with `python -m bench.profile DIR/*.txt`. Sampling costs CPU: do not compare times of such a run")
     args = parser.parse_args()
-    plan = [("tuned", parse_size(size)) for size in args.sizes]
+    if args.profile:
+        PROFILE["dir"] = Path(args.profile)
+        PROFILE["dir"].mkdir(parents=True, exist_ok=True)
+    plan: list[tuple[tuple[int, int, int], str, list[Program], int, bool]] = [
+        (parse_size(size), "tuned", list(args.programs), args.runs, not args.no_baseline) for size in args.sizes
+    ]
     for entry in [] if args.compare == ["none"] else args.compare:
-        variant, _, size = entry.partition("@")
-        if variant not in VARIANTS or not size:
-            parser.error(f"--compare {entry!r}: expected <variant>@N,M,K with a variant in {list(VARIANTS)}")
-        plan.append((variant, parse_size(size)))
-    plan.sort(key=lambda entry: (entry[1], list(VARIANTS).index(entry[0])))
+        mode, _, size = entry.partition("@")
+        if mode not in MODES or mode == "tuned" or not size:
+            parser.error(f"--compare {entry!r}: expected <mode>@N,M,K with a mode in {[m for m in MODES if m != 'tuned']}")
+        compared = [p for p in args.programs if p.label in (OURS.label, FLOOR.label)] or [OURS, FLOOR]
+        plan.append((parse_size(size), mode, compared, args.compare_runs, False))
+    plan.sort(key=lambda entry: (entry[0], list(MODES).index(entry[1])))
     endpoint = ensure_localstack()
     kubeconfig = start_cluster()
     kube = KubeAdmin(kubeconfig)
+    started = time.monotonic()
     header = (
         f"Benchmark of {dt.date.today().isoformat()} on {platform.machine()} with {os.cpu_count()} cores and "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; median of {args.runs} runs; "
-        "each cell: wall time / peak RSS of the whole process tree.\n"
-        "Variants: tuned = `PULUMI_SKIP_CHECKPOINTS=true`, `--parallel 32`, project defaults (kubeClientQps 1000); "
-        "provider-qps = tuned but the Kubernetes provider's own client limit (50/s, burst 120); "
-        "default = Pulumi's defaults (checkpoint after every step, default parallelism).\n\n"
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB: `python -m bench.run {' '.join(sys.argv[1:])}`"
+        f" (medians of {args.runs} runs; --compare runs: {args.compare_runs}).\n"
+        "Modes: tuned = `PULUMI_SKIP_CHECKPOINTS=true`, `--parallel 32`, project defaults (kubeClientQps 1000); "
+        "checkpoints = Pulumi's defaults (a checkpoint after every step, default parallelism), first `up` only; "
+        "provider-qps = tuned but the Kubernetes provider's own client limit (50/s, burst 120). "
+        "floor = bench/floor, the same objects from a plain Pulumi program with static data; "
+        "floor+readers = the floor plus one trivial dynamic resource per master; direct script = boto3 + the Kubernetes API.\n\n"
     )
     results = []
-    for variant, (n, m, k) in plan:
-        results.append(run_size(n, m, k, args.runs, variant, endpoint, kubeconfig, kube))
+    for size, mode, programs, runs, baseline in plan:
+        results.append(run_group(size, mode, programs, runs, baseline, endpoint, kubeconfig, kube))
         # Written after every size, so a long run that is stopped keeps what it measured.
-        Path(args.out).write_text(header + table(results) + "\n", encoding="utf-8")
+        took = f"\nTook {(time.monotonic() - started) / 60:.0f} minutes.\n"
+        Path(args.out).write_text(header + table(results) + "\n" + took, encoding="utf-8")
     print(header + table(results))
-    reading = [(r["size"], r["variant"], p) for r in results for p in NO_CHANGE if r["value_reads"].get(p)]
+    reading = [
+        (r["size"], label, r["mode"], phase)
+        for r in results for label, p in r["programs"].items() if label not in (FLOOR.label, FLOOR_READERS.label, FLOOR_DRAIN.label)
+        for phase in NO_CHANGE if p["value_reads"].get(phase)
+    ]
     if reading:
         print(f"FAIL: a no-change run read secret values: {reading}", file=sys.stderr)
         return 1

@@ -41,7 +41,6 @@ class Masters(pulumi.ComponentResource):
                 name=plan.item.name,
                 arn=plan.item.arn,
                 version=plan.item.version,
-                item_type=plan.item.item_type,
                 encoding="base64" if plan.kind == "Secret" else "text",
                 json_keys=list(plan.json_keys),
                 endpoint=args.endpoint,

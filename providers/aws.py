@@ -1,7 +1,8 @@
 """boto3 clients for LocalStack or AWS, built at call time and reused within one process.
 
 Nothing here is pickled: the dynamic provider calls :func:`client` inside its methods, so the
-serialized provider never carries a client, an endpoint default or a credential.
+serialized provider never carries a client, an endpoint default or a credential. The clients of one
+process come from one session, so botocore loads its shared data (endpoints, retry rules) once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = ["LOCALSTACK_DEFAULT_KEY", "client", "describe_error"]
 
 LOCALSTACK_DEFAULT_KEY = "test"
 _CLIENTS: dict[tuple[str, str, str, str], Any] = {}
+_SESSION: list[boto3.session.Session] = []  # made on first use (a session may not be shared across a fork)
 _LOCK = threading.Lock()
 _RETRIES = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=30)
 
@@ -36,8 +38,9 @@ def client(service: str, endpoint: str, region: str) -> Any:
     with _LOCK:
         found = _CLIENTS.get(key)
         if found is None:
-            session = boto3.session.Session()
-            found = session.client(service, region_name=region, endpoint_url=endpoint or None, config=_RETRIES, **creds)
+            if not _SESSION:
+                _SESSION.append(boto3.session.Session())
+            found = _SESSION[0].client(service, region_name=region, endpoint_url=endpoint or None, config=_RETRIES, **creds)
             _CLIENTS[key] = found
         return found
 

@@ -45,6 +45,7 @@ class BotoSource:
     def __init__(self, endpoint: str, region: str) -> None:
         self.endpoint = endpoint
         self.region = region
+        self._listed_account = ""  # the account in the ARNs ListSecrets returned, if any
 
     def _unavailable(self, what: str, err: Exception) -> SourceUnavailableError:
         where = self.endpoint or f"AWS ({self.region})"
@@ -75,7 +76,11 @@ class BotoSource:
             kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": 100}, **({"Filters": filters} if filters else {})}
             return [s for page in sm.get_paginator("list_secrets").paginate(**kwargs) for s in page.get("SecretList", [])]
 
-        return self._list("Secrets Manager ListSecrets", list_all, secret_name_filters(prefixes))
+        listed = self._list("Secrets Manager ListSecrets", list_all, secret_name_filters(prefixes))
+        for secret in listed[:1]:
+            parts = str(secret.get("ARN", "")).split(":")
+            self._listed_account = parts[4] if len(parts) > 5 and parts[4].isdigit() else ""
+        return listed
 
     def describe_parameters(self, path: str, prefixes: tuple[str, ...] = ()) -> list[Mapping[str, Any]]:
         ssm = client("ssm", self.endpoint, self.region)
@@ -88,7 +93,10 @@ class BotoSource:
         return self._list(f"SSM DescribeParameters {path}", list_all, parameter_filters(path, prefixes))
 
     def account(self) -> str:
-        """The account id (STS GetCallerIdentity), for parameter ARNs that DescribeParameters leaves out."""
+        """The account id, for parameter ARNs that DescribeParameters leaves out: the one in the ARNs ListSecrets
+        returned (the caller's own secrets), else STS GetCallerIdentity."""
+        if self._listed_account:
+            return self._listed_account
         sts = client("sts", self.endpoint, self.region)
         return self._call("STS GetCallerIdentity", lambda: sts.get_caller_identity()["Account"])
 

@@ -65,7 +65,9 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
                 )
         elif resource.get("type") == SOURCE_VALUE_TYPE:
             outputs = resource.get("outputs") or {}
-            arn, version, keys = (_plain(outputs.get(k)) for k in ("arn", "version", "keys"))
+            item = _plain(outputs.get("item"))  # what the reader read (an earlier shape had it at the top level)
+            what = item if isinstance(item, Mapping) else outputs
+            arn, version, keys = _plain(what.get("arn")), _plain(what.get("version")), _plain(outputs.get("keys"))
             if isinstance(arn, str) and isinstance(version, str) and isinstance(keys, list):
                 values.append(StateValue(arn, version, tuple(sorted(str(k) for k in keys))))
     return StackState(tuple(sorted(objects)), tuple(values))

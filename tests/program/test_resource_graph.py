@@ -66,13 +66,14 @@ def test_masters_one_per_source_item_all_secrets_by_default(mocks):
         assert master["metadata"]["annotations"]["kecs-secrets.io/stack"] == STACK
         # The data reaches the Secret as a Pulumi secret (the SDK's secret signature), never as plain text.
         assert master["data"] == {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": {"value": "ZmFrZQ=="}}
-        values = {r.inputs["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        values = {r.inputs["item"]["name"]: r.inputs["item"] for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
         assert set(values) == {"db-creds", "myapp/prod/db.v2", "/app/db/password", "/app/feature-flags", "app-param"}
-        assert values["db-creds"].inputs["json_keys"] == ["password", "username"]
-        assert values["app-param"].inputs["encoding"] == "base64"
-        assert values["db-creds"].inputs["encoding"] == "base64"
+        assert values["db-creds"]["json_keys"] == ["password", "username"]
+        assert values["app-param"]["encoding"] == "base64"
+        assert values["db-creds"]["encoding"] == "base64"
         # The provider pickle goes with every dynamic resource; it must carry no credential.
-        assert "secret_access_key" not in str(values["db-creds"].inputs)
+        readers = {r.inputs["item"]["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        assert "secret_access_key" not in str(readers["db-creds"].inputs)
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 
@@ -112,9 +113,9 @@ def test_by_sensitivity_makes_string_parameters_configmaps_with_text_data(mocks)
         assert set(maps) == {
             ("kecs-system", "ssm-app-feature-flags"), ("kecs-system", "ssm-app-param"), ("default-us-east-1", "ssm-app-param"),
         }
-        values = {r.inputs["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
-        assert values["app-param"].inputs["encoding"] == "text"
-        assert values["/app/db/password"].inputs["encoding"] == "base64"
+        values = {r.inputs["item"]["name"]: r.inputs["item"] for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        assert values["app-param"]["encoding"] == "text"
+        assert values["/app/db/password"]["encoding"] == "base64"
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 
@@ -236,7 +237,7 @@ def test_every_value_reader_gets_the_one_fingerprint_key_and_an_empty_sweep_with
         readers = mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")
         assert len(readers) == 5
         assert {r.inputs["fingerprint_key"] for r in readers} == {FAKE_KEY}
-        db = next(r for r in readers if r.inputs["name"] == "db-creds")
+        db = next(r for r in readers if r.inputs["item"]["name"] == "db-creds")
         assert db.inputs["selected_by"] == {
             "password": f"reference '{DB_ARN}:password::' from config",
             "username": f"reference '{DB_ARN}:username::' from td web.json",

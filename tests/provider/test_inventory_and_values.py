@@ -17,6 +17,7 @@ from kecs_secrets.values import fingerprint
 from providers.aws_source import BotoSource
 from providers.source_value import SourceValueProvider
 from tests.support.localstack import ensure_localstack
+from tests.support.real import ROOT
 
 REGION = "us-east-1"
 
@@ -71,6 +72,23 @@ def test_inventory_reads_metadata_of_every_kind(endpoint, seeded):
     assert items[f"/{p}/db/password"].version == "1"
 
 
+def test_parameter_arns_take_the_account_of_the_listed_secrets_without_sts(endpoint, seeded):
+    from tests.support.counting_proxy import CountingProxy
+
+    p, made = seeded
+    with CountingProxy(endpoint) as proxy:
+        items, _ = inventory(proxy.endpoint, p)
+        calls = proxy.take()
+    account = made["json"]["ARN"].split(":")[4]
+    assert items[f"/{p}/db/password"].arn == f"arn:aws:ssm:{REGION}:{account}:parameter/{p}/db/password"
+    assert "query.GetCallerIdentity" not in calls
+    # Without a secret in the listing, the account comes from STS as before.
+    with CountingProxy(endpoint) as proxy:
+        only, _ = read_inventory(BotoSource(proxy.endpoint, REGION), region=REGION, name_prefixes=(f"/{p}/",))
+        calls = proxy.take()
+    assert only[0].arn.split(":")[4] == account and calls.get("query.GetCallerIdentity") == 1
+
+
 def test_inventory_sees_a_new_version_without_reading_values(endpoint, clients, seeded):
     sm, ssm = clients
     p, made = seeded
@@ -93,8 +111,11 @@ KEY = "0f" * 32
 
 def props_for(item, endpoint, encoding="base64", json_keys=(), selected_by=None):
     return {
-        "source": item.source, "name": item.name, "arn": item.arn, "version": item.version, "item_type": item.item_type,
-        "encoding": encoding, "json_keys": list(json_keys), "endpoint": endpoint, "region": REGION, "fingerprint_key": KEY,
+        "item": {
+            "source": item.source, "name": item.name, "arn": item.arn, "version": item.version,
+            "encoding": encoding, "json_keys": list(json_keys), "endpoint": endpoint, "region": REGION,
+        },
+        "fingerprint_key": KEY,
         "selected_by": selected_by or {},
     }
 
@@ -108,6 +129,9 @@ def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     assert data == {"value": json.dumps({"user": "u", "password": "pw", "port": 5432}).encode(), "user": b"u", "password": b"pw", "port": b"5432"}
     assert created.outs["fingerprint"] == fingerprint(bytes.fromhex(KEY), data)
     assert created.outs["keys"] == ["password", "port", "user", "value"]
+    # What a reader keeps: what it read and the key (diff and refresh see only outputs), the value, its
+    # fingerprint and key names.
+    assert set(created.outs) == {"item", "fingerprint_key", "data", "fingerprint", "keys"}
 
 
 def test_provider_keeps_binary_bytes_and_reads_parameters(endpoint, seeded):
@@ -173,8 +197,30 @@ def test_provider_refresh_of_a_deleted_item_reports_it_gone(endpoint, clients, s
 
 
 def test_provider_check_returns_failures_not_exceptions():
-    result = SourceValueProvider().check({}, {"source": "vault", "name": "", "encoding": "hex", "region": ""})
-    assert sorted(f.property for f in result.failures) == ["encoding", "name", "region", "source"]
+    result = SourceValueProvider().check({}, {"item": {"source": "vault", "name": "", "encoding": "hex", "region": ""}})
+    assert sorted(f.property for f in result.failures) == ["item.encoding", "item.name", "item.region", "item.source"]
+
+
+def test_provider_diff_reads_outputs_of_the_earlier_flat_shape():
+    """Readers made before ``item`` held one property per key (and ``item_type``): same item and key, no change."""
+    item = {"source": "ssm", "name": "/a/b", "arn": "arn:aws:ssm:us-east-1:0:parameter/a/b", "version": "3",
+            "encoding": "text", "json_keys": [], "endpoint": "http://127.0.0.1:4566", "region": REGION}
+    flat = {**item, "item_type": "String", "fingerprint_key": KEY, "data": {"value": "x"}, "fingerprint": "0" * 64, "keys": ["value"]}
+    provider = SourceValueProvider()
+    assert provider.diff("ssm:/a/b", flat, {"item": item, "fingerprint_key": KEY}).changes is False
+    assert provider.diff("ssm:/a/b", flat, {"item": {**item, "version": "4"}, "fingerprint_key": KEY}).changes is True
+    assert provider.diff("ssm:/a/b", flat, {"item": item, "fingerprint_key": "1e" * 32}).changes is True
+    renamed = provider.diff("ssm:/a/b", flat, {"item": {**item, "name": "/a/c"}, "fingerprint_key": KEY})
+    assert renamed.changes is True and renamed.replaces == ["item"]
+
+
+def test_provider_host_loads_no_aws_sdk_until_a_value_is_read():
+    """A run in which nothing changed makes the provider host check and diff only: boto3 stays unloaded."""
+    import subprocess
+    import sys
+
+    code = "import sys, providers.source_value; sys.exit('botocore' in sys.modules or 'boto3' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
 
 
 def test_serialized_provider_holds_no_client_endpoint_or_credential(endpoint, seeded):

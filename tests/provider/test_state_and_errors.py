@@ -55,6 +55,14 @@ def test_the_state_gives_objects_with_their_uids_and_the_keys_each_value_had():
     assert state.values == (StateValue("arn:db", "v1", ("user", "value")),)
 
 
+def test_the_state_reads_value_readers_of_the_current_shape_too():
+    reader = {"urn": "urn:value", "type": "pulumi-python:dynamic/kecs:SourceValue", "outputs": {
+        "item": {"source": "secretsmanager", "name": "db", "arn": "arn:db", "version": "v2"}, "keys": ["value"], "data": SECRET,
+    }}
+    state = stack_state_from_export({"version": 3, "deployment": {"resources": [reader]}})
+    assert state.values == (StateValue("arn:db", "v2", ("value",)),)
+
+
 def test_an_empty_stack_has_an_empty_state():
     assert stack_state_from_export({"version": 3, "deployment": {}}).objects == ()
 

@@ -64,6 +64,9 @@ class KubeAdmin:
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         return self._json("POST", path, body)
 
+    def put(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self._send("PUT", path, body=body)
+
     def delete(self, path: str) -> Any:
         return self._json("DELETE", path)
 

@@ -86,13 +86,18 @@ class ProjectStack:
         extra_env: Mapping[str, str] | None = None,
         command_root: str | None = None,
         program_root: str = ROOT,
+        program: Mapping[str, str] | None = None,
     ) -> None:
+        """``program``: link name -> path, for a program other than this project's (the benchmark's floor)."""
         self.base = base
         self.workdir = base / "project"
         self.backend = base / "backend"
         self.workdir.mkdir(parents=True)
         self.backend.mkdir()
-        self.use_program(program_root)
+        if program is None:
+            self.use_program(program_root)
+        for entry, source in (program or {}).items():
+            os.symlink(source, self.workdir / entry)
         for relative, content in (extra_files or {}).items():
             target = self.workdir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +159,11 @@ class ProjectStack:
     def state_files(self) -> list[Path]:
         """Every file of the raw backend (stacks, backups, history): what must never hold a plaintext value."""
         return [p for p in self.backend.rglob("*") if p.is_file()]
+
+    def checkpoint_bytes(self) -> int:
+        """Size of the stack's checkpoint (the state file the backend rewrites), 0 if there is none yet."""
+        found = [p for p in (self.backend / ".pulumi" / "stacks").rglob(f"{self.name}.json*") if not p.name.endswith(".bak")]
+        return sum(p.stat().st_size for p in found)
 
     def remove(self) -> None:
         try:
