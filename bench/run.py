@@ -72,6 +72,7 @@ from kecs_secrets.model import ANNOTATION_SOURCE_VERSION, SECRETSMANAGER
 from kecs_secrets.planning import make_plan
 from kecs_secrets.values import encode_data, parameter_data, secret_data
 from providers.aws_source import BotoSource
+from providers.kube import KubeReader
 from providers.task_definitions import TaskDefinitionFiles
 from tests.support.cluster import KubeAdmin, start_cluster
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
@@ -372,12 +373,13 @@ class DirectScript:
         layout = self.data.layout(self.stack)
         wanted = render(layout, self.data.master_ns, None)
         live: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-        for ns in [self.data.master_ns, *self.data.namespaces]:
-            for kind in ("Secret", "ConfigMap", "ServiceAccount", "RoleBinding"):
-                for obj in kube.objects(kind, ns):
-                    live[(kind, ns, obj["metadata"]["name"])] = obj["metadata"]
-        for obj in kube.objects("ClusterRole", None):
-            live[("ClusterRole", "", obj["metadata"]["name"])] = obj["metadata"]
+        with KubeReader(kube.kubeconfig) as reader:  # metadata-only lists, as the program's own reader makes them
+            for ns in [self.data.master_ns, *self.data.namespaces]:
+                for kind in ("Secret", "ConfigMap", "ServiceAccount", "RoleBinding"):
+                    for obj in reader.objects(kind, ns):
+                        live[(kind, ns, obj["metadata"]["name"])] = obj["metadata"]
+            for obj in reader.objects("ClusterRole", None):
+                live[("ClusterRole", "", obj["metadata"]["name"])] = obj["metadata"]
 
         def key(o: Mapping[str, Any]) -> tuple[str, str, str]:
             return (o["body"]["kind"], o["body"]["metadata"].get("namespace", ""), o["body"]["metadata"]["name"])

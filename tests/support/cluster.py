@@ -28,6 +28,7 @@ class KubeAdmin:
     objects, SubjectAccessReviews), by API path, through the official client with an admin kubeconfig."""
 
     def __init__(self, kubeconfig: str, context: str | None = None) -> None:
+        self.kubeconfig = kubeconfig
         configuration = client.Configuration()
         config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False)
         self.server = configuration.host
