@@ -66,7 +66,7 @@ class KubeAdmin:
         return self._json("POST", path, body)
 
     def put(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self._send("PUT", path, body=body)
+        return self._json("PUT", path, body)
 
     def delete(self, path: str) -> Any:
         return self._json("DELETE", path)
