@@ -16,6 +16,8 @@ from providers.registrations import start_registrations
 from providers.stack_config import load_settings
 from providers.task_definitions import TaskDefinitionFiles
 
+# The state export runs in the background while the source and the cluster are listed.
+state = PulumiStackState(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}").start()
 try:
     settings = load_settings()
     stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -27,7 +29,7 @@ try:
         cluster,
         TaskDefinitionFiles("."),
         dry_run=pulumi.runtime.is_dry_run(),
-        state=PulumiStackState(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"),
+        state=state,
         warn=pulumi.log.warn,
     )
 except KecsSecretsError as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,11 +81,39 @@ class PulumiStackState:
         self.stack = stack
         self.cwd = cwd
         self.command = command
+        self._early: tuple[threading.Thread, list[StackState | StateUnavailableError]] | None = None
+
+    def start(self) -> PulumiStackState:
+        """Start the export now, in the background: it takes the CLI about a second, which the program
+        spends meanwhile listing the source and the cluster. ``read`` then waits for it."""
+        box: list[StackState | StateUnavailableError] = []
+
+        def export() -> None:
+            try:
+                box.append(self._export())
+            except StateUnavailableError as err:
+                box.append(err)
+
+        thread = threading.Thread(target=export, name="stack-export", daemon=True)
+        thread.start()
+        self._early = (thread, box)
+        return self
 
     def _unavailable(self, reason: str) -> StateUnavailableError:
         return StateUnavailableError(f"cannot read the state of stack {self.stack!r} with `{self.command} stack export`: {reason}")
 
     def read(self) -> StackState:
+        if self._early is not None:
+            thread, box = self._early
+            self._early = None
+            thread.join()
+            if box and isinstance(box[0], StackState):
+                return box[0]
+            if box and isinstance(box[0], StateUnavailableError):
+                raise box[0]
+        return self._export()
+
+    def _export(self) -> StackState:
         try:
             done = subprocess.run(
                 [self.command, "stack", "export", "--stack", self.stack, "--non-interactive"],
