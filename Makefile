@@ -37,6 +37,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# The program's packages (components, providers) and the policy pack's (kecs_policies) on the virtualenv's
+# path, so every tool run from it finds them without PYTHONPATH (lint-imports, python -m, pytest).
+$(VENV)/.paths: $(VENV)/.installed
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/policies" > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/kecs-secrets-checkout.pth"
+	touch $@
+
 # The policy pack's own virtualenv (PulumiPolicy.yaml names it), from policies/requirements.txt alone;
 # here the core it pins is this checkout's, installed editable first, so the pack sees every change.
 $(PACK_VENV)/.installed: policies/requirements.txt pyproject.toml
@@ -45,7 +51,7 @@ $(PACK_VENV)/.installed: policies/requirements.txt pyproject.toml
 	$(PACK_VENV)/bin/pip install -q --disable-pip-version-check -r policies/requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed $(PACK_VENV)/.installed
+venv: $(VENV)/.installed $(VENV)/.paths $(PACK_VENV)/.installed
 
 toolchain:
 	scripts/toolchain.sh >/dev/null
@@ -111,7 +117,7 @@ test: lint toolchain
 SHELL_SCRIPTS := $(wildcard scripts/*.sh scripts/toolchain/*.sh) .ci/run
 lint: venv
 	$(VENV)/bin/ruff check .
-	PYTHONPATH=.:policies $(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/actionlint.sh
 
