@@ -67,6 +67,7 @@ secrets = CentralizedSecrets(
         kube_client_burst=settings.kube_client_burst,
         adopt=plan.adopt,
         leftovers=plan.leftovers,
+        kept=plan.kept,
     ),
 )
 for key, value in secrets.outputs.items():

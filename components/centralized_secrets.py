@@ -16,7 +16,7 @@ from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import DEFAULTS
 from kecs_secrets.layout import Layout
-from kecs_secrets.preflight import Leftover
+from kecs_secrets.preflight import Leftover, ObjectKey
 from providers.leftovers import LeftoverSweep
 from providers.source_value import FingerprintKey
 
@@ -35,6 +35,7 @@ class CentralizedSecretsArgs:
     kube_client_burst: int = DEFAULTS["kubeClientBurst"]
     adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
     leftovers: tuple[Leftover, ...] = ()  # objects of this stack in neither its state nor the layout: deleted by this run
+    kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -61,7 +62,9 @@ class CentralizedSecrets(pulumi.ComponentResource):
         key = FingerprintKey("fingerprint-key", pulumi.ResourceOptions(parent=self))
         masters = Masters(
             "masters",
-            MastersArgs(layout.masters, args.master_namespace, args.endpoint, args.region, provider, key.key, args.adopt),
+            MastersArgs(
+                layout.masters, args.master_namespace, args.endpoint, args.region, provider, key.key, args.adopt, args.kept
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         # Always present (empty when there is nothing to remove), so that removing leftovers is never a change later.
@@ -83,7 +86,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, args.adopt),
+                NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, args.adopt, args.kept),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())

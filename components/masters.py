@@ -1,4 +1,4 @@
-"""``kecs:secrets:Masters``: one master per source item in the master namespace, with its value reader."""
+"""``kecs:secrets:Masters``: one master per source item in the master namespace, and the stack's value reader."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pulumi_kubernetes as k8s
 from components.objects import data_object, metadata
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.layout import MasterPlan
-from providers.source_value import SourceValue
+from kecs_secrets.preflight import ObjectKey
+from providers.source_values import SourceValues, item_record
 
 __all__ = ["Masters", "MastersArgs"]
 
@@ -24,19 +25,19 @@ class MastersArgs:
     provider: k8s.Provider
     fingerprint_key: pulumi.Input[str]  # the stack's secret key for value fingerprints (kecs:FingerprintKey)
     adopt: AdoptionSet = frozenset()
+    kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
 
 
 class Masters(pulumi.ComponentResource):
     objects: dict[str, pulumi.Resource]
-    data: dict[str, pulumi.Output]
+    data: dict[str, pulumi.Output]  # the data of each master, from the value reader
     fingerprints: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
         self.objects, self.data, self.fingerprints = {}, {}, {}
-        for plan in args.masters:
-            value = SourceValue(
-                f"value-{plan.name}",
+        items = {
+            plan.name: item_record(
                 source=plan.item.source,
                 name=plan.item.name,
                 arn=plan.item.arn,
@@ -45,14 +46,23 @@ class Masters(pulumi.ComponentResource):
                 json_keys=list(plan.json_keys),
                 endpoint=args.endpoint,
                 region=args.region,
-                fingerprint_key=args.fingerprint_key,
-                selected_by=dict(plan.selected_by),
-                opts=pulumi.ResourceOptions(parent=self),
             )
+            for plan in args.masters
+        }
+        values = SourceValues(
+            "values",
+            items=items,
+            fingerprint_key=args.fingerprint_key,
+            selected_by={plan.name: dict(plan.selected_by) for plan in args.masters},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for plan in args.masters:
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
+            self.data[plan.name] = values.values.apply(lambda v, n=plan.name: v[n])
+            kept = (plan.kind, args.namespace, plan.name) in args.kept
             self.objects[plan.name] = data_object(
-                plan.name, plan.kind, meta, value.data, pulumi.ResourceOptions(parent=self, provider=args.provider)
+                plan.name, plan.kind, meta, None if kept else self.data[plan.name],
+                pulumi.ResourceOptions(parent=self, provider=args.provider),
             )
-            self.data[plan.name] = value.data
-            self.fingerprints[plan.name] = value.fingerprint
+            self.fingerprints[plan.name] = values.fingerprints.apply(lambda f, n=plan.name: f[n])
         self.register_outputs({"names": sorted(self.objects), "fingerprints": self.fingerprints})

@@ -9,13 +9,19 @@ import pulumi_kubernetes as k8s
 
 from kecs_secrets.adoption import AdoptionSet, with_adoption
 
-__all__ = ["DELETION_POLICY", "data_object", "metadata"]
+__all__ = ["DELETION_POLICY", "KEPT_DATA", "data_object", "metadata"]
 
 # The Kubernetes provider deletes with foreground propagation by default: the object gets the
 # foregroundDeletion finalizer and is gone only once the garbage collector has patched it away. None of
 # our objects owns dependents, so background propagation removes it at once, with the same end state
 # (and without a PATCH by the controller-manager per deleted object).
 DELETION_POLICY = {"pulumi.com/deletionPropagationPolicy": "background"}
+
+# The data given for an object that keeps the data its state holds (``ignore_changes``: the engine puts the
+# recorded data in its place before anything sees it). Its key is not a valid data key, so should the
+# engine ever create an object from it (the state no longer holds that object), the API server refuses
+# the object instead of storing a wrong value.
+KEPT_DATA = {"kecs-secrets:data-kept-from-state": ""}
 
 
 def metadata(
@@ -33,10 +39,16 @@ def data_object(
     resource_name: str,
     kind: str,
     meta: k8s.meta.v1.ObjectMetaArgs,
-    data: pulumi.Input[Mapping[str, str]],
+    data: pulumi.Input[Mapping[str, str]] | None,
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
-    """A Secret (``data`` base64, type Opaque) or a ConfigMap (``data`` text) holding one master's data."""
+    """A Secret (``data`` base64, type Opaque) or a ConfigMap (``data`` text) holding one master's data.
+
+    ``data`` None: the object keeps the data its state holds (``kecs_secrets.freshness``).
+    """
+    if data is None:
+        data = pulumi.Output.secret(KEPT_DATA)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["data"]))
     if kind == "Secret":
         return k8s.core.v1.Secret(resource_name, metadata=meta, type="Opaque", data=data, opts=opts)
     return k8s.core.v1.ConfigMap(resource_name, metadata=meta, data=data, opts=opts)

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.objects import data_object, metadata
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.layout import ReplicaPlan
+from kecs_secrets.preflight import ObjectKey
 
 __all__ = ["NamespaceReplicas", "NamespaceReplicasArgs"]
 
@@ -23,6 +24,7 @@ class NamespaceReplicasArgs:
     master_objects: Mapping[str, pulumi.Resource]
     provider: k8s.Provider
     adopt: AdoptionSet = frozenset()
+    kept: frozenset[ObjectKey] = frozenset()  # replicas that keep the data their state holds
 
 
 class NamespaceReplicas(pulumi.ComponentResource):
@@ -36,7 +38,7 @@ class NamespaceReplicas(pulumi.ComponentResource):
             object_opts = pulumi.ResourceOptions(
                 parent=self, provider=args.provider, depends_on=[args.master_objects[plan.master]]
             )
-            self.objects[plan.name] = data_object(
-                f"{plan.namespace}/{plan.name}", plan.kind, meta, args.master_data[plan.master], object_opts
-            )
+            kept = (plan.kind, plan.namespace, plan.name) in args.kept
+            data = None if kept else args.master_data[plan.master]
+            self.objects[plan.name] = data_object(f"{plan.namespace}/{plan.name}", plan.kind, meta, data, object_opts)
         self.register_outputs({"namespace": args.namespace, "names": sorted(self.objects)})

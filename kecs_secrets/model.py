@@ -99,6 +99,9 @@ class StateObject:
     name: str
     urn: str = field(default="", compare=False)
     uid: str = field(default="", compare=False)
+    # What the last run asked for (a Secret's or ConfigMap's inputs): its annotations, and whether it gave data.
+    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
+    has_data: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -22,6 +22,7 @@ from kecs_secrets.demand import (
     references_from_task_definitions,
 )
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
+from kecs_secrets.freshness import kept_data
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
@@ -61,6 +62,7 @@ class Plan:
     # (old name, new name) of masters whose item now has another name: the new one is made before the old one goes.
     renamed: tuple[tuple[str, str], ...] = ()
     leftovers: tuple[Leftover, ...] = ()  # objects of this stack neither in its state nor wanted: this run deletes them
+    kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds (freshness)
 
 
 def snapshot_cluster(
@@ -160,7 +162,8 @@ def make_plan(
     layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
     warnings += list(layout.warnings)
     if cluster is None:
-        return Plan(layout, warnings=tuple(warnings))
+        kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
+        return Plan(layout, warnings=tuple(warnings), kept=kept)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
@@ -190,4 +193,5 @@ def make_plan(
     deletions = check_deletions(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers))
+    kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)

@@ -1,11 +1,12 @@
-"""One line per failure from the dynamic providers (``kecs:SourceValue``, ``kecs:LeftoverSweep``, ...), never a traceback.
+"""One line per failure from the dynamic providers (``kecs:SourceValues``, ``kecs:LeftoverSweep``, ...), never a traceback.
 
 The Python dynamic provider host (``python -m pulumi.dynamic``, pulumi SDK 3.272) answers every
 exception a provider method raises with ``context.abort(..., traceback.format_exc())``, so the CLI
 would show a traceback for an error the project raises on purpose (a refresh with the source down
 printed one per resource). Each provider's ``configure`` (run once in the host, before any other call)
 installs a stand-in for that module global: ``<ErrorClass>: <message>`` for a :class:`KecsSecretsError`
-(whose message names the item and the cause), the full traceback for anything else (a bug keeps its
+(whose message names the item and the cause), one such line per error for a group of them (the value
+reader reports every item it could not read), the full traceback for anything else (a bug keeps its
 traceback). Nothing changes in any other process. The e2e error table checks the line through the real CLI.
 """
 
@@ -34,6 +35,8 @@ class _OneLineErrors:
         err = sys.exc_info()[1]
         if isinstance(err, KecsSecretsError):
             return f"{type(err).__name__}: {err}"
+        if isinstance(err, BaseExceptionGroup) and all(isinstance(e, KecsSecretsError) for e in err.exceptions):
+            return "\n".join(f"{type(e).__name__}: {e}" for e in err.exceptions)  # one line per item
         return self._module.format_exc(*args, **kwargs)
 
 

@@ -1,9 +1,10 @@
 """The StateReader over the Pulumi CLI: the stack's own state, read with ``pulumi stack export``.
 
 The program cannot see its state through the SDK, yet it must know what Pulumi is about to delete (by
-name) and which data keys each value had. ``pulumi stack export`` (without ``--show-secrets``) gives
-the last checkpoint with every secret still encrypted; only kinds, names, namespaces, uids, versions
-and data key names are taken from it, and nothing of it is ever printed.
+name), which data keys each value had, and which objects hold which version's data. ``pulumi stack
+export`` (without ``--show-secrets``) gives the last checkpoint with every secret still encrypted; only
+kinds, names, namespaces, uids, annotations, versions, data key names and whether an object was given
+data are taken from it, and nothing of it is ever printed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 from kecs_secrets.errors import StateUnavailableError
 from kecs_secrets.model import StackState, StateObject, StateValue
 
-__all__ = ["SOURCE_VALUE_TYPE", "PulumiStackState", "stack_state_from_export"]
+__all__ = ["SOURCE_VALUES_TYPE", "SOURCE_VALUE_TYPE", "PulumiStackState", "stack_state_from_export"]
 
-SOURCE_VALUE_TYPE = "pulumi-python:dynamic/kecs:SourceValue"
+SOURCE_VALUE_TYPE = "pulumi-python:dynamic/kecs:SourceValue"  # earlier versions: one reader per value
+SOURCE_VALUES_TYPE = "pulumi-python:dynamic/kecs:SourceValues"
+_DATA_KINDS = {"Secret", "ConfigMap"}
 _KUBERNETES_KINDS = {
     "kubernetes:core/v1:Secret": "Secret",
     "kubernetes:core/v1:ConfigMap": "ConfigMap",
@@ -60,10 +63,23 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
         if kind is not None:
             metadata = _metadata(resource)
             if metadata:
+                inputs = resource.get("inputs") or {}
+                asked = _plain(inputs.get("metadata"))
+                annotations = (asked.get("annotations") if isinstance(asked, Mapping) else None) or {}
                 objects.append(
                     StateObject(kind, str(metadata.get("namespace") or ""), str(metadata["name"]), resource.get("urn", ""),
-                                str(metadata.get("uid") or ""))
+                                str(metadata.get("uid") or ""),
+                                annotations={str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, Mapping) else {},
+                                has_data=kind in _DATA_KINDS and inputs.get("data") is not None)
                 )
+        elif resource.get("type") == SOURCE_VALUES_TYPE:
+            outputs = resource.get("outputs") or {}
+            items, keys = _plain(outputs.get("items")), _plain(outputs.get("keys"))
+            if isinstance(items, Mapping) and isinstance(keys, Mapping):
+                for name, item in items.items():
+                    arn, version, known = (item or {}).get("arn"), (item or {}).get("version"), keys.get(name)
+                    if isinstance(arn, str) and isinstance(version, str) and isinstance(known, list):
+                        values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known))))
         elif resource.get("type") == SOURCE_VALUE_TYPE:
             outputs = resource.get("outputs") or {}
             item = _plain(outputs.get("item"))  # what the reader read (an earlier shape had it at the top level)

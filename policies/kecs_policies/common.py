@@ -51,7 +51,7 @@ __all__ = [
     "SECRET",
     "SERVICE_ACCOUNT",
     "SOURCES",
-    "SOURCE_VALUE",
+    "SOURCE_VALUES",
     "UNKNOWN",
     "annotations",
     "compile_pattern",
@@ -76,8 +76,8 @@ ROLE: Final = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 CLUSTER_ROLE: Final = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 ROLE_BINDING: Final = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 CLUSTER_ROLE_BINDING: Final = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
-# ``class SourceValue(Resource, module="kecs", name="SourceValue")`` in providers/source_value.py.
-SOURCE_VALUE: Final = "pulumi-python:dynamic/kecs:SourceValue"
+# ``class SourceValues(Resource, module="kecs", name="SourceValues")`` in providers/source_values.py.
+SOURCE_VALUES: Final = "pulumi-python:dynamic/kecs:SourceValues"
 
 SOURCES: Final = (SECRETSMANAGER, SSM)
 MANAGED_BY_VALUE: Final = "kecs"

@@ -1,9 +1,9 @@
 """``kecs-secret-data-is-secret``: values are Pulumi secrets from the first moment.
 
 Secretness is invisible in ``args.props`` (they arrive as plaintext), but the resource options are not:
-every ``kecs:SourceValue`` must declare its value outputs in ``additional_secret_outputs`` (otherwise a
+the value reader ``kecs:SourceValues`` must declare its value outputs in ``additional_secret_outputs`` (otherwise a
 value read from LocalStack is plaintext in state), and Kubernetes Secrets must not use ``stringData``
-(only ``data``, which the program fills from a SourceValue's secret output).
+(only ``data``, which the program fills from the reader's secret output).
 """
 
 from __future__ import annotations
@@ -18,23 +18,23 @@ from pulumi_policy import (
     Severity,
 )
 
-from .common import SECRET, SOURCE_VALUE, UNKNOWN, config_value, get, string_list_schema
+from .common import SECRET, SOURCE_VALUES, UNKNOWN, config_value, get, string_list_schema
 
 __all__ = ["DEFAULT_SECRET_OUTPUTS", "secret_data_is_secret", "secret_data_is_secret_validator"]
 
 NAME = "kecs-secret-data-is-secret"
-DEFAULT_SECRET_OUTPUTS = ("data",)  # providers/source_value.py SECRET_OUTPUTS
+DEFAULT_SECRET_OUTPUTS = ("values",)  # providers/source_values.py SECRET_OUTPUTS
 
 
 def secret_data_is_secret_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """SourceValue declares its value outputs secret; a Secret carries no plain stringData."""
-    if args.resource_type == SOURCE_VALUE:
+    """SourceValues declares its value outputs secret; a Secret carries no plain stringData."""
+    if args.resource_type == SOURCE_VALUES:
         wanted = list(config_value(args.get_config(), "secretOutputs", list(DEFAULT_SECRET_OUTPUTS)))
         declared = set(args.opts.additional_secret_outputs or [])
         missing = [output for output in wanted if output not in declared]
         if missing:
             report_violation(
-                f"kecs:SourceValue does not declare {missing} in additional_secret_outputs: the value would be "
+                f"kecs:SourceValues does not declare {missing} in additional_secret_outputs: the value would be "
                 "stored in state as plaintext",
                 None,
             )
@@ -50,18 +50,18 @@ def secret_data_is_secret_validator(args: ResourceValidationArgs, report_violati
 secret_data_is_secret = ResourceValidationPolicy(
     name=NAME,
     description=(
-        "The data of every Secret is a Pulumi secret: each kecs:SourceValue declares its value outputs (data) in "
+        "The data of every Secret is a Pulumi secret: the value reader kecs:SourceValues declares its value outputs (values) in "
         "additional_secret_outputs, and Secrets do not use plain stringData."
     ),
     validate=secret_data_is_secret_validator,
     severity=Severity.CRITICAL,
     remediation_steps=(
-        "Create values with providers.source_value.SourceValue (it sets additional_secret_outputs=['data']) and pass "
-        "its data output to the Secret's data."
+        "Read values with providers.source_values.SourceValues (it sets additional_secret_outputs=['values', ...]) and pass "
+        "its values output to the Secret's data."
     ),
     config_schema=PolicyConfigSchema(
         properties={
-            "secretOutputs": string_list_schema(list(DEFAULT_SECRET_OUTPUTS), "Outputs of kecs:SourceValue that must be declared secret.")
+            "secretOutputs": string_list_schema(list(DEFAULT_SECRET_OUTPUTS), "Outputs of kecs:SourceValues that must be declared secret.")
         }
     ),
 )

@@ -340,10 +340,10 @@ def healthy_stack() -> list[Resource]:
         service_account("team-a"),
         role_binding("team-a"),
         Resource(
-            "pulumi-python:dynamic/kecs:SourceValue",
-            {"source": "secretsmanager", "name": "app/db", "data": {"value": CANARY_B64}},
-            name="value-sm-app-db",
-            secret_outputs=("data",),
+            "pulumi-python:dynamic/kecs:SourceValues",
+            {"items": {"sm-app-db": {"source": "secretsmanager", "name": "app/db"}}, "values": {"sm-app-db": {"value": CANARY_B64}}},
+            name="values",
+            secret_outputs=("values", "fingerprint_key"),
         ),
     ]
 

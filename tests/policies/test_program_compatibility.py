@@ -63,8 +63,10 @@ class Recorder(pulumi.runtime.Mocks):
         if args.custom and not args.typ.startswith("pulumi:providers:"):
             self.resources.append(Resource(args.typ, dict(args.inputs), name=args.name))
         outputs = dict(args.inputs)
-        if args.typ == "pulumi-python:dynamic/kecs:SourceValue":
-            outputs.update({"data": {"value": "ZmFrZQ=="}, "fingerprint": "0" * 64, "keys": ["value"]})
+        if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
+            names = list(args.inputs["items"])
+            outputs.update({"values": {n: {"value": "ZmFrZQ=="} for n in names}, "fingerprints": {n: "0" * 64 for n in names},
+                            "keys": {n: ["value"] for n in names}})
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def test_the_program_passes_every_policy(recorder: Recorder, settings: LayoutSet
         "kubernetes:core/v1:Secret",
         "kubernetes:core/v1:ServiceAccount",
         "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
-        "pulumi-python:dynamic/kecs:SourceValue",
+        "pulumi-python:dynamic/kecs:SourceValues",
     } <= kinds
     assert ("kubernetes:core/v1:ConfigMap" in kinds) is (settings.ssm_kind == "by-sensitivity")
 

@@ -1,10 +1,10 @@
-"""kecs-secret-data-is-secret: SourceValue declares its data secret; Secrets use no plain stringData."""
+"""kecs-secret-data-is-secret: SourceValues declares its values secret; Secrets use no plain stringData."""
 
 from __future__ import annotations
 
 import pytest
 
-from providers.source_value import SECRET_OUTPUTS
+from providers.source_values import SECRET_OUTPUTS
 from tests.policies.conftest import (
     CANARY,
     CANARY_B64,
@@ -18,12 +18,13 @@ from tests.policies.conftest import (
 )
 
 POLICY = "kecs-secret-data-is-secret"
-SOURCE_VALUE = "pulumi-python:dynamic/kecs:SourceValue"
+SOURCE_VALUES = "pulumi-python:dynamic/kecs:SourceValues"
 
 
 def source_value(secret_outputs: tuple[str, ...]) -> Resource:
-    props = {"source": "secretsmanager", "name": "app/db", "data": {"value": CANARY_B64}, "sha256": "0" * 64}
-    return Resource(SOURCE_VALUE, props, name="value-sm-app-db", secret_outputs=secret_outputs)
+    props = {"items": {"sm-app-db": {"source": "secretsmanager", "name": "app/db"}}, "values": {"sm-app-db": {"value": CANARY_B64}},
+             "fingerprints": {"sm-app-db": "0" * 64}}
+    return Resource(SOURCE_VALUES, props, name="values", secret_outputs=secret_outputs)
 
 
 def secret_with(**fields: object) -> Resource:
@@ -31,17 +32,17 @@ def secret_with(**fields: object) -> Resource:
 
 
 CASES = [
-    ("SourceValue as the program declares it", source_value(tuple(SECRET_OUTPUTS)), []),
-    ("SourceValue with more secret outputs", source_value(("data", "sha256")), []),
-    ("SourceValue without secret outputs", source_value(()), [POLICY]),
-    ("SourceValue with the wrong secret output", source_value(("keys",)), [POLICY]),
+    ("SourceValues as the program declares it", source_value(tuple(SECRET_OUTPUTS)), []),
+    ("SourceValues with more secret outputs", source_value(("values", "fingerprints")), []),
+    ("SourceValues without secret outputs", source_value(()), [POLICY]),
+    ("SourceValues with the wrong secret output", source_value(("keys",)), [POLICY]),
     ("Secret with data", secret_with(data={"password": CANARY_B64}), []),
     ("master Secret", master("sm-app-db", "app/db"), []),
     ("Secret with stringData", secret_with(stringData={"password": CANARY}), [POLICY]),
     ("Secret with data and stringData", secret_with(data={"a": CANARY_B64}, stringData={"b": CANARY}), [POLICY]),
     ("Secret with unknown stringData (preview)", secret_with(stringData=UNKNOWN_OBJECT), [POLICY]),
     ("Secret with empty stringData", secret_with(stringData={}), []),
-    ("other dynamic resources are not SourceValues", Resource("pulumi-python:dynamic:Resource", {"x": CANARY}, name="other"), []),
+    ("other dynamic resources are not the value reader", Resource("pulumi-python:dynamic:Resource", {"x": CANARY}, name="other"), []),
 ]
 
 
@@ -55,9 +56,9 @@ def test_secret_data_is_secret(resource: Resource, expected: list[str]) -> None:
 @pytest.mark.parametrize(
     ("config", "secret_outputs", "expected"),
     [
-        pytest.param(None, ("data",), [], id="default: data"),
-        pytest.param({"secretOutputs": ["data", "sha256"]}, ("data",), [POLICY], id="more outputs required"),
-        pytest.param({"secretOutputs": ["data", "sha256"]}, ("data", "sha256"), [], id="more outputs declared"),
+        pytest.param(None, ("values",), [], id="default: values"),
+        pytest.param({"secretOutputs": ["values", "keys"]}, ("values",), [POLICY], id="more outputs required"),
+        pytest.param({"secretOutputs": ["values", "keys"]}, ("values", "keys"), [], id="more outputs declared"),
         pytest.param({"secretOutputs": []}, (), [], id="nothing required"),
     ],
 )

@@ -16,8 +16,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.resources.append(args)
         outputs = dict(args.inputs)
-        if args.typ == "pulumi-python:dynamic/kecs:SourceValue":
-            outputs.update({"data": FAKE_DATA, "fingerprint": "0" * 64, "keys": ["value"]})
+        if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
+            names = list(args.inputs["items"])
+            outputs.update({"values": {n: FAKE_DATA for n in names}, "fingerprints": {n: "0" * 64 for n in names},
+                            "keys": {n: ["value"] for n in names}})
         if args.typ == "pulumi-python:dynamic/kecs:FingerprintKey":
             outputs.update({"key": FAKE_KEY})
         return [f"{args.name}-id", outputs]

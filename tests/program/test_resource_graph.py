@@ -33,11 +33,11 @@ DEMAND = [
 ]
 
 
-def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret", leftovers: tuple = ()) -> CentralizedSecrets:
+def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret", leftovers: tuple = (), kept: frozenset = frozenset()) -> CentralizedSecrets:
     layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode, ssm_kind=ssm_kind), REGION)
     return CentralizedSecrets(
         "kecs-secrets",
-        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, kubeconfig="kc", leftovers=leftovers),
+        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, kubeconfig="kc", leftovers=leftovers, kept=kept),
     )
 
 
@@ -66,14 +66,14 @@ def test_masters_one_per_source_item_all_secrets_by_default(mocks):
         assert master["metadata"]["annotations"]["kecs-secrets.io/stack"] == STACK
         # The data reaches the Secret as a Pulumi secret (the SDK's secret signature), never as plain text.
         assert master["data"] == {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": {"value": "ZmFrZQ=="}}
-        values = {r.inputs["item"]["name"]: r.inputs["item"] for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        (reader,) = mocks.of_type("pulumi-python:dynamic/kecs:SourceValues")
+        values = {item["name"]: item for item in reader.inputs["items"].values()}
         assert set(values) == {"db-creds", "myapp/prod/db.v2", "/app/db/password", "/app/feature-flags", "app-param"}
         assert values["db-creds"]["json_keys"] == ["password", "username"]
         assert values["app-param"]["encoding"] == "base64"
         assert values["db-creds"]["encoding"] == "base64"
         # The provider pickle goes with every dynamic resource; it must carry no credential.
-        readers = {r.inputs["item"]["name"]: r for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
-        assert "secret_access_key" not in str(readers["db-creds"].inputs)
+        assert "secret_access_key" not in str(reader.inputs)
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 
@@ -113,7 +113,8 @@ def test_by_sensitivity_makes_string_parameters_configmaps_with_text_data(mocks)
         assert set(maps) == {
             ("kecs-system", "ssm-app-feature-flags"), ("kecs-system", "ssm-app-param"), ("default-us-east-1", "ssm-app-param"),
         }
-        values = {r.inputs["item"]["name"]: r.inputs["item"] for r in mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")}
+        (reader,) = mocks.of_type("pulumi-python:dynamic/kecs:SourceValues")
+        values = {item["name"]: item for item in reader.inputs["items"].values()}
         assert values["app-param"]["encoding"] == "text"
         assert values["/app/db/password"]["encoding"] == "base64"
 
@@ -229,16 +230,15 @@ def test_replicas_depend_on_their_master_and_every_object_uses_the_explicit_prov
 
 
 @pulumi.runtime.test
-def test_every_value_reader_gets_the_one_fingerprint_key_and_an_empty_sweep_without_leftovers(mocks):
+def test_the_one_value_reader_gets_the_fingerprint_key_and_an_empty_sweep_without_leftovers(mocks):
     secrets = build()
 
     def check(_):
         assert len(mocks.of_type("pulumi-python:dynamic/kecs:FingerprintKey")) == 1
-        readers = mocks.of_type("pulumi-python:dynamic/kecs:SourceValue")
-        assert len(readers) == 5
-        assert {r.inputs["fingerprint_key"] for r in readers} == {FAKE_KEY}
-        db = next(r for r in readers if r.inputs["item"]["name"] == "db-creds")
-        assert db.inputs["selected_by"] == {
+        (reader,) = mocks.of_type("pulumi-python:dynamic/kecs:SourceValues")
+        assert len(reader.inputs["items"]) == 5
+        assert reader.inputs["fingerprint_key"] == FAKE_KEY
+        assert reader.inputs["selected_by"]["sm-db-creds"] == {
             "password": f"reference '{DB_ARN}:password::' from config",
             "username": f"reference '{DB_ARN}:username::' from td web.json",
         }
@@ -285,3 +285,32 @@ def _spy(real, recorded):
         real.__init__(self, resource_name, *args, opts=opts, **kwargs)
 
     return init
+
+
+def test_objects_that_keep_their_data_ignore_changes_to_it_and_the_others_take_the_readers_value(mocks, monkeypatch):
+    """A kept object is registered with a placeholder the API server would refuse and ignore_changes on data (the
+    engine puts the state's data in its place); every other object takes its data from the value reader."""
+    import pulumi_kubernetes as k8s
+
+    from components.objects import KEPT_DATA
+
+    recorded: dict[str, tuple[pulumi.ResourceOptions, object]] = {}
+    real_secret = k8s.core.v1.Secret
+
+    class SpySecret(real_secret):
+        def __init__(self, resource_name, *args, opts=None, data=None, **kwargs):
+            recorded[resource_name] = (opts, data)
+            super().__init__(resource_name, *args, opts=opts, data=data, **kwargs)
+
+    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+    kept = frozenset({("Secret", "kecs-system", "sm-db-creds"), ("Secret", "batch-us-east-1", "sm-db-creds")})
+    build(kept=kept)
+    assert set(recorded) >= {"sm-db-creds", "batch-us-east-1/sm-db-creds", "default-us-east-1/sm-db-creds", "ssm-app-param"}
+    for name, (opts, data) in recorded.items():
+        ignored = list(opts.ignore_changes or [])
+        if name in ("sm-db-creds", "batch-us-east-1/sm-db-creds"):
+            assert ignored == ["data"], name
+            assert isinstance(data, pulumi.Output)
+        else:
+            assert ignored == [], name
+    assert all(not key.replace("-", "").replace(".", "").replace("_", "").isalnum() for key in KEPT_DATA)

@@ -1,21 +1,26 @@
-"""The inventory and the dynamic provider against real LocalStack."""
+"""The inventory and the value reader (``kecs:SourceValues``) against real LocalStack."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import pickle
 import secrets as random
+import traceback
+from contextlib import contextmanager
 
 import boto3
 import dill
 import pytest
 
-from kecs_secrets.errors import SourceUnavailableError, ValueShapeError
+from kecs_secrets.errors import SourceGoneError, SourceUnavailableError, ValueShapeError
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.values import fingerprint
 from providers.aws_source import BotoSource
+from providers.dynamic_errors import _OneLineErrors
 from providers.source_value import SourceValueProvider
+from providers.source_values import SECRET_OUTPUTS, SOURCE_VALUES_ID, SourceValuesProvider, item_record
 from tests.support.localstack import ensure_localstack
 from tests.support.real import ROOT
 
@@ -109,109 +114,174 @@ def test_unreachable_source_raises_never_returns_empty():
 KEY = "0f" * 32
 
 
-def props_for(item, endpoint, encoding="base64", json_keys=(), selected_by=None):
-    return {
-        "item": {
-            "source": item.source, "name": item.name, "arn": item.arn, "version": item.version,
-            "encoding": encoding, "json_keys": list(json_keys), "endpoint": endpoint, "region": REGION,
-        },
-        "fingerprint_key": KEY,
-        "selected_by": selected_by or {},
-    }
+def record(item, endpoint, encoding="base64", json_keys=()):
+    """The reader's entry for an inventory item."""
+    return item_record(
+        source=item.source, name=item.name, arn=item.arn, version=item.version, encoding=encoding,
+        json_keys=list(json_keys), endpoint=endpoint, region=REGION,
+    )
+
+
+def props_for(items, selected_by=None):
+    """The reader's inputs: ``items`` by master name."""
+    return {"items": items, "fingerprint_key": KEY, "selected_by": selected_by or {}}
+
+
+@contextmanager
+def fresh_items(clients, secret_values, parameter_values):
+    """Secrets ``<p>/<name>`` and String parameters ``/<p>/<name>`` of a test's own, deleted afterwards."""
+    sm, ssm = clients
+    p = f"fresh{random.token_hex(3)}"
+    arns = []
+    try:
+        for name, value in secret_values.items():
+            arns.append(sm.create_secret(Name=f"{p}/{name}", SecretString=value)["ARN"])
+        for name, value in parameter_values.items():
+            ssm.put_parameter(Name=f"/{p}/{name}", Type="String", Value=value)
+        yield p
+    finally:
+        for arn in arns:
+            with contextlib.suppress(sm.exceptions.ResourceNotFoundException):
+                sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        names = [f"/{p}/{name}" for name in parameter_values]
+        for start in range(0, len(names), 10):
+            ssm.delete_parameters(Names=names[start : start + 10])
 
 
 def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     p, _ = seeded
     items, _ = inventory(endpoint, p)
-    created = SourceValueProvider().create(props_for(items[f"{p}/db"], endpoint, json_keys=["password"]))
-    assert created.id == f"secretsmanager:{p}/db"
-    data = {k: base64.b64decode(v) for k, v in created.outs["data"].items()}
+    db = record(items[f"{p}/db"], endpoint, json_keys=["password"])
+    created = SourceValuesProvider().create(props_for({"sm-db": db}))
+    assert created.id == SOURCE_VALUES_ID
+    data = {k: base64.b64decode(v) for k, v in created.outs["values"]["sm-db"].items()}
     assert data == {"value": json.dumps({"user": "u", "password": "pw", "port": 5432}).encode(), "user": b"u", "password": b"pw", "port": b"5432"}
-    assert created.outs["fingerprint"] == fingerprint(bytes.fromhex(KEY), data)
-    assert created.outs["keys"] == ["password", "port", "user", "value"]
-    # What a reader keeps: what it read and the key (diff and refresh see only outputs), the value, its
-    # fingerprint and key names.
-    assert set(created.outs) == {"item", "fingerprint_key", "data", "fingerprint", "keys"}
+    assert created.outs["fingerprints"] == {"sm-db": fingerprint(bytes.fromhex(KEY), data)}
+    assert created.outs["keys"] == {"sm-db": ["password", "port", "user", "value"]}
+    # What the reader keeps: what it read and the key (diff and refresh see only outputs), the values, their
+    # fingerprints and key names; the value only in the outputs made secret.
+    assert set(created.outs) == {"items", "fingerprint_key", "values", "fingerprints", "keys"}
+    assert created.outs["items"] == {"sm-db": db}
+    public = json.dumps({k: v for k, v in created.outs.items() if k not in SECRET_OUTPUTS})
+    assert "pw" not in public and base64.b64encode(b"pw").decode() not in public
 
 
 def test_provider_keeps_binary_bytes_and_reads_parameters(endpoint, seeded):
     p, _ = seeded
     items, _ = inventory(endpoint, p)
-    provider = SourceValueProvider()
-    blob = provider.create(props_for(items[f"{p}/blob"], endpoint)).outs["data"]
-    assert base64.b64decode(blob["value"]) == b"\x00\xff\x10"
-    listed = provider.create(props_for(items[f"/{p}/list"], endpoint, encoding="text")).outs["data"]
-    assert listed == {"value": "a,b", "items": '["a","b"]'}
+    values = SourceValuesProvider().create(props_for({
+        "sm-blob": record(items[f"{p}/blob"], endpoint),
+        "ssm-list": record(items[f"/{p}/list"], endpoint, encoding="text"),
+        "ssm-plain": record(items[f"{p}-plain"], endpoint, encoding="text"),
+    })).outs["values"]
+    assert base64.b64decode(values["sm-blob"]["value"]) == b"\x00\xff\x10"
+    assert values["ssm-list"] == {"value": "a,b", "items": '["a","b"]'}
+    assert values["ssm-plain"] == {"value": "text"}
 
 
 def test_provider_reads_the_version_the_inventory_saw(endpoint, clients, seeded):
     sm, _ = clients
     p, made = seeded
     items, _ = inventory(endpoint, p)
-    item = items[f"{p}/app-config"]
-    provider = SourceValueProvider()
-    first = provider.create(props_for(item, endpoint)).outs
+    props = props_for({"sm-app": record(items[f"{p}/app-config"], endpoint)})
+    provider = SourceValuesProvider()
+    first = provider.create(props).outs
     sm.put_secret_value(SecretId=made["plain"]["ARN"], SecretString="newer")
     # Still the version that was planned, not whatever is current by now: state and annotations agree.
-    assert provider.create(props_for(item, endpoint)).outs["data"] == first["data"]
+    assert provider.create(props).outs["values"] == first["values"]
     newer, _ = inventory(endpoint, p)
-    diff = provider.diff("id", first, props_for(newer[f"{p}/app-config"], endpoint))
+    news = props_for({"sm-app": record(newer[f"{p}/app-config"], endpoint)})
+    diff = provider.diff(SOURCE_VALUES_ID, first, news)
     assert diff.changes is True and diff.replaces == []
-    updated = provider.update("id", first, props_for(newer[f"{p}/app-config"], endpoint)).outs
-    assert base64.b64decode(updated["data"]["value"]) == b"newer"
+    updated = provider.update(SOURCE_VALUES_ID, first, news).outs
+    assert base64.b64decode(updated["values"]["sm-app"]["value"]) == b"newer"
 
 
 def test_provider_diff_without_changes_reads_nothing(endpoint, seeded):
+    from tests.support.counting_proxy import CountingProxy
+
     p, _ = seeded
     items, _ = inventory(endpoint, p)
-    props = props_for(items[f"{p}-plain"], endpoint, encoding="text")
-    outs = SourceValueProvider().create(props).outs
-    diff = SourceValueProvider().diff("id", outs, props)
-    assert diff.changes is False
+    provider = SourceValuesProvider()
+    with CountingProxy(endpoint) as proxy:
+        props = props_for({
+            "sm-db": record(items[f"{p}/db"], proxy.endpoint, json_keys=["user"]),
+            "ssm-plain": record(items[f"{p}-plain"], proxy.endpoint, encoding="text"),
+        })
+        outs = provider.create(props).outs
+        proxy.take()
+        assert provider.check(outs, props).failures == []  # the selected key was read with this version: no read
+        assert provider.diff(SOURCE_VALUES_ID, outs, props).changes is False
+        # Which reference selects which key is only for messages: not a change either.
+        who = {"sm-db": {"user": "reference 'x:user::' from config kecs-secrets:demand.web[0]"}}
+        assert provider.diff(SOURCE_VALUES_ID, outs, {**props, "selected_by": who}).changes is False
+        calls = proxy.take()
+    assert calls == {}
+    assert provider.diff(SOURCE_VALUES_ID, outs, {**props, "fingerprint_key": "1e" * 32}).changes is True
 
 
 def test_provider_missing_json_key_names_the_reference_and_key_not_value(endpoint, seeded):
     p, _ = seeded
     items, _ = inventory(endpoint, p)
-    who = {"nope": "reference 'x:nope::' from config kecs-secrets:demand.web[0]"}
-    props = props_for(items[f"{p}/db"], endpoint, json_keys=["nope"], selected_by=who)
+    who = {"sm-db": {"nope": "reference 'x:nope::' from config kecs-secrets:demand.web[0]"}}
+    props = props_for({"sm-db": record(items[f"{p}/db"], endpoint, json_keys=["nope"])}, selected_by=who)
     with pytest.raises(ValueShapeError) as caught:
-        SourceValueProvider().create(props)
+        SourceValuesProvider().create(props)
     assert str(caught.value) == f"reference 'x:nope::' from config kecs-secrets:demand.web[0]: secret '{p}/db' has no JSON field 'nope'"
     assert "pw" not in str(caught.value)
-    # The check (which runs at preview) reads a new reader's value and reports the same.
+    # The check (which runs at preview) reads a new item's value and reports the same.
     with pytest.raises(ValueShapeError) as checked:
-        SourceValueProvider().check({}, props)
+        SourceValuesProvider().check({}, props)
     assert str(checked.value) == str(caught.value)
-    assert SourceValueProvider().check({}, props_for(items[f"{p}/db"], endpoint, json_keys=["user"])).failures == []
+    assert SourceValuesProvider().check({}, props_for({"sm-db": record(items[f"{p}/db"], endpoint, json_keys=["user"])})).failures == []
 
 
 def test_provider_refresh_of_a_deleted_item_reports_it_gone(endpoint, clients, seeded):
+    """A refresh reads every value again: an item gone from the source fails it, naming the item."""
     _, ssm = clients
     p, _ = seeded
-    ssm.put_parameter(Name=f"/{p}/temp", Type="String", Value="x")
+    ssm.put_parameter(Name=f"/{p}/temp", Type="String", Value="temp-value")
     items, _ = inventory(endpoint, p)
-    props = props_for(items[f"/{p}/temp"], endpoint, encoding="text")
+    props = props_for({
+        "ssm-temp": record(items[f"/{p}/temp"], endpoint, encoding="text"),
+        "ssm-list": record(items[f"/{p}/list"], endpoint, encoding="text"),
+    })
+    outs = SourceValuesProvider().create(props).outs
+    refreshed = SourceValuesProvider().read(SOURCE_VALUES_ID, outs)
+    assert (refreshed.id, refreshed.outs, refreshed.inputs["items"]) == (SOURCE_VALUES_ID, outs, outs["items"])
     ssm.delete_parameter(Name=f"/{p}/temp")
-    assert SourceValueProvider().read("ssm:x", props).id == ""
+    with pytest.raises(SourceGoneError) as caught:
+        SourceValuesProvider().read(SOURCE_VALUES_ID, outs)
+    assert str(caught.value) == f"ssm item '/{p}/temp' version '1' not found (ParameterNotFound)"
 
 
 def test_provider_check_returns_failures_not_exceptions():
-    result = SourceValueProvider().check({}, {"item": {"source": "vault", "name": "", "encoding": "hex", "region": ""}})
-    assert sorted(f.property for f in result.failures) == ["item.encoding", "item.name", "item.region", "item.source"]
+    news = {"items": {
+        "bad": {"source": "vault", "name": "", "encoding": "hex", "region": ""},
+        "ssm-list": {"source": "ssm", "name": "/a/list", "encoding": "text", "region": REGION, "json_keys": ["user"]},
+    }}
+    result = SourceValuesProvider().check({}, news)
+    assert sorted(f.property for f in result.failures) == [
+        "items.bad.encoding", "items.bad.name", "items.bad.region", "items.bad.source", "items.ssm-list.json_keys",
+    ]
 
 
-def test_provider_diff_reads_outputs_of_the_earlier_flat_shape():
-    """Readers made before ``item`` held one property per key (and ``item_type``): same item and key, no change."""
-    item = {"source": "ssm", "name": "/a/b", "arn": "arn:aws:ssm:us-east-1:0:parameter/a/b", "version": "3",
-            "encoding": "text", "json_keys": [], "endpoint": "http://127.0.0.1:4566", "region": REGION}
-    flat = {**item, "item_type": "String", "fingerprint_key": KEY, "data": {"value": "x"}, "fingerprint": "0" * 64, "keys": ["value"]}
-    provider = SourceValueProvider()
-    assert provider.diff("ssm:/a/b", flat, {"item": item, "fingerprint_key": KEY}).changes is False
-    assert provider.diff("ssm:/a/b", flat, {"item": {**item, "version": "4"}, "fingerprint_key": KEY}).changes is True
-    assert provider.diff("ssm:/a/b", flat, {"item": item, "fingerprint_key": "1e" * 32}).changes is True
-    renamed = provider.diff("ssm:/a/b", flat, {"item": {**item, "name": "/a/c"}, "fingerprint_key": KEY})
-    assert renamed.changes is True and renamed.replaces == ["item"]
+def test_the_legacy_per_item_provider_does_nothing(endpoint):
+    """Readers of earlier versions (``kecs:SourceValue``) are only deleted: no change, no read, no write."""
+    from tests.support.counting_proxy import CountingProxy
+
+    with CountingProxy(endpoint) as proxy:
+        item = {"source": "ssm", "name": "/a/b", "arn": "arn:aws:ssm:us-east-1:0:parameter/a/b", "version": "3",
+                "encoding": "text", "json_keys": [], "endpoint": proxy.endpoint, "region": REGION}
+        olds = {"item": item, "fingerprint_key": KEY, "data": {"value": "x"}, "fingerprint": "0" * 64, "keys": ["value"]}
+        flat = {**item, "item_type": "String", "fingerprint_key": KEY, "data": {"value": "x"}, "fingerprint": "0" * 64, "keys": ["value"]}
+        provider = SourceValueProvider()
+        assert provider.diff("ssm:/a/b", olds, {"item": {**item, "version": "4"}, "fingerprint_key": "1e" * 32}).changes is False
+        assert provider.diff("ssm:/a/b", flat, {"item": item, "fingerprint_key": KEY}).changes is False
+        assert provider.read("ssm:/a/b", olds).outs == olds
+        assert provider.delete("ssm:/a/b", olds) is None
+        calls = proxy.take()
+    assert calls == {}
 
 
 def test_provider_host_loads_no_aws_sdk_until_a_value_is_read():
@@ -219,41 +289,145 @@ def test_provider_host_loads_no_aws_sdk_until_a_value_is_read():
     import subprocess
     import sys
 
-    code = "import sys, providers.source_value; sys.exit('botocore' in sys.modules or 'boto3' in sys.modules)"
+    code = (
+        "import sys\n"
+        "from providers.source_values import SourceValuesProvider, item_record\n"
+        "item = item_record(source='secretsmanager', name='db', arn='arn:db', version='v1', encoding='base64',\n"
+        "                   json_keys=['user'], endpoint='http://127.0.0.1:9', region='us-east-1')\n"
+        "props = {'items': {'sm-db': item}, 'fingerprint_key': '0f' * 32}\n"
+        "provider = SourceValuesProvider()\n"
+        "assert provider.check(props, props).failures == []\n"
+        "assert provider.diff('source-values', props, props).changes is False\n"
+        "sys.exit('botocore' in sys.modules or 'boto3' in sys.modules)\n"
+    )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
 
 
 def test_serialized_provider_holds_no_client_endpoint_or_credential(endpoint, seeded):
     p, _ = seeded
     items, _ = inventory(endpoint, p)
-    provider = SourceValueProvider()
-    provider.create(props_for(items[f"{p}-plain"], endpoint, encoding="text"))  # clients now exist in this process
+    provider = SourceValuesProvider()
+    provider.create(props_for({"ssm-plain": record(items[f"{p}-plain"], endpoint, encoding="text")}))  # clients now exist in this process
     blob = dill.dumps(provider, protocol=pickle.DEFAULT_PROTOCOL, recurse=True)
     for needle in (b"4566", b"test", b"botocore", endpoint.encode()):
         assert needle not in blob
 
 
-def test_concurrent_reads_are_coalesced_into_batch_calls(endpoint, seeded):
-    """Up to four reads at a time (as Pulumi calls the provider) become one BatchGetSecretValue / GetParameters."""
-    from concurrent.futures import ThreadPoolExecutor
+def test_one_create_of_many_items_reads_them_in_batch_calls(endpoint, clients):
+    """25 secrets and 12 parameters: two BatchGetSecretValue and two GetParameters calls (20 and 10 per call), every value in its place."""
+    from tests.support.counting_proxy import CountingProxy
 
+    secret_values = {f"s{i:02d}": f"secret-{i}" for i in range(25)}
+    parameter_values = {f"p{i:02d}": f"parameter-{i}" for i in range(12)}
+    with fresh_items(clients, secret_values, parameter_values) as p:
+        items, _ = inventory(endpoint, p)
+        with CountingProxy(endpoint) as proxy:
+            wanted = {f"sm-{n}": record(items[f"{p}/{n}"], proxy.endpoint, encoding="text") for n in secret_values}
+            wanted |= {f"ssm-{n}": record(items[f"/{p}/{n}"], proxy.endpoint, encoding="text") for n in parameter_values}
+            outs = SourceValuesProvider().create(props_for(wanted)).outs
+            calls = proxy.take()
+    assert calls == {"secretsmanager.BatchGetSecretValue": 2, "AmazonSSM.GetParameters": 2}
+    assert outs["values"] == {
+        **{f"sm-{n}": {"value": v} for n, v in secret_values.items()},
+        **{f"ssm-{n}": {"value": v} for n, v in parameter_values.items()},
+    }
+    assert set(outs["fingerprints"]) == set(outs["keys"]) == set(wanted)
+    assert len(set(outs["fingerprints"].values())) == len(wanted)
+
+
+def test_an_update_reads_only_the_changed_item_and_carries_the_others_over(endpoint, clients):
+    """A new version of one of four items: one call, for that secret; the others (gone from the source by then) keep their outputs."""
+    from tests.support.counting_proxy import CountingProxy
+
+    sm, ssm = clients
+    with fresh_items(clients, {"a": "a-1", "b": json.dumps({"user": "u"}), "c": "c-1"}, {"d": "d-1"}) as p:
+        items, _ = inventory(endpoint, p)
+        with CountingProxy(endpoint) as proxy:
+
+            def wanted(seen):
+                return {
+                    "sm-a": record(seen[f"{p}/a"], proxy.endpoint),
+                    "sm-b": record(seen[f"{p}/b"], proxy.endpoint, json_keys=["user"]),
+                    "sm-c": record(seen[f"{p}/c"], proxy.endpoint),
+                    "ssm-d": record(seen[f"/{p}/d"], proxy.endpoint, encoding="text"),
+                }
+
+            provider = SourceValuesProvider()
+            first = provider.create(props_for(wanted(items))).outs
+            sm.put_secret_value(SecretId=items[f"{p}/a"].arn, SecretString="a-2")
+            newer, _ = inventory(endpoint, p)
+            # The unchanged items leave the source: a read of any of them would fail the update.
+            sm.delete_secret(SecretId=items[f"{p}/b"].arn, ForceDeleteWithoutRecovery=True)
+            sm.delete_secret(SecretId=items[f"{p}/c"].arn, ForceDeleteWithoutRecovery=True)
+            ssm.delete_parameter(Name=f"/{p}/d")
+            news = props_for(wanted(newer))
+            proxy.take()
+            assert provider.diff(SOURCE_VALUES_ID, first, news).changes is True
+            updated = provider.update(SOURCE_VALUES_ID, first, news).outs
+            calls = proxy.take()
+    assert calls == {"secretsmanager.BatchGetSecretValue": 1}
+    assert updated["items"] == news["items"] and updated["items"]["sm-a"]["version"] != first["items"]["sm-a"]["version"]
+    assert base64.b64decode(updated["values"]["sm-a"]["value"]) == b"a-2"
+    assert updated["fingerprints"]["sm-a"] != first["fingerprints"]["sm-a"]
+    for name in ("sm-b", "sm-c", "ssm-d"):
+        assert (updated["values"][name], updated["fingerprints"][name], updated["keys"][name]) == (
+            first["values"][name], first["fingerprints"][name], first["keys"][name],
+        )
+
+
+def test_an_update_without_an_item_drops_it_and_reads_nothing(endpoint, seeded):
     from tests.support.counting_proxy import CountingProxy
 
     p, _ = seeded
     items, _ = inventory(endpoint, p)
+    provider = SourceValuesProvider()
     with CountingProxy(endpoint) as proxy:
-        props = [
-            props_for(items[name], proxy.endpoint, encoding="base64")
-            for name in (f"{p}/db", f"{p}/app-config", f"{p}/blob", f"/{p}/db/password")
-        ]
-        with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda one: SourceValueProvider().create(one).outs, props))
+        both = {"sm-blob": record(items[f"{p}/blob"], proxy.endpoint), "ssm-list": record(items[f"/{p}/list"], proxy.endpoint, encoding="text")}
+        first = provider.create(props_for(both)).outs
+        proxy.take()
+        news = props_for({"ssm-list": both["ssm-list"]})
+        assert provider.diff(SOURCE_VALUES_ID, first, news).changes is True
+        updated = provider.update(SOURCE_VALUES_ID, first, news).outs
         calls = proxy.take()
-    assert base64.b64decode(results[2]["data"]["value"]) == b"\x00\xff\x10"
-    assert json.loads(base64.b64decode(results[0]["data"]["value"]))["user"] == "u"
-    assert calls.get("secretsmanager.BatchGetSecretValue", 0) <= 2
-    assert calls.get("secretsmanager.GetSecretValue", 0) == 0
-    assert calls.get("AmazonSSM.GetParameters", 0) == 1
+    assert calls == {}
+    assert updated == {
+        "items": {"ssm-list": both["ssm-list"]},
+        "fingerprint_key": KEY,
+        "values": {"ssm-list": first["values"]["ssm-list"]},
+        "fingerprints": {"ssm-list": first["fingerprints"]["ssm-list"]},
+        "keys": {"ssm-list": ["items", "value"]},
+    }
+
+
+def test_several_failing_items_are_one_error_each_one_line_each(endpoint, clients, seeded):
+    """A gone secret, a gone parameter and a missing JSON key fail one create together: one line per item, naming it, no value."""
+    sm, ssm = clients
+    p, _ = seeded
+    with fresh_items(clients, {"gone": "gone-value"}, {"gone": "gone-value"}) as q:
+        gone, _ = inventory(endpoint, q)
+        sm.delete_secret(SecretId=gone[f"{q}/gone"].arn, ForceDeleteWithoutRecovery=True)
+        ssm.delete_parameter(Name=f"/{q}/gone")
+    items, _ = inventory(endpoint, p)
+    who = {"sm-db": {"nope": "reference 'x:nope::' from config kecs-secrets:demand.web[0]"}}
+    props = props_for({
+        "sm-db": record(items[f"{p}/db"], endpoint, json_keys=["nope"]),
+        "sm-blob": record(items[f"{p}/blob"], endpoint),
+        "sm-gone": record(gone[f"{q}/gone"], endpoint),
+        "ssm-gone": record(gone[f"/{q}/gone"], endpoint, encoding="text"),
+    }, selected_by=who)
+    try:
+        SourceValuesProvider().create(props)
+    except ExceptionGroup as group:
+        assert sorted(type(e).__name__ for e in group.exceptions) == ["SourceGoneError", "SourceGoneError", "ValueShapeError"]
+        text = _OneLineErrors(traceback).format_exc()  # what the provider host reports
+    else:
+        pytest.fail("a create with failing items succeeded")
+    assert sorted(text.splitlines()) == [
+        f"SourceGoneError: secretsmanager item '{q}/gone' version '{gone[f'{q}/gone'].version}' not found (ResourceNotFoundException)",
+        f"SourceGoneError: ssm item '/{q}/gone' version '1' not found (ParameterNotFound)",
+        f"ValueShapeError: reference 'x:nope::' from config kecs-secrets:demand.web[0]: secret '{p}/db' has no JSON field 'nope'",
+    ]
+    assert "gone-value" not in text and "pw" not in text
 
 
 def test_name_prefixes_are_filtered_server_side_and_stay_exact(endpoint, clients, seeded):

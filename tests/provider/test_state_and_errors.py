@@ -13,7 +13,8 @@ from kecs_secrets.model import StateObject, StateValue
 from providers.dynamic_errors import report_project_errors_in_one_line
 from providers.leftovers import LeftoverSweepProvider
 from providers.pulumi_state import PulumiStackState, stack_state_from_export
-from providers.source_value import FingerprintKeyProvider, SourceValueProvider
+from providers.source_value import FingerprintKeyProvider
+from providers.source_values import SourceValuesProvider
 
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"}
 URN = "urn:pulumi:dev::kecs-secrets::kecs:secrets:CentralizedSecrets$kecs:secrets:NamespaceReplicas$kubernetes:core/v1:Secret::web/sm-db"
@@ -61,6 +62,59 @@ def test_the_state_reads_value_readers_of_the_current_shape_too():
     }}
     state = stack_state_from_export({"version": 3, "deployment": {"resources": [reader]}})
     assert state.values == (StateValue("arn:db", "v2", ("value",)),)
+
+
+def test_the_state_reads_the_one_value_reader_of_this_version():
+    """``kecs:SourceValues``: one StateValue per item, with the keys that item's value had (the values stay encrypted)."""
+    item = {"source": "secretsmanager", "name": "db", "arn": "arn:db", "version": "v3", "encoding": "base64", "json_keys": ["user"]}
+    reader = {"urn": "urn:values", "type": "pulumi-python:dynamic/kecs:SourceValues", "outputs": {
+        "items": {"sm-db": item, "ssm-x": {**item, "source": "ssm", "name": "/x", "arn": "arn:x", "version": "2", "json_keys": []}},
+        "keys": {"sm-db": ["value", "user"], "ssm-x": ["value"]},
+        "values": SECRET, "fingerprint_key": SECRET, "fingerprints": {"sm-db": "0" * 64, "ssm-x": "1" * 64},
+    }}
+    earlier = {"urn": "urn:value", "type": "pulumi-python:dynamic/kecs:SourceValue", "outputs": {
+        "item": {"source": "ssm", "name": "/y", "arn": "arn:y", "version": "1"}, "keys": ["value"], "data": SECRET,
+    }}
+    state = stack_state_from_export({"version": 3, "deployment": {"resources": [reader, earlier]}})
+    assert state.values == (
+        StateValue("arn:db", "v3", ("user", "value")),
+        StateValue("arn:x", "2", ("value",)),
+        StateValue("arn:y", "1", ("value",)),
+    )
+    # A reader whose items are encrypted (never decrypted here) gives nothing.
+    hidden = {**reader, "outputs": {**reader["outputs"], "items": SECRET}}
+    assert stack_state_from_export({"version": 3, "deployment": {"resources": [hidden]}}).values == ()
+
+
+def test_the_state_gives_the_annotations_and_whether_data_was_given_of_each_object():
+    """What the last run asked of a Secret or ConfigMap (its inputs): annotations, and whether it gave data."""
+    annotations = {"kecs.io/source-arn": "arn:db", "kecs.io/source-version": "v1"}
+    secret = {
+        "urn": URN, "type": "kubernetes:core/v1:Secret",
+        "inputs": {"metadata": {"name": "sm-db", "namespace": "web", "annotations": annotations}, "data": SECRET},
+        "outputs": {"metadata": {"name": "sm-db", "namespace": "web", "uid": "uid-1", "annotations": {**annotations, "other": "x"}}},
+    }
+    kept = {  # a ConfigMap the last run gave no data (it kept what it had)
+        "urn": "urn:cm", "type": "kubernetes:core/v1:ConfigMap",
+        "inputs": {"metadata": {"name": "ssm-x", "namespace": "web", "annotations": {"kecs.io/source-version": "2"}}},
+        "outputs": {"metadata": {"name": "ssm-x", "namespace": "web", "uid": "uid-3"}, "data": {"value": "x"}},
+    }
+    role = {"urn": "urn:role", "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            "inputs": {"metadata": {"name": "kecs-system-secret-reader"}, "data": {}},
+            "outputs": {"metadata": {"name": "kecs-system-secret-reader", "uid": "uid-2"}}}
+    hidden = {  # metadata made secret: no annotations are read from it
+        "urn": "urn:hidden", "type": "kubernetes:core/v1:Secret",
+        "inputs": {"metadata": SECRET, "data": SECRET},
+        "outputs": {"metadata": {"name": "sm-hidden", "namespace": "web", "uid": "uid-4"}},
+    }
+    state = stack_state_from_export({"version": 3, "deployment": {"resources": [secret, kept, role, hidden]}})
+    found = {o.name: (o.kind, dict(o.annotations), o.has_data) for o in state.objects}
+    assert found == {
+        "sm-db": ("Secret", annotations, True),
+        "ssm-x": ("ConfigMap", {"kecs.io/source-version": "2"}, False),
+        "kecs-system-secret-reader": ("ClusterRole", {}, False),
+        "sm-hidden": ("Secret", {}, True),
+    }
 
 
 def test_an_empty_stack_has_an_empty_state():
@@ -137,13 +191,21 @@ def test_the_fingerprint_key_is_made_once_and_never_changes():
 
 
 def test_value_check_reads_only_for_new_or_changed_secrets_with_selected_keys():
-    unverified = SourceValueProvider._keys_unverified
-    news = {"arn": "a", "version": "v2", "endpoint": "e", "region": "r", "json_keys": ["user"]}
-    assert unverified({}, news)  # a new reader
-    assert unverified({**news, "version": "v1"}, news)  # a new version
-    assert not unverified(news, news)  # nothing changed: no read (the program checks keys from state)
-    assert unverified({**news, "json_keys": []}, news)  # a newly selected key the program could not check
-    assert not unverified({}, {**news, "json_keys": []})  # no selected key: nothing to verify
+    unverified = SourceValuesProvider._keys_unverified
+    db = {"source": "secretsmanager", "name": "db", "arn": "a", "version": "v2", "endpoint": "e", "region": "r", "json_keys": ["user"]}
+    plain = {**db, "name": "plain", "arn": "b", "json_keys": []}
+    news = {"items": {"sm-db": db, "sm-plain": plain}}
+    assert set(unverified({}, news)) == {"sm-db"}  # a new item (and only the one with a selected key)
+    assert set(unverified({"items": {"sm-db": {**db, "version": "v1"}, "sm-plain": plain}}, news)) == {"sm-db"}  # a new version
+    assert unverified(news, news) == {}  # nothing changed: no read (the program checks keys from state)
+    assert set(unverified({"items": {"sm-db": {**db, "json_keys": []}}}, news)) == {"sm-db"}  # a newly selected key the program could not check
+    assert unverified({}, {"items": {"sm-plain": plain}}) == {}  # no selected key: nothing to verify
+    assert unverified({}, {"items": {"sm-db": {**db, "version": None}}}) == {}  # no version to read by: nothing to verify
+    # Among several items, only the changed one is read.
+    other = {**db, "name": "other", "arn": "c"}
+    both = {"items": {"sm-db": db, "sm-other": other}}
+    assert set(unverified({"items": {"sm-db": db, "sm-other": {**other, "version": "v1"}}}, both)) == {"sm-other"}
+    assert unverified({}, news)["sm-db"]["arn"] == "a"  # the item to read, as it is now
 
 
 def test_the_leftover_sweep_changes_only_when_there_is_something_to_delete():

@@ -20,7 +20,7 @@ from kecs_secrets.errors import (
     SourceUnavailableError,
     UnmanagedObjectError,
 )
-from kecs_secrets.model import ANNOTATION_STACK, StackState
+from kecs_secrets.model import ANNOTATION_STACK, StackState, StateObject
 from kecs_secrets.planning import make_plan
 
 REGION = "us-east-1"
@@ -292,3 +292,28 @@ def test_unresolved_reference_fails_or_warns_as_configured():
 def test_task_definition_pattern_matching_nothing_is_an_error():
     with pytest.raises(ConfigError, match=r"taskDefinitions\[0\].path 'td/\*.json' matches no file"):
         plan({"taskDefinitions": [{"path": "td/*.json", "cluster": "web"}]}, cluster=FakeCluster())
+
+
+def test_the_plan_keeps_the_data_of_objects_whose_state_and_cluster_hold_this_version():
+    """A second run over an unchanged source: every master and replica keeps its data (no value is needed);
+    one new version: exactly that master and its replica take the reader's value."""
+    config = {"demand": {"web-us-east-1": ["app/db"]}}
+    first, _ = plan(config, cluster=FakeCluster())
+    masters, replicas = first.layout.masters, first.layout.replicas
+    recorded = [StateObject(m.kind, MASTER_NS, m.name, annotations=dict(m.annotations), has_data=True) for m in masters]
+    recorded += [StateObject(r.kind, r.namespace, r.name, annotations=dict(r.annotations), has_data=True) for r in replicas]
+    live = [(m.kind, MASTER_NS, m.name, ours(**m.annotations)) for m in masters]
+    live += [(r.kind, r.namespace, r.name, ours(**r.annotations)) for r in replicas]
+    state = FakeState(StackState(tuple(sorted(recorded))))
+    everything = {(m.kind, MASTER_NS, m.name) for m in masters} | {(r.kind, r.namespace, r.name) for r in replicas}
+
+    def again(source):
+        return make_plan(settings(**config), STACK, source, FakeCluster(objects=live), FakeFiles(), dry_run=True,
+                         state=state, warn=lambda _: None)
+
+    assert again(SOURCE).kept == everything
+    changed = FakeSource(
+        [secret("app/db", version="v-2"), secret("app/token")], [parameter("/app/password"), parameter("/app/flags", "StringList")]
+    )
+    assert everything - again(changed).kept == {("Secret", MASTER_NS, "sm-app-db"), ("Secret", "web-us-east-1", "sm-app-db")}
+    assert first.kept == frozenset()  # nothing in the state yet

@@ -1,0 +1,281 @@
+"""The dynamic provider that reads values from LocalStack/AWS, and its resource ``kecs:SourceValues``.
+
+A stack has one reader for all its values. Its input ``items`` says what to read (per master: source,
+name, ARN, version, encoding, JSON keys, endpoint, region); its outputs hold, per master, the value
+(``values``, one Pulumi secret for the whole map, so it is encrypted in state from the first moment),
+a ``fingerprint`` (an HMAC under the stack's key, ``kecs:FingerprintKey``) and the data ``keys``.
+
+Only what changed is read: an update reads the items that are new or whose version (or endpoint,
+region, encoding) changed, and carries the other values over from its own earlier outputs. A run in
+which nothing changed is no change of this resource at all, and reads nothing. Which masters and
+replicas take their data from here, and which keep the data their state holds, is decided by the
+program (``kecs_secrets.freshness``): a preview stays exact per object, because only the objects
+whose value changed depend on this resource's (then unknown) outputs.
+
+The provider keeps no state: it is pickled into the resource, and the pickle must carry no client and
+no credential (clients come from :mod:`providers.aws` at call time). It never writes to the source.
+A failure of the project's own kind (source unreachable, item gone, a selected JSON key missing) is
+reported as one line per item naming the item and the cause, never as a Python traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from kecs_secrets.errors import KecsSecretsError, SourceGoneError, SourceUnavailableError, ValueShapeError
+from kecs_secrets.values import encode_data, fingerprint, parameter_data, secret_data
+from providers.dynamic_errors import report_project_errors_in_one_line
+
+__all__ = ["ITEM_KEYS", "SECRET_OUTPUTS", "SOURCE_VALUES_ID", "SourceValues", "SourceValuesProvider", "item_record"]
+
+# The values, and the fingerprint key the reader carries as an input (echoed into its outputs).
+SECRET_OUTPUTS = ["values", "fingerprint_key"]
+# What identifies one value: a change of any of these is a new read of that item.
+READ_KEYS = ("source", "name", "arn", "version", "encoding", "endpoint", "region")
+ITEM_KEYS = (*READ_KEYS, "json_keys")
+SOURCE_VALUES_ID = "source-values"
+_NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "InvalidParameters"}
+
+
+def item_record(
+    *, source: str, name: str, arn: str, version: str, encoding: str, json_keys: list[str], endpoint: str, region: str
+) -> dict[str, Any]:
+    """One entry of the reader's ``items``."""
+    return {
+        "source": source,
+        "name": name,
+        "arn": arn,
+        "version": version,
+        "encoding": encoding,
+        "json_keys": sorted(json_keys),
+        "endpoint": endpoint,
+        "region": region,
+    }
+
+
+def _items(props: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    items = (props or {}).get("items")
+    if not isinstance(items, Mapping):
+        return {}
+    return {name: {k: (item or {}).get(k) for k in ITEM_KEYS} for name, item in items.items()}
+
+
+def _same_read(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    return old is not None and all(old.get(k) == new.get(k) for k in READ_KEYS)
+
+
+def _missing_keys(item: Mapping[str, Any], selected_by: Mapping[str, str], keys: list[str]) -> ValueShapeError | None:
+    """The error for JSON keys a consumer selects that the value does not have, naming the reference and its origin."""
+    missing = sorted(set(item.get("json_keys") or []) - set(keys))
+    if not missing:
+        return None
+    first = missing[0]
+    who = (selected_by or {}).get(first, "a reference")
+    return ValueShapeError(f"{who}: secret {item['name']!r} has no JSON field {first!r}")
+
+
+def _raise_all(errors: list[KecsSecretsError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ExceptionGroup(f"{len(errors)} values could not be read", errors)
+
+
+def _read_items(items: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, dict[str, bytes]], list[KecsSecretsError]]:
+    """The data of each item (by master name), read in batch calls per endpoint and region; and the errors, one per item."""
+    from botocore.exceptions import BotoCoreError, ClientError  # the AWS SDK only when a value is read
+
+    from providers.aws import describe_error
+    from providers.batch_reader import BatchValueReader
+
+    pending: list[tuple[str, Mapping[str, Any], Any]] = []
+    groups: dict[tuple[str, str], list[tuple[str, Mapping[str, Any]]]] = {}
+    for name, item in sorted(items.items()):
+        groups.setdefault((item.get("endpoint") or "", item["region"]), []).append((name, item))
+    for (endpoint, region), members in groups.items():
+        reader = BatchValueReader(endpoint, region)
+        secrets_ = [(n, i) for n, i in members if i["source"] == "secretsmanager"]
+        parameters = [(n, i) for n, i in members if i["source"] != "secretsmanager"]
+        futures = reader.read_secrets([(i["arn"] or i["name"], i.get("version") or "") for _, i in secrets_])
+        futures += reader.read_parameters([(i["name"], i.get("version") or "") for _, i in parameters])
+        pending += [(n, i, f) for (n, i), f in zip([*secrets_, *parameters], futures, strict=True)]
+    data: dict[str, dict[str, bytes]] = {}
+    errors: list[KecsSecretsError] = []
+    for master, item, future in pending:
+        source, name, endpoint = item["source"], item["name"], item.get("endpoint") or ""
+        try:
+            got = future.result()
+            if source == "secretsmanager":
+                data[master] = secret_data(got.get("SecretString"), got.get("SecretBinary"), name=name)
+            else:
+                data[master] = parameter_data(got.get("Type", "String"), got["Value"])
+        except SourceGoneError as err:
+            errors.append(SourceGoneError(f"{source} item {name!r} version {item.get('version')!r} not found ({err})"))
+        except ClientError as err:
+            if describe_error(err) in _NOT_FOUND:
+                errors.append(SourceGoneError(f"{source} item {name!r} not found ({describe_error(err)})"))
+            else:
+                errors.append(SourceUnavailableError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}"))
+        except BotoCoreError as err:
+            errors.append(SourceUnavailableError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}"))
+        except KecsSecretsError as err:
+            errors.append(err)
+    return data, errors
+
+
+def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_keys: bool = True) -> dict[str, Any]:
+    """The reader's outputs for ``props``: values of new or changed items read, the others carried over from ``olds``."""
+    items, key = _items(props), props.get("fingerprint_key") or ""
+    old_items = _items(olds) if olds and olds.get("fingerprint_key") == key else {}
+    old_values = (olds or {}).get("values") or {}
+    old_prints = (olds or {}).get("fingerprints") or {}
+    old_keys = (olds or {}).get("keys") or {}
+    carried = {
+        n for n, item in items.items()
+        if _same_read(old_items.get(n), item) and n in old_values and n in old_prints and n in old_keys
+    }
+    read, errors = _read_items({n: item for n, item in items.items() if n not in carried})
+    values = {n: old_values[n] for n in carried}
+    prints = {n: old_prints[n] for n in carried}
+    keys = {n: list(old_keys[n]) for n in carried}
+    for name, data in read.items():
+        values[name] = encode_data(data, items[name].get("encoding") or "base64")
+        prints[name] = fingerprint(bytes.fromhex(key), data)
+        keys[name] = sorted(data)
+    if check_keys:
+        selected_by = props.get("selected_by") or {}
+        for name in sorted(items):
+            if name in keys:
+                missing = _missing_keys(items[name], selected_by.get(name) or {}, keys[name])
+                if missing is not None:
+                    errors.append(missing)
+    _raise_all(errors)
+    return {
+        "items": items,
+        "fingerprint_key": key,
+        "values": dict(sorted(values.items())),
+        "fingerprints": dict(sorted(prints.items())),
+        "keys": dict(sorted(keys.items())),
+    }
+
+
+class SourceValuesProvider(ResourceProvider):
+    """Reads values; never writes to LocalStack/AWS; holds no state between calls."""
+
+    # The pickle holds no secret (the class is pickled by reference), so it need not be encrypted.
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Runs once in the provider host, before any other call."""
+        report_project_errors_in_one_line()
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        items = _items(news)
+        for name, item in sorted(items.items()):
+            where = f"items.{name}"
+            if item["source"] not in ("secretsmanager", "ssm"):
+                failures.append(CheckFailure(f"{where}.source", "must be 'secretsmanager' or 'ssm'"))
+            if not isinstance(item["name"], str) or not item["name"]:
+                failures.append(CheckFailure(f"{where}.name", "must be a non-empty string"))
+            if item["encoding"] not in ("base64", "text"):
+                failures.append(CheckFailure(f"{where}.encoding", "must be 'base64' or 'text'"))
+            if not isinstance(item["region"], str) or not item["region"]:
+                failures.append(CheckFailure(f"{where}.region", "must be a non-empty string"))
+            if item["json_keys"] and item["source"] != "secretsmanager":
+                failures.append(CheckFailure(f"{where}.json_keys", "only Secrets Manager secrets have JSON keys"))
+        if not failures:
+            # New or changed secrets with selected JSON keys: read them now, so that a missing key fails the preview
+            # (and the update, before any master changes) instead of half-way through. Not a CheckFailure: it is the
+            # source's data, not an input, that is wrong, and it is reported like every other error of the project.
+            unverified = self._keys_unverified(olds, news)
+            if unverified:
+                read, errors = _read_items(unverified)
+                selected_by = news.get("selected_by") or {}
+                for name in sorted(read):
+                    missing = _missing_keys(unverified[name], selected_by.get(name) or {}, sorted(read[name]))
+                    if missing is not None:
+                        errors.append(missing)
+                _raise_all(errors)
+        return CheckResult(news, failures)
+
+    @staticmethod
+    def _keys_unverified(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Items with selected JSON keys that no earlier read of this version vouched for (the program checks the rest from state)."""
+        old_items, unverified = _items(olds), {}
+        for name, new in _items(news).items():
+            wanted = new["json_keys"] or []
+            if not wanted or any(not isinstance(new[k], str) for k in ("arn", "version", "endpoint", "region")):
+                continue
+            old = old_items.get(name)
+            same_version = old is not None and all(old[k] == new[k] for k in ("arn", "version"))
+            if not same_version or set(wanted) - set(old["json_keys"] or []):
+                unverified[name] = new
+        return unverified
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = olds.get("fingerprint_key") != news.get("fingerprint_key") or _items(olds) != _items(news)
+        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(SOURCE_VALUES_ID, _outputs(props, None))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(_outputs(news, olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # A refresh reads every value again; the consumers' keys are the next run's business.
+        outs = _outputs(props, None, check_keys=False)
+        inputs = {"items": outs["items"], "fingerprint_key": outs["fingerprint_key"], "selected_by": props.get("selected_by") or {}}
+        return ReadResult(id_, outs, inputs=inputs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to do: the source belongs to LocalStack/AWS and is never written."""
+
+
+_PROVIDER = SourceValuesProvider()
+
+
+class SourceValues(Resource, module="kecs", name="SourceValues"):
+    """Every value the stack's masters hold, by master name (``values`` is a secret)."""
+
+    values: pulumi.Output[dict[str, dict[str, str]]]
+    fingerprints: pulumi.Output[dict[str, str]]
+    keys: pulumi.Output[dict[str, list[str]]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        items: Mapping[str, Mapping[str, Any]],
+        fingerprint_key: pulumi.Input[str],
+        selected_by: Mapping[str, Mapping[str, str]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "items": {name: dict(item) for name, item in sorted(items.items())},
+            "fingerprint_key": fingerprint_key,
+            # Only for error messages (which reference selects which JSON key): never compared by diff.
+            "selected_by": {name: dict(sorted(by.items())) for name, by in sorted((selected_by or {}).items()) if by},
+            # Output keys must be seeded to appear as attributes.
+            "values": None,
+            "fingerprints": None,
+            "keys": None,
+        }
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
+        super().__init__(_PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret_opts, opts))
+
