@@ -10,22 +10,26 @@ from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import make_plan
 from kecs_secrets.preflight import shown
 from providers.aws_source import BotoSource
-from providers.kube import KubeReader
 from providers.pulumi_state import PulumiStackState
 from providers.registrations import start_registrations
 from providers.stack_config import load_settings
 from providers.task_definitions import TaskDefinitionFiles
 
-# The state export runs in the background while the source and the cluster are listed.
+# The state export and the source listings run in the background while the Kubernetes client loads.
 state = PulumiStackState(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}").start()
 try:
     settings = load_settings()
     stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
-    cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
+    source = BotoSource(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths)
+    cluster = None
+    if settings.check_cluster:
+        from providers.kube import KubeReader  # the Kubernetes client loads while the source is listed
+
+        cluster = KubeReader(settings.kubeconfig, settings.kube_context)
     plan = make_plan(
         settings,
         stack,
-        BotoSource(settings.endpoint, settings.region),
+        source,
         cluster,
         TaskDefinitionFiles("."),
         dry_run=pulumi.runtime.is_dry_run(),

@@ -101,17 +101,15 @@ class CentralizedSecrets(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(reader.resources)
+        described = {
+            m.name: {"kind": m.kind, "source": m.item.source, "sourceName": m.item.name, "version": m.item.version}
+            for m in layout.masters
+        }
         self.outputs = {
-            OUTPUT_MASTERS: {
-                m.name: {
-                    "kind": m.kind,
-                    "source": m.item.source,
-                    "sourceName": m.item.name,
-                    "version": m.item.version,
-                    "fingerprint": masters.fingerprints[m.name],
-                }
-                for m in layout.masters
-            },
+            # One output for all masters (not one per master): the program and the engine handle one value.
+            OUTPUT_MASTERS: masters.fingerprints.apply(
+                lambda prints: {name: {**about, "fingerprint": prints.get(name)} for name, about in described.items()}
+            ),
             OUTPUT_REPLICAS: layout.replicas_by_namespace(),
             OUTPUT_COUNTS: {
                 "masters": len(layout.masters),

@@ -30,12 +30,11 @@ class MastersArgs:
 
 class Masters(pulumi.ComponentResource):
     objects: dict[str, pulumi.Resource]
-    data: dict[str, pulumi.Output]  # the data of each master, from the value reader
-    fingerprints: dict[str, pulumi.Output[str]]
+    fingerprints: pulumi.Output[dict[str, str]]  # master name -> HMAC of its data under the stack's key
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
-        self.objects, self.data, self.fingerprints = {}, {}, {}
+        self.objects, self._data = {}, {}
         items = {
             plan.name: item_record(
                 source=plan.item.source,
@@ -49,7 +48,7 @@ class Masters(pulumi.ComponentResource):
             )
             for plan in args.masters
         }
-        values = SourceValues(
+        self._values = values = SourceValues(
             "values",
             items=items,
             fingerprint_key=args.fingerprint_key,
@@ -58,11 +57,16 @@ class Masters(pulumi.ComponentResource):
         )
         for plan in args.masters:
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
-            self.data[plan.name] = values.values.apply(lambda v, n=plan.name: v[n])
             kept = (plan.kind, args.namespace, plan.name) in args.kept
             self.objects[plan.name] = data_object(
-                plan.name, plan.kind, meta, None if kept else self.data[plan.name],
+                plan.name, plan.kind, meta, None if kept else self.data(plan.name),
                 pulumi.ResourceOptions(parent=self, provider=args.provider),
             )
-            self.fingerprints[plan.name] = values.fingerprints.apply(lambda f, n=plan.name: f[n])
-        self.register_outputs({"names": sorted(self.objects), "fingerprints": self.fingerprints})
+        self.fingerprints = values.fingerprints
+        self.register_outputs({"names": sorted(self.objects)})
+
+    def data(self, name: str) -> pulumi.Output:
+        """The data of master ``name`` from the value reader (secret); made only for objects that take it from there."""
+        if name not in self._data:
+            self._data[name] = self._values.values.apply(lambda v: v[name])
+        return self._data[name]

@@ -47,7 +47,7 @@ def data_object(
     ``data`` None: the object keeps the data its state holds (``kecs_secrets.freshness``).
     """
     if data is None:
-        data = pulumi.Output.secret(KEPT_DATA)
+        data = KEPT_DATA  # no value in it (so not a secret); what the engine puts in its place is the state's secret data
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["data"]))
     if kind == "Secret":
         return k8s.core.v1.Secret(resource_name, metadata=meta, type="Opaque", data=data, opts=opts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -20,7 +20,7 @@ __all__ = ["NamespaceReplicas", "NamespaceReplicasArgs"]
 class NamespaceReplicasArgs:
     namespace: str
     replicas: tuple[ReplicaPlan, ...]
-    master_data: Mapping[str, pulumi.Output]
+    master_data: Callable[[str], pulumi.Output]  # master name -> its data from the value reader
     master_objects: Mapping[str, pulumi.Resource]
     provider: k8s.Provider
     adopt: AdoptionSet = frozenset()
@@ -39,6 +39,6 @@ class NamespaceReplicas(pulumi.ComponentResource):
                 parent=self, provider=args.provider, depends_on=[args.master_objects[plan.master]]
             )
             kept = (plan.kind, plan.namespace, plan.name) in args.kept
-            data = None if kept else args.master_data[plan.master]
+            data = None if kept else args.master_data(plan.master)
             self.objects[plan.name] = data_object(f"{plan.namespace}/{plan.name}", plan.kind, meta, data, object_opts)
         self.register_outputs({"namespace": args.namespace, "names": sorted(self.objects)})

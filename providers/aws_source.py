@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -46,6 +47,19 @@ class BotoSource:
         self.endpoint = endpoint
         self.region = region
         self._listed_account = ""  # the account in the ARNs ListSecrets returned, if any
+        self._early: dict[tuple[str, ...], Future] = {}
+
+    def start(self, prefixes: tuple[str, ...], ssm_paths: tuple[str, ...]) -> BotoSource:
+        """Start the listings now, in the background and side by side (the secrets, each parameter path): the
+        program meanwhile loads the Kubernetes client. ``list_secrets`` / ``describe_parameters`` with the same
+        arguments then wait for them (and raise what they raised)."""
+        prefixes = tuple(prefixes)
+        pool = ThreadPoolExecutor(max_workers=1 + len(ssm_paths), thread_name_prefix="source-listing")
+        self._early[("secrets", *prefixes)] = pool.submit(self._list_secrets, prefixes)
+        for path in ssm_paths:
+            self._early[("parameters", path, *prefixes)] = pool.submit(self._describe_parameters, path, prefixes)
+        pool.shutdown(wait=False)
+        return self
 
     def _unavailable(self, what: str, err: Exception) -> SourceUnavailableError:
         where = self.endpoint or f"AWS ({self.region})"
@@ -70,6 +84,10 @@ class BotoSource:
         return self._call(what, lambda: list_all([]))
 
     def list_secrets(self, prefixes: tuple[str, ...] = ()) -> list[Mapping[str, Any]]:
+        early = self._early.pop(("secrets", *prefixes), None)
+        return early.result() if early is not None else self._list_secrets(prefixes)
+
+    def _list_secrets(self, prefixes: tuple[str, ...]) -> list[Mapping[str, Any]]:
         sm = client("secretsmanager", self.endpoint, self.region)
 
         def list_all(filters: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
@@ -83,6 +101,10 @@ class BotoSource:
         return listed
 
     def describe_parameters(self, path: str, prefixes: tuple[str, ...] = ()) -> list[Mapping[str, Any]]:
+        early = self._early.pop(("parameters", path, *prefixes), None)
+        return early.result() if early is not None else self._describe_parameters(path, prefixes)
+
+    def _describe_parameters(self, path: str, prefixes: tuple[str, ...]) -> list[Mapping[str, Any]]:
         ssm = client("ssm", self.endpoint, self.region)
 
         def list_all(filters: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
