@@ -43,14 +43,14 @@ class Masters(pulumi.ComponentResource):
                 version=plan.item.version,
                 encoding="base64" if plan.kind == "Secret" else "text",
                 json_keys=list(plan.json_keys),
-                endpoint=args.endpoint,
-                region=args.region,
             )
             for plan in args.masters
         }
         self._values = values = SourceValues(
             "values",
             items=items,
+            endpoint=args.endpoint,
+            region=args.region,
             fingerprint_key=args.fingerprint_key,
             selected_by={plan.name: dict(plan.selected_by) for plan in args.masters},
             opts=pulumi.ResourceOptions(parent=self),

@@ -77,6 +77,8 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
             items, keys = _plain(outputs.get("items")), _plain(outputs.get("keys"))
             if isinstance(items, Mapping) and isinstance(keys, Mapping):
                 for name, item in items.items():
+                    if isinstance(item, list):  # as the program sends it: source, name, arn, version, ...
+                        item = dict(zip(("source", "name", "arn", "version"), item, strict=False))
                     arn, version, known = (item or {}).get("arn"), (item or {}).get("version"), keys.get(name)
                     if isinstance(arn, str) and isinstance(version, str) and isinstance(known, list):
                         values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known))))

@@ -1,7 +1,8 @@
 """The dynamic provider that reads values from LocalStack/AWS, and its resource ``kecs:SourceValues``.
 
 A stack has one reader for all its values. Its input ``items`` says what to read (per master: source,
-name, ARN, version, encoding, JSON keys, endpoint, region); its outputs hold, per master, the value
+name, ARN, version, encoding, JSON keys; as a list, to keep the state small), ``endpoint`` and
+``region`` where (the same for every item); its outputs echo them and hold, per master, the value
 (``values``, one Pulumi secret for the whole map, so it is encrypted in state from the first moment),
 a ``fingerprint`` (an HMAC under the stack's key, ``kecs:FingerprintKey``) and the data ``keys``.
 
@@ -40,38 +41,43 @@ from kecs_secrets.errors import KecsSecretsError, SourceGoneError, SourceUnavail
 from kecs_secrets.values import encode_data, fingerprint, parameter_data, secret_data
 from providers.dynamic_errors import report_project_errors_in_one_line
 
-__all__ = ["ITEM_KEYS", "SECRET_OUTPUTS", "SOURCE_VALUES_ID", "SourceValues", "SourceValuesProvider", "item_record"]
+__all__ = ["COMPACT_KEYS", "ITEM_KEYS", "SECRET_OUTPUTS", "SOURCE_VALUES_ID", "SourceValues", "SourceValuesProvider", "item_record"]
 
 # The values, and the fingerprint key the reader carries as an input (echoed into its outputs).
 SECRET_OUTPUTS = ["values", "fingerprint_key"]
 # What identifies one value: a change of any of these is a new read of that item.
 READ_KEYS = ("source", "name", "arn", "version", "encoding", "endpoint", "region")
 ITEM_KEYS = (*READ_KEYS, "json_keys")
+# The fields of an entry of ``items`` as the program sends it (a list); endpoint and region are top-level inputs.
+COMPACT_KEYS = ("source", "name", "arn", "version", "encoding", "json_keys")
 SOURCE_VALUES_ID = "source-values"
 _NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "InvalidParameters"}
 
 
-def item_record(
-    *, source: str, name: str, arn: str, version: str, encoding: str, json_keys: list[str], endpoint: str, region: str
-) -> dict[str, Any]:
-    """One entry of the reader's ``items``."""
-    return {
-        "source": source,
-        "name": name,
-        "arn": arn,
-        "version": version,
-        "encoding": encoding,
-        "json_keys": sorted(json_keys),
-        "endpoint": endpoint,
-        "region": region,
-    }
+def item_record(*, source: str, name: str, arn: str, version: str, encoding: str, json_keys: list[str]) -> list[Any]:
+    """One entry of the reader's ``items``, as the program sends it (fields in the order of ``COMPACT_KEYS``)."""
+    return [source, name, arn, version, encoding, sorted(json_keys)]
 
 
 def _items(props: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    items = (props or {}).get("items")
+    """Every entry of ``items`` as a mapping of ``ITEM_KEYS``: a list (``COMPACT_KEYS``, endpoint and region from the
+    top-level inputs), or a mapping of its own."""
+    props = props or {}
+    items = props.get("items")
     if not isinstance(items, Mapping):
         return {}
-    return {name: {k: (item or {}).get(k) for k in ITEM_KEYS} for name, item in items.items()}
+    where = {"endpoint": props.get("endpoint"), "region": props.get("region")}
+    records = {}
+    for name, entry in items.items():
+        if isinstance(entry, (list, tuple)):
+            record = {**dict(zip(COMPACT_KEYS, entry, strict=False)), **where}
+        else:
+            record = dict(entry or {})
+            for key, value in where.items():
+                if record.get(key) is None:
+                    record[key] = value
+        records[name] = {k: record.get(k) for k in ITEM_KEYS}
+    return records
 
 
 def _same_read(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
@@ -165,7 +171,9 @@ def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_
                     errors.append(missing)
     _raise_all(errors)
     return {
-        "items": items,
+        # What to read, echoed as given (diff and refresh see only outputs).
+        "items": props.get("items") or {},
+        **{k: props[k] for k in ("endpoint", "region") if k in props},
         "fingerprint_key": key,
         "values": dict(sorted(values.items())),
         "fingerprints": dict(sorted(prints.items())),
@@ -240,7 +248,8 @@ class SourceValuesProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # A refresh reads every value again; the consumers' keys are the next run's business.
         outs = _outputs(props, None, check_keys=False)
-        inputs = {"items": outs["items"], "fingerprint_key": outs["fingerprint_key"], "selected_by": props.get("selected_by") or {}}
+        inputs = {k: outs[k] for k in ("items", "endpoint", "region", "fingerprint_key") if k in outs}
+        inputs["selected_by"] = props.get("selected_by") or {}
         return ReadResult(id_, outs, inputs=inputs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -261,13 +270,17 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
         self,
         resource_name: str,
         *,
-        items: Mapping[str, Mapping[str, Any]],
+        items: Mapping[str, list[Any]],
+        endpoint: str,
+        region: str,
         fingerprint_key: pulumi.Input[str],
         selected_by: Mapping[str, Mapping[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
-            "items": {name: dict(item) for name, item in sorted(items.items())},
+            "items": dict(sorted(items.items())),
+            "endpoint": endpoint,
+            "region": region,
             "fingerprint_key": fingerprint_key,
             # Only for error messages (which reference selects which JSON key): never compared by diff.
             "selected_by": {name: dict(sorted(by.items())) for name, by in sorted((selected_by or {}).items()) if by},

@@ -116,10 +116,10 @@ KEY = "0f" * 32
 
 def record(item, endpoint, encoding="base64", json_keys=()):
     """The reader's entry for an inventory item."""
-    return item_record(
-        source=item.source, name=item.name, arn=item.arn, version=item.version, encoding=encoding,
-        json_keys=list(json_keys), endpoint=endpoint, region=REGION,
-    )
+    return {
+        "source": item.source, "name": item.name, "arn": item.arn, "version": item.version, "encoding": encoding,
+        "json_keys": sorted(json_keys), "endpoint": endpoint, "region": REGION,
+    }
 
 
 def props_for(items, selected_by=None):
@@ -164,6 +164,20 @@ def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     assert created.outs["items"] == {"sm-db": db}
     public = json.dumps({k: v for k, v in created.outs.items() if k not in SECRET_OUTPUTS})
     assert "pw" not in public and base64.b64encode(b"pw").decode() not in public
+
+
+def test_the_programs_compact_entries_read_the_same_as_self_contained_ones(endpoint, seeded):
+    """The program sends each entry as a list (item_record) with endpoint and region once, at the top level."""
+    p, _ = seeded
+    items, _ = inventory(endpoint, p)
+    item = items[f"{p}/db"]
+    compact = item_record(source=item.source, name=item.name, arn=item.arn, version=item.version, encoding="base64", json_keys=["password"])
+    props = {**props_for({"sm-db": compact}), "endpoint": endpoint, "region": REGION}
+    created = SourceValuesProvider().create(props)
+    full = SourceValuesProvider().create(props_for({"sm-db": record(item, endpoint, json_keys=["password"])}))
+    assert created.outs["values"] == full.outs["values"] and created.outs["keys"] == full.outs["keys"]
+    assert created.outs["items"] == {"sm-db": compact}  # echoed as sent: the state keeps the short form
+    assert SourceValuesProvider().diff(SOURCE_VALUES_ID, created.outs, props).changes is False
 
 
 def test_provider_keeps_binary_bytes_and_reads_parameters(endpoint, seeded):
@@ -292,9 +306,8 @@ def test_provider_host_loads_no_aws_sdk_until_a_value_is_read():
     code = (
         "import sys\n"
         "from providers.source_values import SourceValuesProvider, item_record\n"
-        "item = item_record(source='secretsmanager', name='db', arn='arn:db', version='v1', encoding='base64',\n"
-        "                   json_keys=['user'], endpoint='http://127.0.0.1:9', region='us-east-1')\n"
-        "props = {'items': {'sm-db': item}, 'fingerprint_key': '0f' * 32}\n"
+        "item = item_record(source='secretsmanager', name='db', arn='arn:db', version='v1', encoding='base64', json_keys=['user'])\n"
+        "props = {'items': {'sm-db': item}, 'endpoint': 'http://127.0.0.1:9', 'region': 'us-east-1', 'fingerprint_key': '0f' * 32}\n"
         "provider = SourceValuesProvider()\n"
         "assert provider.check(props, props).failures == []\n"
         "assert provider.diff('source-values', props, props).changes is False\n"
