@@ -442,3 +442,26 @@ def test_verbose_logging_prints_values_only_from_level_9_with_logflow_as_the_rea
     assert printed[("-v=8", "--logflow")] == (0, 0)
     assert printed[("-v=10",)] == (0, 0)
     assert printed[("-v=9", "--logflow")][0] == 0 and printed[("-v=9", "--logflow")][1] > 0, "the README says -v=9 --logflow prints base64 values"
+
+
+def test_an_object_deleted_in_the_cluster_comes_back_with_its_value_from_up_with_refresh(scene):
+    """Objects keep the data their state holds only while the cluster holds them at that version
+    (kecs_secrets/freshness.py): a replica deleted by hand is made again, with the source's value, by
+    `pulumi up --refresh` (as the README says), and the run after that changes nothing and reads nothing."""
+    s = scene
+    value = f"v-{random.token_hex(6)}"
+    s.secret("db", value)
+    with CountingProxy(s.endpoint) as proxy:
+        stack = s.make_stack(endpoint=proxy.endpoint, demand={s.web: [f"{s.p}/db"]})
+        stack.up()
+        name = s.master("db")
+        s.kube.delete(f"/api/v1/namespaces/{s.web}/secrets/{name}")
+        assert s.kube.secret(s.web, name) is None
+        stack.up(refresh=True)
+        replica = s.kube.secret(s.web, name)
+        assert replica is not None, "the deleted replica was not made again"
+        assert base64.b64decode(replica["data"]["value"]) == value.encode()
+        proxy.take()
+        _, log = stack.up()
+        assert log.changed() == {}
+        assert not set(proxy.take()) & VALUE_READS
