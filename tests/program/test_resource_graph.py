@@ -68,7 +68,7 @@ def test_masters_one_per_source_item_all_secrets_by_default(mocks):
         # The data reaches the Secret as a Pulumi secret (the SDK's secret signature), never as plain text.
         assert master["data"] == {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": {"value": "ZmFrZQ=="}}
         (reader,) = mocks.of_type("pulumi-python:dynamic/kecs:SourceValues")
-        values = {item[1]: dict(zip(COMPACT_KEYS, item)) for item in reader.inputs["items"].values()}
+        values = {item[1]: dict(zip(COMPACT_KEYS, item, strict=True)) for item in reader.inputs["items"].values()}
         assert set(values) == {"db-creds", "myapp/prod/db.v2", "/app/db/password", "/app/feature-flags", "app-param"}
         assert values["db-creds"]["json_keys"] == ["password", "username"]
         assert (reader.inputs["endpoint"], reader.inputs["region"]) == ("http://localhost:4566", REGION)  # once, not per item
@@ -116,7 +116,7 @@ def test_by_sensitivity_makes_string_parameters_configmaps_with_text_data(mocks)
             ("kecs-system", "ssm-app-feature-flags"), ("kecs-system", "ssm-app-param"), ("default-us-east-1", "ssm-app-param"),
         }
         (reader,) = mocks.of_type("pulumi-python:dynamic/kecs:SourceValues")
-        values = {item[1]: dict(zip(COMPACT_KEYS, item)) for item in reader.inputs["items"].values()}
+        values = {item[1]: dict(zip(COMPACT_KEYS, item, strict=True)) for item in reader.inputs["items"].values()}
         assert values["app-param"]["encoding"] == "text"
         assert values["/app/db/password"]["encoding"] == "base64"
 
