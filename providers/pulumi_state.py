@@ -18,6 +18,7 @@ from typing import Any
 
 from kecs_secrets.errors import StateUnavailableError
 from kecs_secrets.model import StackState, StateObject, StateValue
+from providers.source_values import items_of
 
 __all__ = ["SOURCE_VALUES_TYPE", "SOURCE_VALUE_TYPE", "PulumiStackState", "stack_state_from_export"]
 
@@ -76,10 +77,8 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
             outputs = resource.get("outputs") or {}
             items, keys = _plain(outputs.get("items")), _plain(outputs.get("keys"))
             if isinstance(items, Mapping) and isinstance(keys, Mapping):
-                for name, item in items.items():
-                    if isinstance(item, list):  # as the program sends it: source, name, arn, version, ...
-                        item = dict(zip(("source", "name", "arn", "version"), item, strict=False))
-                    arn, version, known = (item or {}).get("arn"), (item or {}).get("version"), keys.get(name)
+                for name, item in items_of({"items": items}).items():
+                    arn, version, known = item["arn"], item["version"], keys.get(name)
                     if isinstance(arn, str) and isinstance(version, str) and isinstance(known, list):
                         values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known))))
         elif resource.get("type") == SOURCE_VALUE_TYPE:

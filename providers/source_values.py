@@ -41,7 +41,9 @@ from kecs_secrets.errors import KecsSecretsError, SourceGoneError, SourceUnavail
 from kecs_secrets.values import encode_data, fingerprint, parameter_data, secret_data
 from providers.dynamic_errors import report_project_errors_in_one_line
 
-__all__ = ["COMPACT_KEYS", "ITEM_KEYS", "SECRET_OUTPUTS", "SOURCE_VALUES_ID", "SourceValues", "SourceValuesProvider", "item_record"]
+__all__ = [
+    "COMPACT_KEYS", "ITEM_KEYS", "SECRET_OUTPUTS", "SOURCE_VALUES_ID", "SourceValues", "SourceValuesProvider", "item_record", "items_of",
+]
 
 # The values, and the fingerprint key the reader carries as an input (echoed into its outputs).
 SECRET_OUTPUTS = ["values", "fingerprint_key"]
@@ -59,7 +61,7 @@ def item_record(*, source: str, name: str, arn: str, version: str, encoding: str
     return [source, name, arn, version, encoding, sorted(json_keys)]
 
 
-def _items(props: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+def items_of(props: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Every entry of ``items`` as a mapping of ``ITEM_KEYS``: a list (``COMPACT_KEYS``, endpoint and region from the
     top-level inputs), or a mapping of its own."""
     props = props or {}
@@ -92,6 +94,14 @@ def _missing_keys(item: Mapping[str, Any], selected_by: Mapping[str, str], keys:
     first = missing[0]
     who = (selected_by or {}).get(first, "a reference")
     return ValueShapeError(f"{who}: secret {item['name']!r} has no JSON field {first!r}")
+
+
+def _key_errors(
+    items: Mapping[str, Mapping[str, Any]], selected_by: Mapping[str, Mapping[str, str]], keys: Mapping[str, list[str]]
+) -> list[KecsSecretsError]:
+    """One error per item (of those whose data keys are known) lacking a JSON key some reference selects."""
+    found = (_missing_keys(items[name], selected_by.get(name) or {}, keys[name]) for name in sorted(items) if name in keys)
+    return [missing for missing in found if missing is not None]
 
 
 def _raise_all(errors: list[KecsSecretsError]) -> None:
@@ -145,8 +155,8 @@ def _read_items(items: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, dict[
 
 def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_keys: bool = True) -> dict[str, Any]:
     """The reader's outputs for ``props``: values of new or changed items read, the others carried over from ``olds``."""
-    items, key = _items(props), props.get("fingerprint_key") or ""
-    old_items = _items(olds) if olds and olds.get("fingerprint_key") == key else {}
+    items, key = items_of(props), props.get("fingerprint_key") or ""
+    old_items = items_of(olds) if olds and olds.get("fingerprint_key") == key else {}
     old_values = (olds or {}).get("values") or {}
     old_prints = (olds or {}).get("fingerprints") or {}
     old_keys = (olds or {}).get("keys") or {}
@@ -163,12 +173,7 @@ def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_
         prints[name] = fingerprint(bytes.fromhex(key), data)
         keys[name] = sorted(data)
     if check_keys:
-        selected_by = props.get("selected_by") or {}
-        for name in sorted(items):
-            if name in keys:
-                missing = _missing_keys(items[name], selected_by.get(name) or {}, keys[name])
-                if missing is not None:
-                    errors.append(missing)
+        errors += _key_errors(items, props.get("selected_by") or {}, keys)
     _raise_all(errors)
     return {
         # What to read, echoed as given (diff and refresh see only outputs).
@@ -193,7 +198,7 @@ class SourceValuesProvider(ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
-        items = _items(news)
+        items = items_of(news)
         for name, item in sorted(items.items()):
             where = f"items.{name}"
             if item["source"] not in ("secretsmanager", "ssm"):
@@ -213,19 +218,14 @@ class SourceValuesProvider(ResourceProvider):
             unverified = self._keys_unverified(olds, news)
             if unverified:
                 read, errors = _read_items(unverified)
-                selected_by = news.get("selected_by") or {}
-                for name in sorted(read):
-                    missing = _missing_keys(unverified[name], selected_by.get(name) or {}, sorted(read[name]))
-                    if missing is not None:
-                        errors.append(missing)
-                _raise_all(errors)
+                _raise_all(errors + _key_errors(unverified, news.get("selected_by") or {}, {n: sorted(d) for n, d in read.items()}))
         return CheckResult(news, failures)
 
     @staticmethod
     def _keys_unverified(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Items with selected JSON keys that no earlier read of this version vouched for (the program checks the rest from state)."""
-        old_items, unverified = _items(olds), {}
-        for name, new in _items(news).items():
+        old_items, unverified = items_of(olds), {}
+        for name, new in items_of(news).items():
             wanted = new["json_keys"] or []
             if not wanted or any(not isinstance(new[k], str) for k in ("arn", "version", "endpoint", "region")):
                 continue
@@ -236,7 +236,7 @@ class SourceValuesProvider(ResourceProvider):
         return unverified
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = olds.get("fingerprint_key") != news.get("fingerprint_key") or _items(olds) != _items(news)
+        changed = olds.get("fingerprint_key") != news.get("fingerprint_key") or items_of(olds) != items_of(news)
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
