@@ -77,7 +77,7 @@ from providers.task_definitions import TaskDefinitionFiles
 from tests.support.cluster import KubeAdmin, start_cluster
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.localstack import ensure_localstack
-from tests.support.stack import ProjectStack
+from tests.support.stack import ProjectStack, toolchain_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOOR_DIR = os.path.join(ROOT, "bench", "floor")
@@ -132,7 +132,8 @@ def process_kind(cmdline: str) -> str:
     if "pulumi-language-python" in cmdline:
         return "language host"
     if cmdline.split(" ", 1)[0].endswith("/pulumi") or cmdline.startswith("pulumi "):
-        return "engine (CLI)"
+        # The project program reads its stack's state with `pulumi stack export` (providers/pulumi_state.py).
+        return "state export (CLI)" if " stack export" in cmdline else "engine (CLI)"
     return "other"
 
 
@@ -431,6 +432,27 @@ def _expect(got: int, wanted: int) -> None:
 
 
 PROFILE: dict[str, Path] = {}  # "dir": where --profile writes py-spy's collapsed stacks
+ENGINE_PROFILE: dict[str, Path] = {}  # "dir": where --engine-profile writes the CLI's pprof profiles
+ENGINE_PROFILE_VAR = "KECS_BENCH_ENGINE_PROFILE"
+WRAPPER = """#!/bin/sh
+# The real Pulumi CLI, with --profiling while the benchmark measures a step (bench/run.py --engine-profile).
+if [ -n "${%s:-}" ]; then
+  exec "%s" --profiling "$%s" "$@"
+fi
+exec "%s" "$@"
+"""
+
+
+def engine_profiling_cli(directory: Path) -> str:
+    """A directory with bin/pulumi: a wrapper of the toolchain's CLI that adds ``--profiling PREFIX`` when
+    ENGINE_PROFILE_VAR is set, so the engine's CPU profile of each measured step lands in ``directory``
+    (PREFIX.<pid>.cpu, .mem, .trace; summarise with `go tool pprof -top PREFIX.<pid>.cpu`)."""
+    real = os.path.join(toolchain_path().split(":")[0], "pulumi")
+    wrapper = directory / "cli" / "bin" / "pulumi"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(WRAPPER % (ENGINE_PROFILE_VAR, real, ENGINE_PROFILE_VAR, real), encoding="utf-8")
+    wrapper.chmod(0o755)
+    return str(wrapper.parent.parent)
 
 
 def measure(fn: Callable[[], Any], profile_as: str = "") -> tuple[float, int, dict[str, float]]:
@@ -479,7 +501,9 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
                                   "kubeconfig": kubeconfig, **overrides}
     else:
         config = {**data.config(proxy.endpoint, kubeconfig), **overrides}
-    stack = ProjectStack(tmp / name, name, config, extra_env=env, program_root=program.root, program=program.files())
+    command_root = engine_profiling_cli(ENGINE_PROFILE["dir"]) if ENGINE_PROFILE else None
+    stack = ProjectStack(tmp / name, name, config, extra_env=env, program_root=program.root, program=program.files(),
+                         command_root=command_root)
 
     def change() -> None:
         data.change_one()
@@ -500,7 +524,13 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
                 prepare()
             proxy.take()
             before = apiserver_counts(data.kube)
-            elapsed, peak, cpu = measure(step, f"{program.label}-{data.n}-{data.m}-{data.k}-{mode}-{run}-{phase.replace(' ', '-')}")
+            profile_as = f"{program.label}-{data.n}-{data.m}-{data.k}-{mode}-{run}-{phase.replace(' ', '-')}"
+            if ENGINE_PROFILE:
+                stack.stack.workspace.env_vars[ENGINE_PROFILE_VAR] = str(ENGINE_PROFILE["dir"] / profile_as)
+            try:
+                elapsed, peak, cpu = measure(step, profile_as)
+            finally:
+                stack.stack.workspace.env_vars.pop(ENGINE_PROFILE_VAR, None)
             into.times.setdefault(phase, []).append(elapsed)
             into.peaks.setdefault(phase, []).append(peak)
             if phase == "first up":
@@ -651,7 +681,13 @@ def main() -> int:
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     parser.add_argument("--profile", metavar="DIR", help="also record py-spy profiles (collapsed stacks) of every phase into DIR; "
                         "summarise them with `python -m bench.profile DIR/*.txt`. Sampling costs CPU: do not compare times of such a run")
+    parser.add_argument("--engine-profile", metavar="DIR", help="also record the Pulumi CLI's own profiles (`pulumi --profiling`: "
+                        "pprof CPU and memory profiles, an execution trace) of every phase into DIR; summarise with "
+                        "`go tool pprof -top DIR/<program>-<N>-<M>-<K>-<mode>-<run>-<phase>.<pid>.cpu`")
     args = parser.parse_args()
+    if args.engine_profile:
+        ENGINE_PROFILE["dir"] = Path(args.engine_profile).resolve()
+        ENGINE_PROFILE["dir"].mkdir(parents=True, exist_ok=True)
     if args.profile:
         PROFILE["dir"] = Path(args.profile)
         PROFILE["dir"].mkdir(parents=True, exist_ok=True)
