@@ -96,6 +96,8 @@ def _state_unreadable(env: Env) -> None:
     """The Pulumi CLI, except that `pulumi stack export` (how the program reads its state) fails.
 
     The Automation API puts the directory of the CLI it runs first on PATH, so the program finds this wrapper.
+    The backend URL gets an option (which the CLI accepts), so the program reads its state through the CLI, as
+    with any backend other than a plain local directory, instead of from the checkpoint file.
     """
     real = os.path.join(toolchain_path().split(":")[0], "pulumi")
     wrapper = env.workdir / "wrapped-pulumi" / "bin" / "pulumi"
@@ -103,6 +105,7 @@ def _state_unreadable(env: Env) -> None:
     wrapper.write_text(
         "#!/bin/sh\n"
         'case " $* " in *" stack export "*) echo "error: injected by the test" >&2; exit 1;; esac\n'
+        'case "$PULUMI_BACKEND_URL" in *\\?*) ;; *) PULUMI_BACKEND_URL="$PULUMI_BACKEND_URL?no_tmp_dir=true"; export PULUMI_BACKEND_URL;; esac\n'
         f'exec "{real}" "$@"\n',
         encoding="utf-8",
     )
