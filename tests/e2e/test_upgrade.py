@@ -50,9 +50,12 @@ class Watcher(threading.Thread):
         self.stop = threading.Event()
 
     def snapshot(self):
+        """One poll. The lists are not one instant: ConfigMaps are listed before Secrets because the moves go from
+        ConfigMap to Secret (or Secret to Secret, in one list), so an old ConfigMap missing from its list was deleted
+        before the Secrets are listed, after its new Secret was made; listing the other way round could see neither."""
         seen = set()
         for ns in self.namespaces:
-            for kind, path in (("Secret", "secrets"), ("ConfigMap", "configmaps")):
+            for kind, path in (("ConfigMap", "configmaps"), ("Secret", "secrets")):
                 for o in self.kube.get(f"/api/v1/namespaces/{ns}/{path}")["items"]:
                     seen.add((kind, ns, o["metadata"]["name"]))
         return seen
