@@ -682,8 +682,8 @@ def main() -> int:
     parser.add_argument("--profile", metavar="DIR", help="also record py-spy profiles (collapsed stacks) of every phase into DIR; "
                         "summarise them with `python -m bench.profile DIR/*.txt`. Sampling costs CPU: do not compare times of such a run")
     parser.add_argument("--engine-profile", metavar="DIR", help="also record the Pulumi CLI's own profiles (`pulumi --profiling`: "
-                        "pprof CPU and memory profiles, an execution trace) of every phase into DIR; summarise with "
-                        "`go tool pprof -top DIR/<program>-<N>-<M>-<K>-<mode>-<run>-<phase>.<pid>.cpu`")
+                        "pprof CPU and memory profiles, an execution trace) of every phase into DIR; summarise them, ours against the "
+                        "floor, with `python -m bench.profile --engine DIR --size N-M-K`")
     args = parser.parse_args()
     if args.engine_profile:
         ENGINE_PROFILE["dir"] = Path(args.engine_profile).resolve()

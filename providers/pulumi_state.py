@@ -187,13 +187,10 @@ class PulumiStackState:
         if path is not None:
             try:
                 document = _deployment_of_checkpoint(path)
-            except (OSError, ValueError, EOFError):
-                raise StateUnavailableError(f"the state of stack {self.stack!r} in {path} is not a valid checkpoint") from None
-            if document is not None:
-                try:
+                if document is not None:
                     return stack_state_from_export(document)
-                except (AttributeError, TypeError):
-                    raise StateUnavailableError(f"the state of stack {self.stack!r} in {path} is not a valid checkpoint") from None
+            except (OSError, ValueError, EOFError, AttributeError, TypeError):
+                raise StateUnavailableError(f"the state of stack {self.stack!r} in {path} is not a valid checkpoint") from None
         return self._cli_export()
 
     def _cli_export(self) -> StackState:
