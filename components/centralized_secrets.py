@@ -86,7 +86,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, masters.objects, provider, args.adopt, args.kept),
+                NamespaceReplicasArgs(namespace, plans, masters.data, provider, args.adopt, args.kept),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -21,7 +21,6 @@ class NamespaceReplicasArgs:
     namespace: str
     replicas: tuple[ReplicaPlan, ...]
     master_data: Callable[[str], pulumi.Output]  # master name -> its data from the value reader
-    master_objects: Mapping[str, pulumi.Resource]
     provider: k8s.Provider
     adopt: AdoptionSet = frozenset()
     kept: frozenset[ObjectKey] = frozenset()  # replicas that keep the data their state holds
@@ -35,9 +34,10 @@ class NamespaceReplicas(pulumi.ComponentResource):
         self.objects = {}
         for plan in args.replicas:
             meta = metadata(plan.kind, plan.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
-            object_opts = pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[args.master_objects[plan.master]]
-            )
+            # No depends_on on the master: a replica takes its data from the value reader, as its master does, so
+            # waiting for the master would only serialize the run (masters first, then replicas, each replica's
+            # registration held until its master is created).
+            object_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
             kept = (plan.kind, plan.namespace, plan.name) in args.kept
             data = None if kept else args.master_data(plan.master)
             self.objects[plan.name] = data_object(f"{plan.namespace}/{plan.name}", plan.kind, meta, data, object_opts)
