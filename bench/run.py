@@ -434,6 +434,7 @@ def _expect(got: int, wanted: int) -> None:
 PROFILE: dict[str, Path] = {}  # "dir": where --profile writes py-spy's collapsed stacks
 ENGINE_PROFILE: dict[str, Path] = {}  # "dir": where --engine-profile writes the CLI's pprof profiles
 ENGINE_PROFILE_VAR = "KECS_BENCH_ENGINE_PROFILE"
+KEEP_STATES: dict[str, Path] = {}  # "dir": where --keep-states copies each program's checkpoint after its first `up`
 WRAPPER = """#!/bin/sh
 # The real Pulumi CLI, with --profiling while the benchmark measures a step (bench/run.py --engine-profile).
 if [ -n "${%s:-}" ]; then
@@ -535,6 +536,8 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
             into.peaks.setdefault(phase, []).append(peak)
             if phase == "first up":
                 into.state.append(stack.checkpoint_bytes())
+                if KEEP_STATES:
+                    stack.keep_checkpoint(KEEP_STATES["dir"] / f"{program.label}-{data.n}-{data.m}-{data.k}-{mode}-{run}.json")
             localstack = proxy.take()
             into.reads[phase] = max(into.reads.get(phase, 0), value_reads(localstack))
             into.calls[phase] = {
@@ -684,7 +687,12 @@ def main() -> int:
     parser.add_argument("--engine-profile", metavar="DIR", help="also record the Pulumi CLI's own profiles (`pulumi --profiling`: "
                         "pprof CPU and memory profiles, an execution trace) of every phase into DIR; summarise them, ours against the "
                         "floor, with `python -m bench.profile --engine DIR --size N-M-K`")
+    parser.add_argument("--keep-states", metavar="DIR", help="also copy each program's checkpoint after its first `up` into "
+                        "DIR; compare two with `python -m bench.state DIR/ours-...json DIR/floor-...json`")
     args = parser.parse_args()
+    if args.keep_states:
+        KEEP_STATES["dir"] = Path(args.keep_states).resolve()
+        KEEP_STATES["dir"].mkdir(parents=True, exist_ok=True)
     if args.engine_profile:
         ENGINE_PROFILE["dir"] = Path(args.engine_profile).resolve()
         ENGINE_PROFILE["dir"].mkdir(parents=True, exist_ok=True)

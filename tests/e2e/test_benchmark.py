@@ -21,7 +21,7 @@ def test_the_benchmark_runs_ours_and_the_floor_side_by_side_and_writes_the_ratio
     env = {**os.environ, "LOCALSTACK_ENDPOINT": endpoint, "KECS_KUBECONFIG": kubeconfig}
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--sizes", "4,1,2", "--runs", "1", "--compare", "none",
-         "--programs", "ours", "floor", "--out", str(out)],
+         "--programs", "ours", "floor", "--out", str(out), "--keep-states", str(tmp_path / "states")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
@@ -33,3 +33,11 @@ def test_the_benchmark_runs_ours_and_the_floor_side_by_side_and_writes_the_ratio
     # The no-change phases of ours read no value (the benchmark itself exits 1 otherwise; this checks the report says so).
     ours = text.split("(ours, tuned):", 1)[1].split("\n- ", 1)[0]
     assert "no-change preview: value reads 0;" in ours and "no-change up: value reads 0;" in ours
+    # The kept checkpoints compare: by type, per Secret, and the first up's timeline from the states' own stamps.
+    ours_state, floor_state = tmp_path / "states" / "ours-4-1-2-tuned-0.json", tmp_path / "states" / "floor-4-1-2-tuned-0.json"
+    compared = subprocess.run([sys.executable, "-m", "bench.state", str(ours_state), str(floor_state)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert re.search(r"^total: [\d,]+ B against [\d,]+ B \(\d+\.\d{3}x", compared, re.M), compared
+    assert "- pulumi-python:dynamic/kecs:SourceValues: " in compared and "- kubernetes:core/v1:Secret: " in compared, compared
+    marks = [line for line in compared.splitlines() if line.startswith("- ours-4-1-2-tuned-0.json: ")]
+    assert marks and all(m in marks[0] for m in ("value reader", "first Secret", "last Secret", "last resource")), compared

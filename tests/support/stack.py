@@ -165,6 +165,11 @@ class ProjectStack:
         found = [p for p in (self.backend / ".pulumi" / "stacks").rglob(f"{self.name}.json*") if not p.name.endswith(".bak")]
         return sum(p.stat().st_size for p in found)
 
+    def keep_checkpoint(self, to: Path) -> None:
+        """Copy the stack's checkpoint (plain JSON; secrets stay encrypted) to ``to``."""
+        (found,) = [p for p in (self.backend / ".pulumi" / "stacks").rglob(f"{self.name}.json")]
+        shutil.copyfile(found, to)
+
     def remove(self) -> None:
         try:
             self.stack.destroy(color="never")
