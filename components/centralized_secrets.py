@@ -18,7 +18,6 @@ from kecs_secrets.config import DEFAULTS
 from kecs_secrets.layout import Layout
 from kecs_secrets.preflight import Leftover, ObjectKey
 from providers.leftovers import LeftoverSweep
-from providers.source_value import FingerprintKey
 
 __all__ = ["CentralizedSecrets", "CentralizedSecretsArgs"]
 
@@ -59,11 +58,10 @@ class CentralizedSecrets(pulumi.ComponentResource):
             kube_client_settings=k8s.KubeClientSettingsArgs(qps=args.kube_client_qps, burst=args.kube_client_burst),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        key = FingerprintKey("fingerprint-key", pulumi.ResourceOptions(parent=self))
         masters = Masters(
             "masters",
             MastersArgs(
-                layout.masters, args.master_namespace, args.endpoint, args.region, provider, key.key, args.adopt, args.kept
+                layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -23,7 +23,6 @@ class MastersArgs:
     endpoint: str
     region: str
     provider: k8s.Provider
-    fingerprint_key: pulumi.Input[str]  # the stack's secret key for value fingerprints (kecs:FingerprintKey)
     adopt: AdoptionSet = frozenset()
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
 
@@ -51,7 +50,6 @@ class Masters(pulumi.ComponentResource):
             items=items,
             endpoint=args.endpoint,
             region=args.region,
-            fingerprint_key=args.fingerprint_key,
             selected_by={plan.name: dict(plan.selected_by) for plan in args.masters},
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -4,7 +4,9 @@ A stack has one reader for all its values. Its input ``items`` says what to read
 name, ARN, version, encoding, JSON keys; as a list, to keep the state small), ``endpoint`` and
 ``region`` where (the same for every item); its outputs echo them and hold, per master, the value
 (``values``, one Pulumi secret for the whole map, so it is encrypted in state from the first moment),
-a ``fingerprint`` (an HMAC under the stack's key, ``kecs:FingerprintKey``) and the data ``keys``.
+a ``fingerprint`` (an HMAC under the stack's own random key, which this resource makes on create and
+keeps in its outputs) and the data ``keys``. Owning the key, the reader has no input that waits for
+another resource: it registers at once, so a changed value reaches its master as early as it can.
 
 Only what changed is read: an update reads the items that are new or whose version (or endpoint,
 region, encoding) changed, and carries the other values over from its own earlier outputs. A run in
@@ -21,6 +23,7 @@ reported as one line per item naming the item and the cause, never as a Python t
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,14 +41,14 @@ from pulumi.dynamic import (
 )
 
 from kecs_secrets.errors import KecsSecretsError, SourceGoneError, SourceUnavailableError, ValueShapeError
-from kecs_secrets.values import encode_data, fingerprint, parameter_data, secret_data
+from kecs_secrets.values import FINGERPRINT_KEY_BYTES, encode_data, fingerprint, parameter_data, secret_data
 from providers.dynamic_errors import report_project_errors_in_one_line
 
 __all__ = [
     "COMPACT_KEYS", "ITEM_KEYS", "SECRET_OUTPUTS", "SOURCE_VALUES_ID", "SourceValues", "SourceValuesProvider", "item_record", "items_of",
 ]
 
-# The values, and the fingerprint key the reader carries as an input (echoed into its outputs).
+# The values, and the stack's fingerprint key (made on create, then carried over in the outputs).
 SECRET_OUTPUTS = ["values", "fingerprint_key"]
 # What identifies one value: a change of any of these is a new read of that item.
 READ_KEYS = ("source", "name", "arn", "version", "encoding", "endpoint", "region")
@@ -153,9 +156,15 @@ def _read_items(items: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, dict[
     return data, errors
 
 
+def _fingerprint_key(props: Mapping[str, Any], olds: Mapping[str, Any] | None) -> str:
+    """The stack's key: the one in the earlier outputs (an update), or in ``props`` (a refresh reads the state's outputs),
+    or a new random one (a create, or ``pulumi up --replace`` of the reader, which rotates it)."""
+    return (olds or {}).get("fingerprint_key") or props.get("fingerprint_key") or secrets.token_hex(FINGERPRINT_KEY_BYTES)
+
+
 def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_keys: bool = True) -> dict[str, Any]:
     """The reader's outputs for ``props``: values of new or changed items read, the others carried over from ``olds``."""
-    items, key = items_of(props), props.get("fingerprint_key") or ""
+    items, key = items_of(props), _fingerprint_key(props, olds)
     old_items = items_of(olds) if olds and olds.get("fingerprint_key") == key else {}
     old_values = (olds or {}).get("values") or {}
     old_prints = (olds or {}).get("fingerprints") or {}
@@ -236,7 +245,8 @@ class SourceValuesProvider(ResourceProvider):
         return unverified
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = olds.get("fingerprint_key") != news.get("fingerprint_key") or items_of(olds) != items_of(news)
+        # The key is the reader's own (in its outputs only): what to read is the whole input.
+        changed = items_of(olds) != items_of(news)
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -248,7 +258,7 @@ class SourceValuesProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # A refresh reads every value again; the consumers' keys are the next run's business.
         outs = _outputs(props, None, check_keys=False)
-        inputs = {k: outs[k] for k in ("items", "endpoint", "region", "fingerprint_key") if k in outs}
+        inputs = {k: outs[k] for k in ("items", "endpoint", "region") if k in outs}
         inputs["selected_by"] = props.get("selected_by") or {}
         return ReadResult(id_, outs, inputs=inputs)
 
@@ -273,7 +283,6 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
         items: Mapping[str, list[Any]],
         endpoint: str,
         region: str,
-        fingerprint_key: pulumi.Input[str],
         selected_by: Mapping[str, Mapping[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -281,7 +290,6 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
             "items": dict(sorted(items.items())),
             "endpoint": endpoint,
             "region": region,
-            "fingerprint_key": fingerprint_key,
             # Only for error messages (which reference selects which JSON key): never compared by diff.
             "selected_by": {name: dict(sorted(by.items())) for name, by in sorted((selected_by or {}).items()) if by},
             # Output keys must be seeded to appear as attributes.

@@ -11,33 +11,20 @@ from __future__ import annotations
 
 import json
 import secrets as random
-import subprocess
-import tarfile
 import threading
 import time
 
 import pytest
 
 from kecs_secrets.naming import kubernetes_name
-from tests.support.real import ROOT, unavailable
+from tests.support.real import ROOT
+from tests.support.releases import export_release
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
 
 PREVIOUS_RELEASE = "89d196e"
 REGION = "us-east-1"
-
-
-def export_previous_release(target) -> str:
-    """The program as it was at PREVIOUS_RELEASE, exported from this repository's history."""
-    found = subprocess.run(["git", "-C", ROOT, "cat-file", "-e", f"{PREVIOUS_RELEASE}^{{commit}}"], capture_output=True, check=False)
-    if found.returncode != 0:
-        unavailable(f"commit {PREVIOUS_RELEASE} is not in this clone (a shallow clone?): the upgrade test needs the history")
-    archive = target / "previous.tar"
-    subprocess.run(["git", "-C", ROOT, "archive", "-o", str(archive), PREVIOUS_RELEASE], check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target / "previous", filter="data")
-    return str(target / "previous")
 
 
 class Watcher(threading.Thread):
@@ -69,7 +56,7 @@ class Watcher(threading.Thread):
 @pytest.fixture(scope="module")
 def upgrade(tmp_path_factory, endpoint, kubeconfig, kube, aws):
     base = tmp_path_factory.mktemp("upgrade")
-    previous = export_previous_release(base)
+    previous = export_release(PREVIOUS_RELEASE, base)
     p = f"e2e{random.token_hex(3)}"
     sm, ssm = aws("secretsmanager"), aws("ssm")
     master_ns, web = f"{p}-system", f"web-{p}-{REGION}"

@@ -6,7 +6,6 @@ import pulumi
 import pytest
 
 FAKE_DATA = {"value": "ZmFrZQ=="}
-FAKE_KEY = "ab" * 32
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -20,8 +19,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
             names = list(args.inputs["items"])
             outputs.update({"values": {n: FAKE_DATA for n in names}, "fingerprints": {n: "0" * 64 for n in names},
                             "keys": {n: ["value"] for n in names}})
-        if args.typ == "pulumi-python:dynamic/kecs:FingerprintKey":
-            outputs.update({"key": FAKE_KEY})
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -13,7 +13,6 @@ from kecs_secrets.config import LayoutSettings
 from kecs_secrets.layout import plan_layout
 from kecs_secrets.model import Reference
 from providers.source_values import COMPACT_KEYS
-from tests.program.conftest import FAKE_KEY
 from tests.unit.conftest import REGION, parameter, secret
 
 STACK = "kecs-secrets/test"
@@ -233,14 +232,15 @@ def test_replicas_do_not_wait_for_their_master_and_every_object_uses_the_explici
 
 
 @pulumi.runtime.test
-def test_the_one_value_reader_gets_the_fingerprint_key_and_an_empty_sweep_without_leftovers(mocks):
+def test_the_one_value_reader_waits_for_nothing_and_an_empty_sweep_without_leftovers(mocks):
+    """The reader makes the fingerprint key itself: no other resource, no input that waits for one."""
     secrets = build()
 
     def check(_):
-        assert len(mocks.of_type("pulumi-python:dynamic/kecs:FingerprintKey")) == 1
+        assert mocks.of_type("pulumi-python:dynamic/kecs:FingerprintKey") == []
         (reader,) = mocks.of_type("pulumi-python:dynamic/kecs:SourceValues")
         assert len(reader.inputs["items"]) == 5
-        assert reader.inputs["fingerprint_key"] == FAKE_KEY
+        assert "fingerprint_key" not in reader.inputs
         assert reader.inputs["selected_by"]["sm-db-creds"] == {
             "password": f"reference '{DB_ARN}:password::' from config",
             "username": f"reference '{DB_ARN}:username::' from td web.json",

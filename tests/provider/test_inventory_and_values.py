@@ -124,7 +124,7 @@ def record(item, endpoint, encoding="base64", json_keys=()):
 
 def props_for(items, selected_by=None):
     """The reader's inputs: ``items`` by master name."""
-    return {"items": items, "fingerprint_key": KEY, "selected_by": selected_by or {}}
+    return {"items": items, "selected_by": selected_by or {}}
 
 
 @contextmanager
@@ -156,7 +156,7 @@ def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     assert created.id == SOURCE_VALUES_ID
     data = {k: base64.b64decode(v) for k, v in created.outs["values"]["sm-db"].items()}
     assert data == {"value": json.dumps({"user": "u", "password": "pw", "port": 5432}).encode(), "user": b"u", "password": b"pw", "port": b"5432"}
-    assert created.outs["fingerprints"] == {"sm-db": fingerprint(bytes.fromhex(KEY), data)}
+    assert created.outs["fingerprints"] == {"sm-db": fingerprint(bytes.fromhex(created.outs["fingerprint_key"]), data)}
     assert created.outs["keys"] == {"sm-db": ["password", "port", "user", "value"]}
     # What the reader keeps: what it read and the key (diff and refresh see only outputs), the values, their
     # fingerprints and key names; the value only in the outputs made secret.
@@ -231,7 +231,6 @@ def test_provider_diff_without_changes_reads_nothing(endpoint, seeded):
         assert provider.diff(SOURCE_VALUES_ID, outs, {**props, "selected_by": who}).changes is False
         calls = proxy.take()
     assert calls == {}
-    assert provider.diff(SOURCE_VALUES_ID, outs, {**props, "fingerprint_key": "1e" * 32}).changes is True
 
 
 def test_provider_missing_json_key_names_the_reference_and_key_not_value(endpoint, seeded):
@@ -307,7 +306,7 @@ def test_provider_host_loads_no_aws_sdk_until_a_value_is_read():
         "import sys\n"
         "from providers.source_values import SourceValuesProvider, item_record\n"
         "item = item_record(source='secretsmanager', name='db', arn='arn:db', version='v1', encoding='base64', json_keys=['user'])\n"
-        "props = {'items': {'sm-db': item}, 'endpoint': 'http://127.0.0.1:9', 'region': 'us-east-1', 'fingerprint_key': '0f' * 32}\n"
+        "props = {'items': {'sm-db': item}, 'endpoint': 'http://127.0.0.1:9', 'region': 'us-east-1'}\n"
         "provider = SourceValuesProvider()\n"
         "assert provider.check(props, props).failures == []\n"
         "assert provider.diff('source-values', props, props).changes is False\n"
@@ -405,7 +404,7 @@ def test_an_update_without_an_item_drops_it_and_reads_nothing(endpoint, seeded):
     assert calls == {}
     assert updated == {
         "items": {"ssm-list": both["ssm-list"]},
-        "fingerprint_key": KEY,
+        "fingerprint_key": first["fingerprint_key"],
         "values": {"ssm-list": first["values"]["ssm-list"]},
         "fingerprints": {"ssm-list": first["fingerprints"]["ssm-list"]},
         "keys": {"ssm-list": ["items", "value"]},

@@ -180,14 +180,27 @@ def test_outside_the_provider_host_nothing_is_patched(monkeypatch):
     assert plain.traceback is traceback
 
 
-def test_the_fingerprint_key_is_made_once_and_never_changes():
-    provider = FingerprintKeyProvider()
-    made = provider.create({"key": None})
-    key = made.outs["key"]
+def test_the_reader_makes_the_fingerprint_key_on_create_and_keeps_it_on_update_and_refresh():
+    """The stack's key lives in the reader's outputs: made once, random, never changed by a run (only by --replace)."""
+    provider = SourceValuesProvider()
+    props = {"items": {}, "endpoint": "", "region": "us-east-1", "selected_by": {}}
+    made = provider.create(props).outs
+    key = made["fingerprint_key"]
     assert len(bytes.fromhex(key)) == 32
-    assert provider.create({"key": None}).outs["key"] != key
-    assert provider.diff("id", made.outs, {"key": None}).changes is False
-    assert provider.read("id", made.outs).outs == {"key": key}
+    assert provider.create(props).outs["fingerprint_key"] != key  # a new reader (a new stack, --replace): a new key
+    assert provider.diff("source-values", made, props).changes is False  # the program never sends a key
+    assert provider.update("source-values", made, props).outs["fingerprint_key"] == key
+    assert provider.read("source-values", made).outs["fingerprint_key"] == key
+    assert "fingerprint_key" not in provider.read("source-values", made).inputs
+
+
+def test_the_retired_key_resource_of_earlier_versions_is_only_deleted():
+    """``kecs:FingerprintKey`` of an existing stack: no change, a refresh keeps its state, delete does nothing."""
+    provider = FingerprintKeyProvider()
+    olds = {"key": "ab" * 32}
+    assert provider.diff("fingerprint-key", olds, {}).changes is False
+    assert provider.read("fingerprint-key", olds).outs == olds
+    assert provider.delete("fingerprint-key", olds) is None
 
 
 def test_value_check_reads_only_for_new_or_changed_secrets_with_selected_keys():
