@@ -25,8 +25,10 @@ Phases: the first `up`, a no-change `preview`, a no-change `up`, an `up` after o
 `destroy`: wall time and peak memory (RSS summed over the whole process tree: CLI, language host,
 program, providers), medians of --runs runs; state size (bytes of the stack's checkpoint after the
 first `up`); LocalStack calls per API (through a counting proxy), Kubernetes API calls
-(apiserver_request_total) and CPU seconds per process. Ratios to the floor and to the baseline come
-from the same invocation. Main runs use PULUMI_SKIP_CHECKPOINTS=true and --parallel 32; --compare
+(apiserver_request_total) and CPU seconds per process; for the `up` after one change, how far into
+the run the changed master's and replicas' updates started and ended (from the engine's events), i.e.
+how soon a changed value reaches the cluster. --phases measures only some phases. Ratios to the floor
+and to the baseline come from the same invocation. Main runs use PULUMI_SKIP_CHECKPOINTS=true and --parallel 32; --compare
 adds runs in another mode (checkpoints = Pulumi's defaults, a checkpoint after every step: the first
 `up` only; provider-qps = the Kubernetes provider's own client limit) for ours and the floor.
 Results: printed, and written to bench/results.md (after every size). Exits 1 if a no-change preview or
@@ -77,13 +79,15 @@ from providers.task_definitions import TaskDefinitionFiles
 from tests.support.cluster import KubeAdmin, start_cluster
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.localstack import ensure_localstack
-from tests.support.stack import ProjectStack, toolchain_path
+from tests.support.stack import ProjectStack, RunLog, toolchain_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOOR_DIR = os.path.join(ROOT, "bench", "floor")
 
 REGION = "us-east-1"
-PHASES = ("first up", "no-change preview", "no-change up", "up after 1 change", "destroy")
+CHANGE = "up after 1 change"
+PHASES = ("first up", "no-change preview", "no-change up", CHANGE, "destroy")
+SELECTED_PHASES: list[str] = []  # --phases: only these (the first `up` always runs: the others need its stack)
 NO_CHANGE = ("no-change preview", "no-change up")
 TUNED_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
 # mode -> (environment, --parallel, stack config overrides, phases measured)
@@ -484,15 +488,29 @@ class Measured:
     state: list[int]
     calls: dict[str, dict]
     reads: dict[str, int]  # the most value reads any run made, per phase
+    reached: list[tuple[float, float]]  # per run: when the changed objects' updates started and ended, into the run
 
     @classmethod
     def empty(cls) -> Measured:
-        return cls({}, {}, [], {}, {})
+        return cls({}, {}, [], {}, {}, [])
+
+
+DATA_TYPES = ("kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap")
+
+
+def changes_reached(log: RunLog, begun: float) -> tuple[float, float] | None:
+    """Seconds from ``begun`` (the run's start) to the first update of a master or replica and to the end of the last:
+    how soon a changed value reaches the cluster, which a run's wall time alone does not say."""
+    urns = [urn for urn, op in log.ops.items() if op == "update" and urn.split("::")[2].rsplit("$", 1)[-1] in DATA_TYPES]
+    if not urns or any(("done", urn) not in log.at for urn in urns):
+        return None
+    return min(log.at[("start", u)] for u in urns) - begun, max(log.at[("done", u)] for u in urns) - begun
 
 
 def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: CountingProxy, kubeconfig: str, tmp: Path,
                 into: Measured) -> None:
     env, parallel, overrides, phases = MODES[mode]
+    phases = tuple(phase for phase in phases if not SELECTED_PHASES or phase in SELECTED_PHASES)
     options = {"parallel": parallel} if parallel else {}
     name = f"{re.sub(r'[^a-z0-9]+', '-', program.label.lower())}-{data.p}-{run}"
     spec = tmp / f"{name}.spec.json"
@@ -511,11 +529,16 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
         if program.floor:
             write_floor_spec(spec, data, f"kecs-secrets/{name}")
 
+    logs: dict[str, RunLog] = {}
+
+    def change_up() -> None:
+        _, logs[CHANGE] = stack.up(**options)
+
     steps: dict[str, tuple[Callable[[], Any] | None, Callable[[], Any]]] = {
         "first up": (None, lambda: stack.up(**options)),
         "no-change preview": (None, lambda: stack.preview(**options)),
         "no-change up": (None, lambda: stack.up(**options)),
-        "up after 1 change": (change, lambda: stack.up(**options)),
+        CHANGE: (change, change_up),
         "destroy": (None, lambda: stack.destroy(**options)),
     }
     try:
@@ -528,10 +551,14 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
             profile_as = f"{program.label}-{data.n}-{data.m}-{data.k}-{mode}-{run}-{phase.replace(' ', '-')}"
             if ENGINE_PROFILE:
                 stack.stack.workspace.env_vars[ENGINE_PROFILE_VAR] = str(ENGINE_PROFILE["dir"] / profile_as)
+            begun = time.monotonic()
             try:
                 elapsed, peak, cpu = measure(step, profile_as)
             finally:
                 stack.stack.workspace.env_vars.pop(ENGINE_PROFILE_VAR, None)
+            reached = changes_reached(logs.pop(phase), begun) if phase in logs else None
+            if reached:
+                into.reached.append(reached)
             into.times.setdefault(phase, []).append(elapsed)
             into.peaks.setdefault(phase, []).append(peak)
             if phase == "first up":
@@ -545,8 +572,9 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
                 "kubernetes": diff_counts(apiserver_counts(data.kube), before),
                 "cpu": {kind: round(s, 1) for kind, s in sorted(cpu.items(), key=lambda kv: -kv[1]) if s >= 0.05},
             }
+            reach = f", changed objects updated {reached[0]:.1f}-{reached[1]:.1f} s into it" if reached else ""
             print(f"  {program.label} ({mode}) N={data.n} M={data.m} K={data.k} run {run + 1}: {phase}: {elapsed:.1f}s, "
-                  f"peak {peak / 2**20:.0f} MiB", flush=True)
+                  f"peak {peak / 2**20:.0f} MiB{reach}", flush=True)
     finally:
         if "destroy" not in phases:
             stack.stack.workspace.env_vars.update(TUNED_ENV)  # clean up without timing it
@@ -581,6 +609,7 @@ def run_group(size: tuple[int, int, int], mode: str, programs: Sequence[Program]
                 "state": statistics.median(r.state) if r.state else 0,
                 "calls": r.calls,
                 "value_reads": r.reads,
+                "reached": tuple(statistics.median(x) for x in zip(*r.reached, strict=True)) if r.reached else None,
             }
             for label, r in measured.items()
         },
@@ -647,7 +676,9 @@ def table(results: list[dict]) -> str:
                 reads = value_reads(c["localstack"])
                 localstack, kubernetes = json.dumps(c["localstack"], sort_keys=True), json.dumps(c["kubernetes"], sort_keys=True)
                 cpu = ", ".join(f"{kind} {s:.1f}" for kind, s in c["cpu"].items())
-                lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}; CPU s: {cpu}")
+                reached = p.get("reached") if phase == CHANGE else None
+                reach = f"; changed objects updated {reached[0]:.1f}-{reached[1]:.1f} s into the run (medians)" if reached else ""
+                lines.append(f"  - {phase}: value reads {reads}; LocalStack {localstack}; Kubernetes {kubernetes}; CPU s: {cpu}{reach}")
     return "\n".join(lines)
 
 
@@ -689,7 +720,14 @@ def main() -> int:
                         "floor, with `python -m bench.profile --engine DIR --size N-M-K`")
     parser.add_argument("--keep-states", metavar="DIR", help="also copy each program's checkpoint after its first `up` into "
                         "DIR; compare two with `python -m bench.state DIR/ours-...json DIR/floor-...json`")
+    parser.add_argument("--phases", nargs="+", metavar="PHASE", help="measure only these phases (quoted, e.g. "
+                        "'up after 1 change'); the first `up` always runs, as the others need its stack")
     args = parser.parse_args()
+    if args.phases:
+        unknown = sorted(set(args.phases) - set(PHASES))
+        if unknown:
+            parser.error(f"--phases {unknown[0]!r}: expected some of {list(PHASES)}")
+        SELECTED_PHASES.extend(["first up", *args.phases])
     if args.keep_states:
         KEEP_STATES["dir"] = Path(args.keep_states).resolve()
         KEEP_STATES["dir"].mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,11 @@ def test_the_benchmark_runs_ours_and_the_floor_side_by_side_and_writes_the_ratio
     # The no-change phases of ours read no value (the benchmark itself exits 1 otherwise; this checks the report says so).
     ours = text.split("(ours, tuned):", 1)[1].split("\n- ", 1)[0]
     assert "no-change preview: value reads 0;" in ours and "no-change up: value reads 0;" in ours
+    # How soon the changed value reached the cluster, for both programs (from the engine's events).
+    for label in ("ours", "floor"):
+        section = text.split(f"({label}, tuned):", 1)[1].split("\n- ", 1)[0]
+        change = next(line for line in section.splitlines() if "up after 1 change:" in line)
+        assert re.search(r"; changed objects updated \d+\.\d-\d+\.\d s into the run \(medians\)$", change), change
     # The kept checkpoints compare: by type, per Secret, and the first up's timeline from the states' own stamps.
     ours_state, floor_state = tmp_path / "states" / "ours-4-1-2-tuned-0.json", tmp_path / "states" / "floor-4-1-2-tuned-0.json"
     compared = subprocess.run([sys.executable, "-m", "bench.state", str(ours_state), str(floor_state)],

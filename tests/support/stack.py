@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class RunLog:
     ops: dict[str, str] = field(default_factory=dict)  # urn -> op (create, update, delete, same, replace, ...)
     # Every step in the order the engine reported it: ("start" | "done", op, urn).
     steps: list[tuple[str, str, str]] = field(default_factory=list)
+    # When each step's event arrived (time.monotonic()), by (phase, urn): how far into a run an object was reached.
+    at: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def on_output(self, line: str) -> None:
         self.text.append(line)
@@ -69,6 +72,7 @@ class RunLog:
             if step is not None and step.metadata is not None:
                 op = str(getattr(step.metadata.op, "value", step.metadata.op))
                 self.steps.append((phase, op, step.metadata.urn))
+                self.at[(phase, step.metadata.urn)] = time.monotonic()
                 if phase == "start":
                     self.ops[step.metadata.urn] = op
 
