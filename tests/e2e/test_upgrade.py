@@ -18,7 +18,7 @@ import pytest
 
 from kecs_secrets.naming import kubernetes_name
 from tests.support.real import ROOT
-from tests.support.releases import export_release
+from tests.support.releases import export_release, remove_upgrade_scene
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -98,14 +98,7 @@ def upgrade(tmp_path_factory, endpoint, kubeconfig, kube, aws):
         yield {"p": p, "master_ns": master_ns, "web": web, "before": before, "after": after, "polls": watcher.polls,
                "first": first, "second": second}
     finally:
-        if stack is not None:
-            stack.remove()
-        for ns in (master_ns, web):
-            kube.delete_namespace(ns)
-        for arn in arns.values():
-            sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
-        if params:
-            ssm.delete_parameters(Names=params)
+        remove_upgrade_scene(stack, kube, (master_ns, web), sm, arns.values(), ssm, params)
 
 
 def moves(p):

@@ -20,7 +20,7 @@ import pytest
 from kecs_secrets.naming import kubernetes_name
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.real import ROOT
-from tests.support.releases import export_release
+from tests.support.releases import export_release, remove_upgrade_scene
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -96,14 +96,7 @@ def moved(tmp_path_factory, endpoint, kubeconfig, kube, aws):
             "reader": reader, "rotated": rotated, "rotation": rotation, "rotated_replica": rotated_replica,
         }
     finally:
-        if stack is not None:
-            stack.remove()
-        for ns in (master_ns, web):
-            kube.delete_namespace(ns)
-        for arn in arns.values():
-            sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
-        if params:
-            ssm.delete_parameters(Names=params)
+        remove_upgrade_scene(stack, kube, (master_ns, web), sm, arns.values(), ssm, params)
 
 
 def test_the_release_kept_the_key_in_a_resource_of_its_own(moved):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.support.real import ROOT, unavailable
 
-__all__ = ["export_release"]
+__all__ = ["export_release", "remove_upgrade_scene"]
 
 
 def export_release(commit: str, target: Path) -> str:
@@ -21,3 +21,15 @@ def export_release(commit: str, target: Path) -> str:
     with tarfile.open(archive) as tar:
         tar.extractall(target / commit, filter="data")
     return str(target / commit)
+
+
+def remove_upgrade_scene(stack, kube, namespaces, sm, arns, ssm, params) -> None:
+    """What an upgrade test made: its stack, namespaces, secrets and parameters."""
+    if stack is not None:
+        stack.remove()
+    for ns in namespaces:
+        kube.delete_namespace(ns)
+    for arn in arns:
+        sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    if params:
+        ssm.delete_parameters(Names=params)
