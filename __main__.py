@@ -6,12 +6,12 @@ Wiring only: stack settings -> adapters -> ``make_plan`` (the pure core) -> ``Ce
 import pulumi
 
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
+from components.registrations import start_registrations
 from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import make_plan
 from kecs_secrets.preflight import shown
 from providers.aws_source import BotoSource
 from providers.pulumi_state import PulumiStackState
-from providers.registrations import start_registrations
 from providers.stack_config import load_settings
 from providers.task_definitions import TaskDefinitionFiles
 

@@ -14,7 +14,7 @@ each needing K of them. On that one data set, one after the other in each run, i
   provider settings, and no dynamic provider. It is what any Pulumi program pays for these objects;
 - floor+readers (optional): the floor plus one trivial dynamic resource per master (no I/O) feeding
   its data: what per-item dynamic resources cost by themselves;
-- floor+drain (optional): the floor ending as the project's program does (providers/registrations.py),
+- floor+drain (optional): the floor ending as the project's program does (components/registrations.py),
   i.e. with the workaround of the SDK's end-of-program wait: what that gives any Pulumi program;
 - LABEL=DIR (optional): the project program of another checkout (e.g. `git worktree add DIR main`),
   for before/after figures of a change in the same invocation;
@@ -108,7 +108,7 @@ class Program:
     floor: bool  # bench/floor (with readers or not) rather than the project program
     root: str = ROOT  # the checkout the project program comes from
     readers: bool = False
-    drain: bool = False  # the floor ends as the project's program does (providers/registrations.py)
+    drain: bool = False  # the floor ends as the project's program does (components/registrations.py)
 
     def files(self) -> dict[str, str] | None:
         """The floor's files; None for the project program (found in ``root``)."""

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.objects import data_object, metadata
+from components.registrations import send_registrations
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.layout import MasterPlan
 from kecs_secrets.preflight import ObjectKey
@@ -53,6 +54,8 @@ class Masters(pulumi.ComponentResource):
             selected_by={plan.name: dict(plan.selected_by) for plan in args.masters},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The reader reads while the objects below are built, instead of after them.
+        send_registrations(self)
         for plan in args.masters:
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
             kept = (plan.kind, args.namespace, plan.name) in args.kept
@@ -68,3 +71,4 @@ class Masters(pulumi.ComponentResource):
         if name not in self._data:
             self._data[name] = self._values.values.apply(lambda v: v[name])
         return self._data[name]
+

@@ -6,7 +6,7 @@ with the same names, labels, annotations and data. This program registers them a
 a Kubernetes provider with the project's settings: no inventory, no planning, no value reader.
 With ``kecs-secrets:floorReaders`` true each master's data also passes through one trivial dynamic
 resource (no I/O), to measure what per-item dynamic resources cost by themselves. With
-``kecs-secrets:floorDrain`` true it ends as the project's program does (providers/registrations.py:
+``kecs-secrets:floorDrain`` true it ends as the project's program does (components/registrations.py:
 one turn of the event loop, so the SDK awaits the registrations one by one instead of polling every
 output): what that workaround of the SDK's end-of-program wait gives any program.
 """

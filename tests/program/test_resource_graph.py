@@ -319,3 +319,33 @@ def test_objects_that_keep_their_data_ignore_changes_to_it_and_the_others_take_t
             assert isinstance(data, pulumi.Output), name  # the reader's value
     # Not a valid data key (alphanumerics, '-', '_', '.'): the API server would refuse an object made from it.
     assert all(not key.replace("-", "").replace(".", "").replace("_", "").isalnum() for key in KEPT_DATA)
+
+
+def test_the_reader_is_registered_before_the_objects_are_built(mocks, monkeypatch):
+    """Its registration is sent while the program builds the objects that take their data from it (so it reads meanwhile)."""
+    import threading
+
+    import pulumi_kubernetes as k8s
+
+    reader_registered = threading.Event()
+    record = mocks.new_resource
+
+    def new_resource(args):
+        if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
+            reader_registered.set()
+        return record(args)
+
+    monkeypatch.setattr(mocks, "new_resource", new_resource)
+    seen_at_first_object: list[bool] = []
+    real_secret = k8s.core.v1.Secret
+
+    class SpySecret(real_secret):
+        def __init__(self, resource_name, *args, **kwargs):
+            if not seen_at_first_object:
+                # The event loop does not run while this waits: only a registration already sent can arrive.
+                seen_at_first_object.append(reader_registered.wait(timeout=10))
+            super().__init__(resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+    build()
+    assert seen_at_first_object == [True]
