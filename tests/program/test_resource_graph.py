@@ -321,6 +321,43 @@ def test_objects_that_keep_their_data_ignore_changes_to_it_and_the_others_take_t
     assert all(not key.replace("-", "").replace(".", "").replace("_", "").isalnum() for key in KEPT_DATA)
 
 
+@pulumi.runtime.test
+def test_objects_take_secret_data_from_the_reader_without_recording_it_as_a_dependency(mocks, monkeypatch):
+    """The state records no reader URN per object (see components.masters._without_dependencies); the data stays secret."""
+    import pulumi_kubernetes as k8s
+
+    data: dict[str, pulumi.Output] = {}
+    real_secret = k8s.core.v1.Secret
+
+    class SpySecret(real_secret):
+        def __init__(self, resource_name, *args, opts=None, **kwargs):
+            data[resource_name] = kwargs["data"]
+            super().__init__(resource_name, *args, opts=opts, **kwargs)
+
+    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+    record = mocks.new_resource
+
+    def new_resource(args):  # the values as the engine returns them (additionalSecretOutputs): a secret
+        id_, outputs = record(args)
+        if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
+            outputs["values"] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": outputs["values"]}
+        return id_, outputs
+
+    monkeypatch.setattr(mocks, "new_resource", new_resource)
+    build()
+    assert {"sm-db-creds", "batch-us-east-1/sm-db-creds"} <= set(data)
+
+    async def facts():
+        return {name: (await d.resources(), await d.is_secret(), await d.future()) for name, d in data.items()}
+
+    def check(found):
+        for name, (resources, is_secret, value) in found.items():
+            assert resources == set() and is_secret, name
+            assert value == {"value": "ZmFrZQ=="}, name
+
+    return pulumi.Output.from_input(facts()).apply(check)
+
+
 def test_the_reader_is_registered_before_the_objects_are_built(mocks, monkeypatch):
     """Its registration is sent while the program builds the objects that take their data from it (so it reads meanwhile)."""
     import threading
