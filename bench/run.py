@@ -531,15 +531,19 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
 
     logs: dict[str, RunLog] = {}
 
-    def change_up() -> None:
-        _, logs[CHANGE] = stack.up(**options)
+    def logged(phase: str, run_step: Callable[[], Any]) -> Callable[[], None]:
+        def step() -> None:
+            out = run_step()
+            logs[phase] = out[1] if isinstance(out, tuple) else out
+
+        return step
 
     steps: dict[str, tuple[Callable[[], Any] | None, Callable[[], Any]]] = {
-        "first up": (None, lambda: stack.up(**options)),
-        "no-change preview": (None, lambda: stack.preview(**options)),
-        "no-change up": (None, lambda: stack.up(**options)),
-        CHANGE: (change, change_up),
-        "destroy": (None, lambda: stack.destroy(**options)),
+        "first up": (None, logged("first up", lambda: stack.up(**options))),
+        "no-change preview": (None, logged("no-change preview", lambda: stack.preview(**options))),
+        "no-change up": (None, logged("no-change up", lambda: stack.up(**options))),
+        CHANGE: (change, logged(CHANGE, lambda: stack.up(**options))),
+        "destroy": (None, logged("destroy", lambda: stack.destroy(**options))),
     }
     try:
         for phase in phases:
@@ -556,7 +560,12 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
                 elapsed, peak, cpu = measure(step, profile_as)
             finally:
                 stack.stack.workspace.env_vars.pop(ENGINE_PROFILE_VAR, None)
-            reached = changes_reached(logs.pop(phase), begun) if phase in logs else None
+            log = logs.pop(phase, None)
+            reached = changes_reached(log, begun) if log is not None and phase == CHANGE else None
+            # After the last resource (the stack's own outputs aside) the run still has to end: the stack outputs, the
+            # final checkpoint, the CLI's exit. How long that tail is, per program, is in the progress line.
+            resources = [t for (_, urn), t in (log.at.items() if log is not None else ()) if "::pulumi:pulumi:Stack::" not in urn]
+            last = max(resources) - begun if resources else None
             if reached:
                 into.reached.append(reached)
             into.times.setdefault(phase, []).append(elapsed)
@@ -573,6 +582,7 @@ def run_program(program: Program, mode: str, run: int, data: Dataset, proxy: Cou
                 "cpu": {kind: round(s, 1) for kind, s in sorted(cpu.items(), key=lambda kv: -kv[1]) if s >= 0.05},
             }
             reach = f", changed objects updated {reached[0]:.1f}-{reached[1]:.1f} s into it" if reached else ""
+            reach += f", last resource event {last:.1f} s into it" if last is not None else ""
             print(f"  {program.label} ({mode}) N={data.n} M={data.m} K={data.k} run {run + 1}: {phase}: {elapsed:.1f}s, "
                   f"peak {peak / 2**20:.0f} MiB{reach}", flush=True)
     finally:

@@ -38,6 +38,10 @@ def test_the_benchmark_runs_ours_and_the_floor_side_by_side_and_writes_the_ratio
         section = text.split(f"({label}, tuned):", 1)[1].split("\n- ", 1)[0]
         change = next(line for line in section.splitlines() if "up after 1 change:" in line)
         assert re.search(r"; changed objects updated \d+\.\d-\d+\.\d s into the run \(medians\)$", change), change
+    # Each phase's progress line says when the last resource event came (the rest of the run is the end of it).
+    progress = [line for line in done.stdout.splitlines() if re.match(r"\s+(ours|floor) \(tuned\) N=4 M=1 K=2 run 1: ", line)]
+    assert len(progress) == 10, done.stdout[-3000:]
+    assert all(re.search(r", last resource event \d+\.\d s into it$", line) for line in progress), progress
     # The kept checkpoints compare: by type, per Secret, and the first up's timeline from the states' own stamps.
     ours_state, floor_state = tmp_path / "states" / "ours-4-1-2-tuned-0.json", tmp_path / "states" / "floor-4-1-2-tuned-0.json"
     compared = subprocess.run([sys.executable, "-m", "bench.state", str(ours_state), str(floor_state)],
