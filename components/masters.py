@@ -35,7 +35,6 @@ class Masters(pulumi.ComponentResource):
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
         self.objects, self._data = {}, {}
-        self._detached: pulumi.Output | None = None
         items = {
             plan.name: item_record(
                 source=plan.item.source,
@@ -47,7 +46,7 @@ class Masters(pulumi.ComponentResource):
             )
             for plan in args.masters
         }
-        self._values = values = SourceValues(
+        values = SourceValues(
             "values",
             items=items,
             endpoint=args.endpoint,
@@ -57,6 +56,7 @@ class Masters(pulumi.ComponentResource):
         )
         # The reader reads while the objects below are built, instead of after them.
         send_registrations(self)
+        self._values_untracked = _without_dependencies(values.values)
         for plan in args.masters:
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
             kept = (plan.kind, args.namespace, plan.name) in args.kept
@@ -70,9 +70,7 @@ class Masters(pulumi.ComponentResource):
     def data(self, name: str) -> pulumi.Output:
         """The data of master ``name`` from the value reader (secret); made only for objects that take it from there."""
         if name not in self._data:
-            if self._detached is None:
-                self._detached = _without_dependencies(self._values.values)
-            self._data[name] = self._detached.apply(lambda v: v[name])
+            self._data[name] = self._values_untracked.apply(lambda v: v[name])
         return self._data[name]
 
 

@@ -212,17 +212,8 @@ def test_replicas_do_not_wait_for_their_master_and_every_object_uses_the_explici
 
     A replica takes its data from the value reader, as its master does: it need not wait for the master.
     """
-    import pulumi_kubernetes as k8s
-
     recorded: dict[str, pulumi.ResourceOptions] = {}
-    real_secret = k8s.core.v1.Secret
-
-    class SpySecret(real_secret):
-        def __init__(self, resource_name, *args, opts=None, **kwargs):
-            recorded[resource_name] = opts
-            super().__init__(resource_name, *args, opts=opts, **kwargs)
-
-    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+    _spy_secrets(monkeypatch, lambda name, opts, kwargs: recorded.__setitem__(name, opts))
     build()
     master_opts = recorded["sm-db-creds"]
     replica_opts = recorded["batch-us-east-1/sm-db-creds"]
@@ -293,19 +284,10 @@ def _spy(real, recorded):
 def test_objects_that_keep_their_data_ignore_changes_to_it_and_the_others_take_the_readers_value(mocks, monkeypatch):
     """A kept object is registered with a placeholder the API server would refuse and ignore_changes on data (the
     engine puts the state's data in its place); every other object takes its data from the value reader."""
-    import pulumi_kubernetes as k8s
-
     from components.objects import KEPT_DATA
 
     recorded: dict[str, tuple[pulumi.ResourceOptions, object]] = {}
-    real_secret = k8s.core.v1.Secret
-
-    class SpySecret(real_secret):
-        def __init__(self, resource_name, *args, opts=None, data=None, **kwargs):
-            recorded[resource_name] = (opts, data)
-            super().__init__(resource_name, *args, opts=opts, data=data, **kwargs)
-
-    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+    _spy_secrets(monkeypatch, lambda name, opts, kwargs: recorded.__setitem__(name, (opts, kwargs.get("data"))))
     kept = frozenset({("Secret", "kecs-system", "sm-db-creds"), ("Secret", "batch-us-east-1", "sm-db-creds")})
     build(kept=kept)
     assert set(recorded) >= {"sm-db-creds", "batch-us-east-1/sm-db-creds", "default-us-east-1/sm-db-creds", "ssm-app-param"}
@@ -324,26 +306,13 @@ def test_objects_that_keep_their_data_ignore_changes_to_it_and_the_others_take_t
 @pulumi.runtime.test
 def test_objects_take_secret_data_from_the_reader_without_recording_it_as_a_dependency(mocks, monkeypatch):
     """The state records no reader URN per object (see components.masters._without_dependencies); the data stays secret."""
-    import pulumi_kubernetes as k8s
-
     data: dict[str, pulumi.Output] = {}
-    real_secret = k8s.core.v1.Secret
+    _spy_secrets(monkeypatch, lambda name, opts, kwargs: data.__setitem__(name, kwargs["data"]))
 
-    class SpySecret(real_secret):
-        def __init__(self, resource_name, *args, opts=None, **kwargs):
-            data[resource_name] = kwargs["data"]
-            super().__init__(resource_name, *args, opts=opts, **kwargs)
+    def as_secret(outputs):  # the values as the engine returns them (additionalSecretOutputs): a secret
+        outputs["values"] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": outputs["values"]}
 
-    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
-    record = mocks.new_resource
-
-    def new_resource(args):  # the values as the engine returns them (additionalSecretOutputs): a secret
-        id_, outputs = record(args)
-        if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
-            outputs["values"] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": outputs["values"]}
-        return id_, outputs
-
-    monkeypatch.setattr(mocks, "new_resource", new_resource)
+    _on_reader_registered(monkeypatch, mocks, as_secret)
     build()
     assert {"sm-db-creds", "batch-us-east-1/sm-db-creds"} <= set(data)
 
@@ -362,27 +331,42 @@ def test_the_reader_is_registered_before_the_objects_are_built(mocks, monkeypatc
     """Its registration is sent while the program builds the objects that take their data from it (so it reads meanwhile)."""
     import threading
 
+    reader_registered = threading.Event()
+    _on_reader_registered(monkeypatch, mocks, lambda outputs: reader_registered.set())
+    seen_at_first_object: list[bool] = []
+
+    def first_object(name, opts, kwargs):
+        if not seen_at_first_object:
+            # The event loop does not run while this waits: only a registration already sent can arrive.
+            seen_at_first_object.append(reader_registered.wait(timeout=10))
+
+    _spy_secrets(monkeypatch, first_object)
+    build()
+    assert seen_at_first_object == [True]
+
+
+def _spy_secrets(monkeypatch, seen) -> None:
+    """Call ``seen(resource_name, opts, kwargs)`` as each Secret is constructed (mocks do not see resource options)."""
     import pulumi_kubernetes as k8s
 
-    reader_registered = threading.Event()
+    real = k8s.core.v1.Secret
+
+    class SpySecret(real):
+        def __init__(self, resource_name, *args, opts=None, **kwargs):
+            seen(resource_name, opts, kwargs)
+            super().__init__(resource_name, *args, opts=opts, **kwargs)
+
+    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
+
+
+def _on_reader_registered(monkeypatch, mocks, hook) -> None:
+    """Call ``hook(outputs)`` (it may change them) when the mock monitor receives the value reader's registration."""
     record = mocks.new_resource
 
     def new_resource(args):
+        id_, outputs = record(args)
         if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
-            reader_registered.set()
-        return record(args)
+            hook(outputs)
+        return id_, outputs
 
     monkeypatch.setattr(mocks, "new_resource", new_resource)
-    seen_at_first_object: list[bool] = []
-    real_secret = k8s.core.v1.Secret
-
-    class SpySecret(real_secret):
-        def __init__(self, resource_name, *args, **kwargs):
-            if not seen_at_first_object:
-                # The event loop does not run while this waits: only a registration already sent can arrive.
-                seen_at_first_object.append(reader_registered.wait(timeout=10))
-            super().__init__(resource_name, *args, **kwargs)
-
-    monkeypatch.setattr(k8s.core.v1, "Secret", SpySecret)
-    build()
-    assert seen_at_first_object == [True]
