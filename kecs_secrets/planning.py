@@ -184,14 +184,14 @@ def make_plan(
         existing = {o.name for o in stack_state.objects if o.kind in MASTER_KINDS and o.namespace == settings.master_namespace}
         existing |= {name for kind, ns, name, _ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
     # A master whose item now has another name (its label and annotation say which item it holds) is renamed:
-    # the new one is made before the old one goes, and that does not count against the guard.
+    # the new one is made before the old one goes. The old one is deleted all the same: the guard counts it.
     new_name = {m.item.key: m.name for m in layout.masters}
     sources = master_sources(snapshot, settings.master_namespace, stack)
     renamed = tuple(
         (name, new_name[sources[name]]) for name in sorted(existing) if name not in planned and sources.get(name) in new_name
     )
     deletions = check_deletions(
-        existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
+        existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, renamed=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
     return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)
