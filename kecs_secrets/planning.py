@@ -23,6 +23,7 @@ from kecs_secrets.demand import (
 )
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
 from kecs_secrets.freshness import kept_data
+from kecs_secrets.incumbents import held_names
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
@@ -159,7 +160,9 @@ def make_plan(
         refs += pod_refs
         warnings += pod_warnings
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
-    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
+    # Masters keep their names while their item exists: a new item never takes, moves or blocks one.
+    held = held_names(stack_state.objects, settings.master_namespace) if stack_state else {}
+    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys, held)
     warnings += list(layout.warnings)
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
