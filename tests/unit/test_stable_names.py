@@ -168,3 +168,16 @@ def test_held_names_come_from_the_state_s_own_record_only():
                                                                   ANNOTATION_SOURCE_ARN: "arn:aws:ssm:us-east-1:1:parameter/p"}),
     ]
     assert held_names(objects, MASTER_NS) == {("secretsmanager", "app/db"): "sm-app-db", ("ssm", "/p"): "ssm-p"}
+
+
+def test_a_hashed_name_is_kept_after_the_look_alike_is_gone_and_the_warning_says_why():
+    """Neither of two look-alikes on a fresh stack gets their KECS name; the survivor keeps its hashed name."""
+    first = run(["App/DB_pass", "app/db-pass"])
+    hashed = named(first)["App/DB_pass"]
+    second = run(["App/DB_pass"], previous=first)
+    assert named(second) == {"App/DB_pass": hashed}
+    assert second.deletions == (named(first)["app/db-pass"],)
+    assert (
+        "KECS pods cannot be served secretsmanager item 'App/DB_pass': they reference 'sm-app-db-pass' and its master "
+        f"keeps the name it was given earlier (a master keeps its name while its item exists); it is served as {hashed!r}"
+    ) in second.warnings
