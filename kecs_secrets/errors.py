@@ -10,7 +10,6 @@ __all__ = [
     "DeletionGuardError",
     "KecsSecretsError",
     "LayoutError",
-    "NameCollisionError",
     "OwnershipError",
     "ReferenceResolutionError",
     "RetryableError",
@@ -40,10 +39,6 @@ class ReferenceResolutionError(KecsSecretsError):
 
 class LayoutError(KecsSecretsError):
     """The demanded layout is impossible (reserved namespace, invalid key, name clash)."""
-
-
-class NameCollisionError(LayoutError):
-    """Two source items would hold one Kubernetes name even after disambiguation."""
 
 
 class ValueShapeError(KecsSecretsError):

@@ -31,6 +31,7 @@ from kecs_secrets.model import (
     SourceItem,
 )
 from kecs_secrets.naming import (
+    MAX_ROUNDS,
     assign_names,
     cluster_role_name,
     is_dns1123_label,
@@ -150,17 +151,22 @@ def plan_layout(
     settings: LayoutSettings,
     region: str = "",
     known_keys: Mapping[tuple[str, str], Collection[str]] | None = None,
+    held: Mapping[tuple[str, str], str] | None = None,
 ) -> Layout:
     """Plan every master, replica and RBAC object. Raises on any bad input, before anything is made.
 
     ``known_keys`` maps ``(arn, version)`` to the data keys a value had when it was last read (from the
     stack's state): a reference selecting a JSON key that version does not have fails here, naming the
     reference and its origin, without reading the value again.
+
+    ``held`` maps items to the name their master already has (from the stack's state): they keep it
+    (:func:`kecs_secrets.naming.assign_names`). An item left without a name is skipped with a warning,
+    and so is every reference to it.
     """
     known = known_keys or {}
     inventory = Inventory(items, region)
     _check_unique_items(inventory.items)
-    names = assign_names(item.key for item in inventory.items)
+    names = assign_names((item.key for item in inventory.items), held)
 
     warnings: list[str] = []
     needed: dict[str, set[str]] = {}  # namespace -> master names
@@ -177,6 +183,12 @@ def plan_layout(
                 warnings.append(str(err))
                 continue
             raise
+        if resolved.item.key not in names:
+            warnings.append(
+                f"reference {ref.value_from!r} from {ref.origin} is not served: {resolved.item.source} item "
+                f"{resolved.item.name!r} has no name (skipped)"
+            )
+            continue
         resolved_refs.append(resolved)
         master_name = names[resolved.item.key]
         needed.setdefault(ref.namespace, set()).add(master_name)
@@ -186,7 +198,11 @@ def plan_layout(
 
     masters = tuple(
         sorted(
-            (_master(item, names[item.key], json_keys.get(names[item.key], {}), settings) for item in inventory.items),
+            (
+                _master(item, names[item.key], json_keys.get(names[item.key], {}), settings)
+                for item in inventory.items
+                if item.key in names
+            ),
             key=lambda m: m.name,
         )
     )
@@ -210,22 +226,40 @@ def _kecs_item_warnings(items: Sequence[SourceItem], names: Mapping[tuple[str, s
     groups: dict[str, list[SourceItem]] = {}
     for item in items:
         groups.setdefault(kecs_reference_name(*item.key), []).append(item)
+    holders = {name: key for key, name in names.items()}
     warnings = []
     for kecs_name, group in sorted(groups.items()):
-        if all(names[item.key] == kecs_name for item in group):
+        if all(names.get(item.key) == kecs_name for item in group):
             continue
-        served = " and ".join(repr(names[item.key]) for item in group)
+        holder = holders.get(kecs_name)
         problem = kecs_name_problem(kecs_name)
         if problem:
             problem += " (the API server refuses every pod that references it)"
-        if len(group) == 1:
+        served = " and ".join(repr(names[item.key]) for item in group if item.key in names)
+        for item in group:
+            if item.key not in names:
+                warnings.append(
+                    f"{item.source} item {item.name!r} skipped: other items hold every name it could have (KECS's "
+                    f"{kecs_name!r} and {MAX_ROUNDS} hashed forms), so KECS pods referencing it are not served"
+                )
+        if holder is not None:
+            # The name is held (kept by an existing master, or the KECS name of an item that shares it with nobody).
+            for item in group:
+                if item.key in names and item.key != holder:
+                    warnings.append(
+                        f"KECS pods cannot be served {item.source} item {item.name!r}: they reference {kecs_name!r}, "
+                        f"which {holder[0]} item {holder[1]!r} already holds (a master keeps its name while its item "
+                        f"exists), so such a pod reads that item instead; it is served as {names[item.key]!r}"
+                    )
+        elif len(group) == 1:
             (item,) = group
-            why = problem or "another item holds that name"  # assign_names never lets this happen
-            warnings.append(
-                f"KECS pods cannot be served {item.source} item {item.name!r}: they reference {kecs_name!r} and {why}; "
-                f"it is served as {served}"
-            )
-        else:
+            if served:
+                why = problem or "its master keeps the name it was given earlier (a master keeps its name while its item exists)"
+                warnings.append(
+                    f"KECS pods cannot be served {item.source} item {item.name!r}: they reference {kecs_name!r} and {why}; "
+                    f"it is served as {served}"
+                )
+        elif served:
             shown = " and ".join(repr(item.name) for item in group)
             why = f" ({problem})" if problem else ""
             warnings.append(
@@ -255,9 +289,13 @@ def _kecs_reference_warnings(
         if kecs.name != ours:
             if kecs.name == kecs_reference_name(*item.key):
                 invalid = kecs_name_problem(kecs.name)
-                problem = (
-                    f"{invalid} (the API server refuses the pod)" if invalid else "another item has the same KECS name, so neither gets it"
-                )
+                if invalid:
+                    problem = f"{invalid} (the API server refuses the pod)"
+                elif kecs.name in masters:
+                    other = masters[kecs.name].item
+                    problem = f"{other.source} item {other.name!r} already holds that name, so such a pod reads it instead"
+                else:
+                    problem = "another item has the same KECS name, so neither gets it"
                 why = f"{problem}; item {item.name!r} is served as {ours!r}"
             else:
                 why = (

@@ -20,20 +20,25 @@ creates reference exactly that name through ``secretKeyRef``:
   dropped, the parts are joined with ``.`` again), cut so that the result fits in 253 characters, then ``-`` and
   8 hex digits of sha256(``<source>:<name>``); a further round uses sha256(``<source>:<name>:<round>``).
   Such a name always ends in that hash, so it is never a guess at what some pod meant.
-- :func:`assign_names` gives names to a whole inventory: KECS's name to every item that can have it,
-  then the hashed forms, round by round, to the others; a name another item already holds is never
-  given twice (an item named like another item's hashed name keeps its own KECS name, the other
-  moves to the next round). The result depends on the set of items only, never on their order.
+- :func:`assign_names` gives names to a whole inventory. A name once given is kept: every item that
+  already holds a name (the stack's state says which, and it is one this rule can give that item) keeps
+  it as long as the item exists. The other (new) items get KECS's name if they can have it and nobody
+  holds it, then the hashed forms, round by round; a name another item holds or wants in the same round
+  is never given twice (on a fresh stack, an item named like another item's hashed name keeps its own
+  KECS name, the other moves to the next round). A new item left without a name after
+  :data:`MAX_ROUNDS` rounds is left out (the layout skips it with a warning); nothing is ever refused.
+  The result depends on the sets of items and held names only, never on their order.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kecs_secrets.errors import LayoutError, NameCollisionError
+from kecs_secrets.errors import LayoutError
 from kecs_secrets.model import SECRETSMANAGER, SSM, WHOLE_VALUE_KEY
 
 __all__ = [
@@ -41,7 +46,6 @@ __all__ = [
     "MAX_ROUNDS",
     "PREFIXES",
     "KecsSecretRef",
-    "NameCollisionError",
     "assign_names",
     "cluster_role_name",
     "ecs_cluster_namespace",
@@ -58,8 +62,9 @@ __all__ = [
 
 MAX_NAME_LENGTH = 253
 HASH_LENGTH = 8
-# How many hashed forms an item may try before the run is refused (each round is a fresh hash).
-MAX_ROUNDS = 3
+# How many hashed forms a new item may try before it is skipped (each round is a fresh hash: only items
+# named on purpose like its earlier rounds' names can take them, one item per round).
+MAX_ROUNDS = 16
 PREFIXES: Mapping[str, str] = {SECRETSMANAGER: "sm-", SSM: "ssm-"}
 
 _OUTSIDE_SUBDOMAIN = re.compile(r"[^a-z0-9.-]")
@@ -143,34 +148,46 @@ def possible_names(source: str, source_name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kubernetes_name(source, source_name, round=r) for r in range(MAX_ROUNDS + 1)))
 
 
-def assign_names(items: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+def assign_names(
+    items: Iterable[tuple[str, str]], held: Mapping[tuple[str, str], str] | None = None
+) -> dict[tuple[str, str], str]:
     """Names for many ``(source, source_name)`` items at once, unique, whatever names the source holds.
 
-    1. Every item whose KECS name is valid and shared with no other item gets it.
-    2. The others (invalid KECS name, or a KECS name two items share: which of them a pod means
-       cannot be known, so neither gets it) take their round-1 hashed name, then round 2, ...: a
-       candidate another item holds or wants in the same round is skipped to the next round.
-    3. An item still without a name after round :data:`MAX_ROUNDS` is refused with
-       :class:`NameCollisionError` naming it.
-    The result depends on the set of items only, not on their order.
+    ``held`` maps items to the name their master already has (from the stack's state).
+    1. Every item that holds a name this rule can give it (:func:`possible_names`), and that no other
+       item claims, keeps it: a new item never takes, moves or blocks an existing item's name.
+    2. Every other item whose KECS name is valid, held by nobody and shared with no other item gets it.
+    3. The rest (invalid KECS name, a KECS name another item holds, or one two items share: which of
+       them a pod means cannot be known, so a new one never gets it) take their round-1 hashed name,
+       then round 2, ...: a candidate another item holds or wants in the same round is skipped to the
+       next round.
+    4. An item still without a name after round :data:`MAX_ROUNDS` is left out of the result.
+    The result depends on the sets of items and held names only, not on their order.
     """
     keys = sorted(set(items))
     kecs = {key: kecs_reference_name(*key) for key in keys}
-    sharing: dict[str, int] = {}
-    for name in kecs.values():
-        sharing[name] = sharing.get(name, 0) + 1
-    holder: dict[str, tuple[str, str]] = {}
+    claims: dict[str, list[tuple[str, str]]] = {}
+    for key in keys:
+        name = (held or {}).get(key)
+        # The KECS name first: what almost every master holds, without hashing every round.
+        if name is not None and ((name == kecs[key] and is_dns1123_subdomain(name)) or name in possible_names(*key)):
+            claims.setdefault(name, []).append(key)
+    holder = {name: claimants[0] for name, claimants in claims.items() if len(claimants) == 1}
+    incumbents = set(holder.values())
+    sharing = Counter(kecs.values())
     pending = []
     for key in keys:
-        if is_dns1123_subdomain(kecs[key]) and sharing[kecs[key]] == 1:
+        if key in incumbents:
+            continue
+        if is_dns1123_subdomain(kecs[key]) and sharing[kecs[key]] == 1 and kecs[key] not in holder:
             holder[kecs[key]] = key
         else:
             pending.append(key)
     for round in range(1, MAX_ROUNDS + 1):
+        if not pending:
+            break
         wanted = {key: kubernetes_name(*key, round=round) for key in pending}
-        count: dict[str, int] = {}
-        for name in wanted.values():
-            count[name] = count.get(name, 0) + 1
+        count = Counter(wanted.values())
         still = []
         for key in pending:
             if count[wanted[key]] == 1 and wanted[key] not in holder:
@@ -178,14 +195,6 @@ def assign_names(items: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]
             else:
                 still.append(key)
         pending = still
-        if not pending:
-            break
-    if pending:
-        shown = ", ".join(f"{source} item {name!r}" for source, name in pending[:5])
-        raise NameCollisionError(
-            f"no unique Kubernetes name for {shown} after {MAX_ROUNDS} rounds of hashing "
-            "(other items already hold every candidate): rename one of the items"
-        )
     return {key: name for name, key in holder.items()}
 
 

@@ -23,6 +23,7 @@ from kecs_secrets.demand import (
 )
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
 from kecs_secrets.freshness import kept_data
+from kecs_secrets.incumbents import held_names
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
@@ -159,7 +160,9 @@ def make_plan(
         refs += pod_refs
         warnings += pod_warnings
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
-    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
+    # Masters keep their names while their item exists: a new item never takes, moves or blocks one.
+    held = held_names(stack_state.objects, settings.master_namespace) if stack_state else {}
+    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys, held)
     warnings += list(layout.warnings)
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
@@ -184,14 +187,14 @@ def make_plan(
         existing = {o.name for o in stack_state.objects if o.kind in MASTER_KINDS and o.namespace == settings.master_namespace}
         existing |= {name for kind, ns, name, _ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
     # A master whose item now has another name (its label and annotation say which item it holds) is renamed:
-    # the new one is made before the old one goes, and that does not count against the guard.
+    # the new one is made before the old one goes. The old one is deleted all the same: the guard counts it.
     new_name = {m.item.key: m.name for m in layout.masters}
     sources = master_sources(snapshot, settings.master_namespace, stack)
     renamed = tuple(
         (name, new_name[sources[name]]) for name in sorted(existing) if name not in planned and sources.get(name) in new_name
     )
     deletions = check_deletions(
-        existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
+        existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, renamed=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
     return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)

@@ -165,28 +165,29 @@ def find_leftovers(
 
 
 def check_deletions(
-    existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool, moved: Iterable[str] = ()
+    existing: Iterable[str], planned: Iterable[str], limit: int, allow: bool, renamed: Iterable[str] = ()
 ) -> list[str]:
     """The deletion guard: masters that exist (made by this stack) but are not planned any more.
 
     Refuses when more than ``limit`` would go, or when every existing master would go (an empty or
-    unreadable source must never read as "delete everything"), unless ``allow`` is set. Masters in
-    ``moved`` go only because their item now has another name (its new master is made before the old
-    one goes): they do not count against the limit. Returns the names that will be deleted.
+    unreadable source must never read as "delete everything"), unless ``allow`` is set. Every master
+    that goes counts, also those in ``renamed`` (their item now has another name; the message says how
+    many of them there are). Returns the names that will be deleted.
     """
-    existing_set, planned_set = set(existing), set(planned)
-    doomed = sorted(existing_set - planned_set)
-    lost = [name for name in doomed if name not in set(moved)]
-    if allow or not lost:
+    planned_set = set(planned)
+    doomed = sorted(set(existing) - planned_set)
+    if allow or not doomed:
         return doomed
-    if len(lost) > limit:
+    moved = len(set(renamed) & set(doomed))
+    of_which = f", {moved} of them renamed (their item now has another name)" if moved else ""
+    if len(doomed) > limit:
         raise DeletionGuardError(
-            f"this run would delete {len(lost)} masters (limit {limit}), e.g. {lost[:5]}; "
+            f"this run would delete {len(doomed)} masters (limit {limit}){of_which}, e.g. {doomed[:5]}; "
             "set kecs-secrets:allowMassDeletion=true to proceed"
         )
     if not planned_set:
         raise DeletionGuardError(
-            f"the source lists no items, so this run would delete all {len(lost)} masters; "
+            f"the source lists no items, so this run would delete all {len(doomed)} masters; "
             "set kecs-secrets:allowMassDeletion=true if that is really wanted"
         )
     return doomed

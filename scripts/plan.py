@@ -3,8 +3,10 @@
 
     .venv/bin/python -m scripts.plan [--stack dev]
 
-Reads Pulumi.<stack>.yaml, the inventory (metadata only) and the demand, checks the cluster when it
-can, and prints masters, replicas and RBAC. Never prints a value.
+Reads Pulumi.<stack>.yaml, the inventory (metadata only), the demand and the stack's state (the names
+its masters hold: they keep them), checks the cluster when it can, and prints masters, replicas and
+RBAC. Never prints a value. Without the state (no such stack yet, no CLI) it names items as on a fresh
+stack, with a warning saying so.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import make_plan
 from providers.aws_source import BotoSource
 from providers.kube import KubeReader
+from providers.pulumi_state import PulumiStackState
 from providers.stack_config import load_settings, read_stack_file
 from providers.task_definitions import TaskDefinitionFiles
 
@@ -36,7 +39,8 @@ def main() -> int:
         settings = load_settings()
         cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
         plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
-                         TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+                         TaskDefinitionFiles(ROOT), dry_run=True, state=PulumiStackState(args.stack, cwd=ROOT),
+                         warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     except KecsSecretsError as err:
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         return 1

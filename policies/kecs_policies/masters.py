@@ -39,7 +39,10 @@ NAME = "kecs-master-placement"
 
 def expected_names(source: str, source_name: str) -> tuple[str, ...]:
     """The names the program may give a master: KECS's reference name (when Kubernetes accepts it), else
-    and on a collision the hashed forms ``<mended name>-<8 hex>`` of each round (kecs_secrets.naming)."""
+    and on a collision the hashed forms ``<mended name>-<8 hex>`` of each round (kecs_secrets.naming).
+
+    A master keeps its name while its item exists, and the program keeps only a name that is one of
+    these for that item, so the check holds for every master it ever made under the current rule."""
     return possible_names(source, source_name)
 
 
@@ -80,7 +83,7 @@ def master_placement_validator(args: ResourceValidationArgs, report_violation: R
         return
     expected = expected_names(source, source_name)
     if name not in expected:
-        others = f" (or, on a name collision, one of {list(expected[1:])})" if len(expected) > 1 else ""
+        others = f" (or, on a name collision, a hashed form such as {expected[1]!r})" if len(expected) > 1 else ""
         report_violation(
             f"master {shown(name)} is not the name given for {source} item {shown(source_name)}: "
             f"expected {expected[0]!r}{others}",

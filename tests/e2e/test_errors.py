@@ -20,7 +20,6 @@ import yaml
 from pulumi import automation as auto
 
 from kecs_secrets import errors
-from kecs_secrets.naming import MAX_ROUNDS, kubernetes_name
 from tests.support import kubeconfigs as kc
 from tests.support.counting_proxy import CountingProxy
 from tests.support.stack import ProjectStack, toolchain_path
@@ -140,15 +139,6 @@ def _failing_value_reads(status: int, code: str) -> Callable[[Env], Any]:
     return setup
 
 
-def _colliding(p: str) -> list[str]:
-    """Two secrets share one KECS name ({p}c/x, {p}c/X); further secrets hold, under their own names, every
-    hashed name the first of them could take (rounds 1 to MAX_ROUNDS), so it is left without one."""
-    return [f"{p}c/x", f"{p}c/X"] + [
-        kubernetes_name("secretsmanager", f"{p}c/x", round=r).removeprefix("sm-").replace(f"{p}c-x", f"{p}c/x", 1)
-        for r in range(1, MAX_ROUNDS + 1)
-    ]
-
-
 ROWS = {
     "unknown-config-key": Row(
         errors.ConfigError,
@@ -176,12 +166,6 @@ ROWS = {
         lambda env: {"demand": {"kube-system": [f"{env.p}/db"]}},
         lambda env: "namespace 'kube-system' from config kecs-secrets:demand.kube-system[0] is on the deny list "
         "['kube-system', 'kube-public', 'kube-node-lease', 'default']",
-    ),
-    "name-collision": Row(
-        errors.NameCollisionError,
-        lambda env: {"namePrefixes": [f"{env.p}c/"], "demand": {}},
-        lambda env: f"no unique Kubernetes name for secretsmanager item '{env.p}c/x' after {MAX_ROUNDS} rounds of hashing "
-        "(other items already hold every candidate): rename one of the items",
     ),
     "unmanaged-object": Row(
         errors.UnmanagedObjectError,
@@ -280,8 +264,6 @@ def data(endpoint, kube, aws):
     kube.create_namespace(master_ns)
     kube.create_ecs_namespace(f"web-{p}", "us-east-1")
     made = [sm.create_secret(Name=f"{p}/db", SecretString=json.dumps({"username": "admin", "password": random.token_hex(8)}))]
-    for name in _colliding(p):
-        made.append(sm.create_secret(Name=name, SecretString="x"))
     yield p, master_ns, web, made[0]["ARN"]
     for secret in made:
         sm.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)

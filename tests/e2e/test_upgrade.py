@@ -4,7 +4,8 @@ The previous release (commit 89d196e: runs of separators collapsed into one '-',
 ConfigMaps) makes the stack; the current program then runs one `up` on the same state. The new objects
 (new names, and Secrets where ConfigMaps were) must exist before any old one goes: the engine's steps say
 so, and a watcher polling the cluster during the run never sees a replica missing from both its old and
-its new form. Renamed masters do not count against the deletion guard (maxMasterDeletions is 0 here).
+its new form. A rename deletes the old master, so renamed masters count against the deletion guard: the 4
+renames here need maxMasterDeletions 4 (ConfigMaps that become Secrets keep their names: no deletion).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def upgrade(tmp_path_factory, endpoint, kubeconfig, kube, aws):
             "namePrefixes": [f"{p}/", f"/{p}/"],
             "kubeconfig": kubeconfig,
             "taskDefinitions": [{"path": "task-definitions/web.json", "cluster": f"web-{p}"}],
-            "maxMasterDeletions": 0,
+            "maxMasterDeletions": 4,  # the 4 renamed masters (see moves()): every deletion counts, renames included
         }
         stack = ProjectStack(base, f"upgrade-{p}", config, {"task-definitions/web.json": json.dumps(task)}, program_root=previous)
         _, first = stack.up()

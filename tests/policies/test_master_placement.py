@@ -38,6 +38,21 @@ CASES = [
         master(COLLIDING[("ssm", "/App/DB_pass")], "/App/DB_pass", source="ssm", item_type="SecureString"),
         [],
     ),
+    (
+        "a round beyond the third (squatters held rounds 1 to 3 when it was named; it keeps the name)",
+        master(kubernetes_name("ssm", "/App/DB_pass", round=4), "/App/DB_pass", source="ssm", item_type="SecureString"),
+        [],
+    ),
+    (
+        "the last round a new item may take",
+        master(kubernetes_name("ssm", "/App/DB_pass", round=MAX_ROUNDS), "/App/DB_pass", source="ssm", item_type="SecureString"),
+        [],
+    ),
+    (
+        "another item's hashed name",
+        master(kubernetes_name("ssm", "app/db-pass", round=1), "/App/DB_pass", source="ssm", item_type="SecureString"),
+        [POLICY],
+    ),
     ("long name cut with a hash", master(kubernetes_name("secretsmanager", "x" * 400), "x" * 400), []),
     ("KECS bug 1: dot sanitised away", master("sm-myapp-prod-db-v2", "myapp/prod/db.v2"), [POLICY]),
     ("KECS bug 2: suffix stripped", master("sm-app", "app-config"), [POLICY]),

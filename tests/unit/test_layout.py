@@ -267,7 +267,10 @@ class TestKecsWarnings:
         assert plan(inventory_items, demand).warnings == ()
 
 
-def test_deletion_guard_does_not_count_masters_that_only_moved_to_a_new_name():
-    assert check_deletions(["a", "b", "c"], ["a2", "b2", "c"], limit=0, allow=False, moved=["a", "b"]) == ["a", "b"]
-    with pytest.raises(DeletionGuardError, match=r"delete 1 masters \(limit 0\)"):
-        check_deletions(["a", "b", "c"], ["a2", "c"], limit=0, allow=False, moved=["a"])
+def test_deletion_guard_counts_masters_that_only_moved_to_a_new_name():
+    # A rename deletes the old master (and its replicas) all the same: it counts like any other deletion.
+    with pytest.raises(DeletionGuardError, match=r"delete 2 masters \(limit 1\), 2 of them renamed"):
+        check_deletions(["a", "b", "c"], ["a2", "b2", "c"], limit=1, allow=False, renamed=["a", "b"])
+    assert check_deletions(["a", "b", "c"], ["a2", "b2", "c"], limit=2, allow=False, renamed=["a", "b"]) == ["a", "b"]
+    with pytest.raises(DeletionGuardError, match=r"delete 1 masters \(limit 0\), 1 of them renamed"):
+        check_deletions(["a", "b", "c"], ["a2", "b", "c"], limit=0, allow=False, renamed=["a"])

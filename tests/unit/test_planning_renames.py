@@ -1,4 +1,4 @@
-"""make_plan with fakes of the ports: masters renamed by the naming rule, and the deletion guard around them."""
+"""make_plan with fakes of the ports: masters renamed by the naming rule, and the deletion guard that counts them."""
 
 from __future__ import annotations
 
@@ -49,19 +49,19 @@ def old_master(source, source_name):
     }
 
 
-def test_masters_renamed_by_the_new_naming_do_not_count_against_the_deletion_guard():
+def test_masters_renamed_by_the_new_naming_count_against_the_deletion_guard():
     # Under the old rule every run of separators collapsed: 'svc-<i>/db--main' was 'sm-svc-<i>-db-main'.
     names = [f"svc-{i}/db--main" for i in range(12)]
     old = {("Secret", "kecs-system", f"sm-svc-{i}-db-main"): old_master("secretsmanager", n) for i, n in enumerate(names)}
     old[("Secret", "kecs-system", "sm-gone")] = old_master("secretsmanager", "gone")
-    settings = parse_config({"maxMasterDeletions": 1})
+    # A rename deletes the old master and its replicas: 12 renames and one gone item are 13 deletions.
+    with pytest.raises(DeletionGuardError, match=r"delete 13 masters \(limit 12\), 12 of them renamed"):
+        make_plan(parse_config({"maxMasterDeletions": 12}), STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(),
+                  dry_run=False, state=StateOf(old))
+    settings = parse_config({"maxMasterDeletions": 13})
     plan = make_plan(settings, STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(), dry_run=False, state=StateOf(old))
     assert sorted(plan.renamed) == sorted((f"sm-svc-{i}-db-main", f"sm-svc-{i}-db--main") for i in range(12))
     assert "sm-gone" in plan.deletions and len(plan.deletions) == 13
-    # Real losses still count: two gone items with a limit of one are refused.
-    old[("Secret", "kecs-system", "sm-gone-too")] = old_master("secretsmanager", "gone-too")
-    with pytest.raises(DeletionGuardError, match=r"delete 2 masters \(limit 1\)"):
-        make_plan(settings, STACK, FakeSource([sm(n) for n in names]), FakeCluster(old), NoFiles(), dry_run=False, state=StateOf(old))
 
 
 def test_a_configmap_master_that_becomes_a_secret_is_not_a_deletion():

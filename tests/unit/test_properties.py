@@ -18,7 +18,7 @@ from kecs_secrets.demand import references_from_pods
 from kecs_secrets.errors import ConfigError, KecsSecretsError, ReferenceResolutionError
 from kecs_secrets.layout import plan_layout
 from kecs_secrets.model import SECRETSMANAGER, SSM, Reference, SourceItem
-from kecs_secrets.naming import assign_names, is_dns1123_label, is_dns1123_subdomain, kubernetes_name
+from kecs_secrets.naming import assign_names, is_dns1123_label, is_dns1123_subdomain, kubernetes_name, possible_names
 from kecs_secrets.references import Inventory, resolve_reference
 
 REGION, ACCOUNT = "us-east-1", "000000000000"
@@ -75,6 +75,37 @@ def test_names_are_valid_unique_deterministic_and_order_independent(items, seed)
     assert len(set(names.values())) == len(names), "two items share a name"
     assert assign_names(items) == names
     assert assign_names(_shuffled(items, seed)) == names
+
+
+def _adversaries(names: dict, picks: list[int]) -> list:
+    """Items an attacker would add beside named ones: a look-alike (``/`` as ``_``), and one named like the name held."""
+    added = []
+    for index, ((source, name), held) in enumerate(sorted(names.items())):
+        pick = picks[index % len(picks)] if picks else 0
+        if pick & 1:
+            added.append((source, name.replace("/", "_") if "/" in name else name.upper()))
+        if pick & 2:
+            added.append((source, held.split("-", 1)[1]))
+    return added
+
+
+@PROPERTY
+@given(st.lists(keys, max_size=10), st.lists(keys, max_size=8), st.lists(st.integers(0, 3), max_size=10),
+       st.lists(st.booleans(), max_size=10), st.integers(0, 2**16))
+def test_existing_items_keep_their_names_whatever_is_added(existing, added, picks, removed, seed):
+    """Two more runs after a first: items are added (random, look-alikes, squatters on held names), some removed."""
+    first = assign_names(existing)
+    items = [*existing, *added, *_adversaries(first, picks)]
+    second = assign_names(_shuffled(items, seed), first)
+    assert {key: second[key] for key in first} == first, "an existing item lost its name"
+    assert len(set(second.values())) == len(second), "two items share a name"
+    assert second == assign_names(items, dict(reversed(first.items())))
+    for (source, name), assigned in second.items():
+        assert assigned in possible_names(source, name)
+    kept = [key for index, key in enumerate(sorted(second)) if not (removed[index % len(removed)] if removed else False)]
+    third = assign_names([*kept, *_adversaries(second, picks[::-1])], second)
+    assert {key: third[key] for key in kept} == {key: second[key] for key in kept}
+    assert len(set(third.values())) == len(third)
 
 
 @PROPERTY
