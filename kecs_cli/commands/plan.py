@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Print the layout a stack would converge to, without Pulumi: a dry run of the planning step.
 
-    .venv/bin/python -m scripts.plan [--stack dev]
+    kecs-secrets plan [--stack dev]                 (`make plan`)
 
-Reads Pulumi.<stack>.yaml, the inventory (metadata only) and the demand, checks the cluster when it
+Reads Pulumi.<stack>.yaml of the project directory, the inventory (metadata only) and the demand, checks the cluster when it
 can, and prints masters, replicas and RBAC. Never prints a value.
 """
 
@@ -15,31 +14,30 @@ import sys
 
 import pulumi.runtime
 
-from kecs_secrets.errors import KecsSecretsError
+from kecs_cli import PROJECT_ROOT
+from kecs_cli.commands import DEFAULT_EXIT_CODES
 from kecs_secrets.planning import make_plan
 from providers.aws_source import BotoSource
 from providers.kube import KubeReader
 from providers.stack_config import load_settings, read_stack_file
 from providers.task_definitions import TaskDefinitionFiles
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(PROJECT_ROOT)
+EXIT_CODES = {**DEFAULT_EXIT_CODES, 0: "the layout was printed (warnings, if any, on stderr and after it)"}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev")
-    args = parser.parse_args()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="the stack whose Pulumi.<stack>.yaml is read (default: dev)")
+
+
+def run(args: argparse.Namespace) -> int:
     os.chdir(ROOT)
-    try:
-        # The same typed getters as the program: the stack file's values go where the CLI would put them.
-        pulumi.runtime.set_all_config(read_stack_file(f"Pulumi.{args.stack}.yaml"))
-        settings = load_settings()
-        cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
-        plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
-                         TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
-    except KecsSecretsError as err:
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
-        return 1
+    # The same typed getters as the program: the stack file's values go where the CLI would put them.
+    pulumi.runtime.set_all_config(read_stack_file(f"Pulumi.{args.stack}.yaml"))
+    settings = load_settings()
+    cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
+    plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
+                     TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     layout = plan.layout
     print(f"masters in {settings.master_namespace} ({len(layout.masters)}):")
     for m in layout.masters:
@@ -54,7 +52,3 @@ def main() -> int:
     for warning in plan.warnings:
         print(f"warning: {warning}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
