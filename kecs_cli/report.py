@@ -141,11 +141,11 @@ def to_mermaid(summary: Summary) -> str:
             if ref.resolves:
                 if ("replica", ns, ref.name) not in ids:  # a Secret of that name the stack did not make
                     lines.append(f"    {node('replica', ns, ref.name)}[{_label(ref.name + ' (not made by the stack)')}]")
-                edges.append(f"  {node('replica', ns, ref.name)} -- {arrow} --> {node('pod', ns, ref.pod)}")
+                edges.append(f"  {node('replica', ns, ref.name)} -->|{arrow}| {node('pod', ns, ref.pod)}")
             else:
                 if ("x", ns, ref.name) not in ids:
                     lines.append(f"    {node('x', ns, ref.name)}[{_label(ref.name + ': missing')}]:::missing")
-                edges.append(f"  {node('x', ns, ref.name)} -. {arrow} .-> {node('pod', ns, ref.pod)}")
+                edges.append(f"  {node('x', ns, ref.name)} -.->|{arrow}| {node('pod', ns, ref.pod)}")
                 missing.append(f"- `{ref.namespace}/{ref.pod}` {ref.container}/{ref.env} → `{ref.name}/{ref.key}`: {ref.problem}")
         lines.append("  end")
     lines += edges
