@@ -28,7 +28,10 @@ help:
 	@echo "make test          every test (unit, program, provider, policies, e2e) against real components"
 	@echo "make policy-check  pulumi preview of the '$(STACK)' stack with the CrossGuard policy pack"
 	@echo "make plan          print the layout the '$(STACK)' stack would converge to (no Pulumi, no changes)"
+	@echo "make summary       what the stack made, and whether every KECS pod's secretKeyRef resolves"
+	@echo "                   (SUMMARY_ARGS=\"--json PATH --mermaid PATH\": also a JSON report and a Mermaid diagram)"
 	@echo "make bench         benchmark against a plain Pulumi program making the same objects, and a direct script"
+	@echo "                   (bench/results.md, drawn as bench/results.svg)"
 	@echo "make stop          stop LocalStack and the control plane"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
