@@ -28,7 +28,10 @@ help:
 	@echo "make test          every test (unit, program, provider, policies, e2e) against real components"
 	@echo "make policy-check  pulumi preview of the '$(STACK)' stack with the CrossGuard policy pack"
 	@echo "make plan          print the layout the '$(STACK)' stack would converge to (no Pulumi, no changes)"
+	@echo "make summary       what the stack made, and whether every KECS pod's secretKeyRef resolves"
+	@echo "                   (SUMMARY_ARGS=\"--json PATH --mermaid PATH\": also a JSON report and a Mermaid diagram)"
 	@echo "make bench         benchmark against a plain Pulumi program making the same objects, and a direct script"
+	@echo "                   (bench/results.md, drawn as bench/results.svg)"
 	@echo "make stop          stop LocalStack and the control plane"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -75,10 +78,10 @@ namespaces: cluster
 seed: venv localstack
 	$(VENV)/bin/python scripts/seed_demo.py --endpoint "$$(scripts/localstack.sh endpoint)" $(if $(EDGE_CASES),--edge-cases)
 
-# One Pending pod per demo task definition, made the way KECS's task converter makes it (scripts/kecs_pods.py):
+# One Pending pod per demo task definition, made the way KECS's task converter makes it (kecs-secrets kecs-pods):
 # kecs.dev/secret-<i>-arn annotations and env secretKeyRefs. No kubelet runs them; `make summary` checks them.
 pods: venv namespaces seed
-	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python -m scripts.kecs_pods create \
+	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/kecs-secrets kecs-pods create \
 		'examples/task-definitions/*.json:default' '.state/seed/task-definitions/*.json:batch'
 
 $(STATE)/pulumi:
@@ -96,14 +99,15 @@ up preview: venv toolchain plugins $(STATE)/pulumi
 # `pulumi destroy` deletes by name whatever the state holds: first check that every such object is still ours.
 destroy: venv toolchain plugins $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
-	$(PULUMI_ENV) $(VENV)/bin/python -m scripts.destroy_check --stack $(STACK)
+	$(PULUMI_ENV) $(VENV)/bin/kecs-secrets destroy-check --stack $(STACK)
 	$(PULUMI_ENV) pulumi destroy --yes --stack $(STACK)
 
 plan: venv
-	$(VENV)/bin/python -m scripts.plan --stack $(STACK)
+	$(VENV)/bin/kecs-secrets plan --stack $(STACK)
 
+# SUMMARY_ARGS="--json PATH --mermaid PATH" also writes the JSON report and the layout as a Mermaid diagram.
 summary: venv
-	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/python -m scripts.summary
+	KUBECONFIG="$(STATE)/cluster/kubeconfig" $(VENV)/bin/kecs-secrets summary $(SUMMARY_ARGS)
 
 policy-check: venv toolchain plugins $(STATE)/pulumi
 	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive

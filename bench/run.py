@@ -31,7 +31,8 @@ how soon a changed value reaches the cluster. --phases measures only some phases
 and to the baseline come from the same invocation. Main runs use PULUMI_SKIP_CHECKPOINTS=true and --parallel 32; --compare
 adds runs in another mode (checkpoints = Pulumi's defaults, a checkpoint after every step: the first
 `up` only; provider-qps = the Kubernetes provider's own client limit) for ours and the floor.
-Results: printed, and written to bench/results.md (after every size). Exits 1 if a no-change preview or
+Results: printed, and written to bench/results.md (after every size), drawn beside it as bench/results.svg
+(bench/plot.py). Exits 1 if a no-change preview or
 up of the project read a secret value. The default invocation takes about an hour on a quiet 2-core
 machine, a third of it the checkpoints comparison at 500,10,50 (`--compare checkpoints@200,5,20`: minutes).
 
@@ -67,6 +68,7 @@ import boto3
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import plot
 from components.objects import DELETION_POLICY
 from kecs_secrets.config import parse_config
 from kecs_secrets.layout import READ_RESOURCES, READ_VERBS, Layout
@@ -692,6 +694,12 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def write_results(out: Path, text: str) -> None:
+    """The results table, and its drawing beside it (bench/plot.py: results.md -> results.svg)."""
+    out.write_text(text, encoding="utf-8")
+    plot.draw(plot.parse(text), out.with_suffix(".svg"))
+
+
 def parse_size(text: str) -> tuple[int, int, int]:
     n, m, k = (int(x) for x in text.split(","))
     return n, m, k
@@ -776,7 +784,7 @@ def main() -> int:
         results.append(run_group(size, mode, programs, runs, baseline, endpoint, kubeconfig, kube))
         # Written after every size, so a long run that is stopped keeps what it measured.
         took = f"\nTook {(time.monotonic() - started) / 60:.0f} minutes.\n"
-        Path(args.out).write_text(header + table(results) + "\n" + took, encoding="utf-8")
+        write_results(Path(args.out), header + table(results) + "\n" + took)
     print(header + table(results))
     reading = [
         (r["size"], label, r["mode"], phase)

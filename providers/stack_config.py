@@ -58,7 +58,7 @@ def load_settings() -> Settings:
 def read_stack_file(path: str) -> dict[str, str]:
     """Every key of a stack config file (``Pulumi.<stack>.yaml``), as the text the Pulumi CLI hands a program.
 
-    For reading a stack's settings without the CLI (``scripts/plan.py``): hand the result to
+    For reading a stack's settings without the CLI (``kecs-secrets plan``): hand the result to
     ``pulumi.runtime.set_all_config`` and :func:`load_settings` reads it with the same getters.
     """
     try:

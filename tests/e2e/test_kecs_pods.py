@@ -3,7 +3,7 @@
 KECS (nandemo-ya/kecs at 02bca9b, controlplane/internal/converters/task_converter.go) turns each
 ``containerDefinitions[].secrets[]`` entry into a pod annotation ``kecs.dev/secret-<i>-arn`` (i from 0) and,
 for an ARN, an env var ``secretKeyRef{name, key}`` in the pod's namespace. The pods here are made by the
-stand-in scripts/kecs_pods.py from task definitions with the real ARNs, in an ECS cluster namespace; the
+stand-in `kecs-secrets kecs-pods` from task definitions with the real ARNs, in an ECS cluster namespace; the
 stack reads them with ``podDemand``. No kubelet runs here, so the pods stay Pending; a reference resolves
 when the Secret exists in the pod's namespace and has the key, which is what a kubelet would need.
 """
@@ -15,12 +15,11 @@ import json
 import os
 import secrets as random
 import subprocess
-import sys
 
 import pytest
 
 from components.outputs import OUTPUT_WARNINGS
-from scripts.kecs_pods import check_pods, kecs_pod
+from kecs_cli.commands.kecs_pods import check_pods, kecs_pod
 from tests.support.cluster import wait_for
 from tests.support.stack import ProjectStack
 
@@ -262,7 +261,7 @@ def test_no_secret_value_in_the_run_output(served):
 def test_make_summary_shows_each_pod_reference_and_whether_it_resolves(served, kubeconfig):
     world, _, _, _ = served
     done = subprocess.run(
-        [sys.executable, "-m", "scripts.summary", "--kubeconfig", str(kubeconfig), "--master-namespace", world.master_ns],
+        [os.path.join(ROOT, ".venv", "bin", "kecs-secrets"), "summary", "--kubeconfig", str(kubeconfig), "--master-namespace", world.master_ns],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     shown: dict[str, list[str]] = {}

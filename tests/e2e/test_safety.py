@@ -144,7 +144,7 @@ def cli(stack: ProjectStack, *args: str, timeout: float = 300) -> subprocess.Com
 def destroy_check(stack: ProjectStack) -> subprocess.CompletedProcess:
     """`make destroy`'s first step, run in the stack's project directory."""
     return subprocess.run(
-        [os.path.join(ROOT, ".venv", "bin", "python"), "-m", "scripts.destroy_check", "--stack", stack.name],
+        [os.path.join(ROOT, ".venv", "bin", "kecs-secrets"), "destroy-check", "--stack", stack.name],
         cwd=stack.workdir, env=cli_env(stack, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300, check=False,
     )
 

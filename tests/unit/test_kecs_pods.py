@@ -1,11 +1,11 @@
-"""The KECS stand-in (scripts/kecs_pods.py): pods as KECS's task converter makes them, and the resolution check."""
+"""The KECS stand-in (`kecs-secrets kecs-pods`, kecs_cli/commands/kecs_pods.py): pods as KECS's task converter makes them, and the resolution check."""
 
 from __future__ import annotations
 
 import pytest
 
+from kecs_cli.commands.kecs_pods import check_pods, kecs_pod, secret_key_ref
 from kecs_secrets.naming import kecs_secret_key_ref
-from scripts.kecs_pods import check_pods, kecs_pod, secret_key_ref
 from tests.unit.test_kecs_compatibility import corpus, items_of, value_froms
 from tests.unit.test_kecs_compatibility import kecs_secret_key_ref as compat_reading
 

@@ -195,7 +195,8 @@ def _readme_rows():
     import os
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(root, "README.md"), encoding="utf-8") as handle:
+    # The names table moved from the README to docs/names.md; `-k readme` still selects this test.
+    with open(os.path.join(root, "docs", "names.md"), encoding="utf-8") as handle:
         text = handle.read()
     table = text.split("<!-- names-table -->", 1)[1].split("<!-- /names-table -->", 1)[0]
     expand = lambda cell: re.sub(r"(\w)\u00d7(\d+)", lambda m: m.group(1) * int(m.group(2)), cell.strip().strip("`"))  # noqa: E731

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """A stand-in for KECS's task converter: the pod KECS makes of an ECS task definition, and whether its secrets resolve.
 
-    .venv/bin/python -m scripts.kecs_pods create [--kubeconfig PATH] [--region R] FILE:CLUSTER [FILE:CLUSTER ...]
-    .venv/bin/python -m scripts.kecs_pods check  [--kubeconfig PATH]
+    kecs-secrets kecs-pods create [--kubeconfig PATH] [--region R] FILE:CLUSTER [FILE:CLUSTER ...]   (`make pods`)
+    kecs-secrets kecs-pods check  [--kubeconfig PATH]
 
 Follows nandemo-ya/kecs at 02bca9b, controlplane/internal/converters/task_converter.go, on its own (it does
 not use the project's naming code, so it can tell when the project and KECS disagree):
@@ -32,12 +31,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kecs_cli import PROJECT_ROOT
+from kecs_cli.commands import DEFAULT_EXIT_CODES
 from kecs_secrets.errors import ClusterRequestError, KecsSecretsError
 from providers.kube import KubeReader
 
-__all__ = ["PodReference", "check_pods", "kecs_pod", "pod_references", "secret_key_ref", "valid_name"]
+__all__ = ["PodReference", "check_pods", "cluster_secrets", "kecs_pod", "pod_references", "secret_key_ref", "valid_name"]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(PROJECT_ROOT)
+EXIT_CODES = {
+    **DEFAULT_EXIT_CODES,
+    0: "create: every pod was created or refused as KECS's would be (each said on stdout); check: the report was printed, "
+       "whether or not every reference resolves",
+    2: "wrong usage, or a create argument that is not FILE:CLUSTER",
+}
 _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ANNOTATION_ARN = "kecs.dev/secret-{}-arn"
@@ -225,21 +232,26 @@ def check(kube: KubeReader, out=sys.stdout) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["create", "check"])
-    parser.add_argument("specs", nargs="*", help="create: task definition files (globs, relative to the project) and their ECS cluster")
-    parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", os.path.join(ROOT, ".state/cluster/kubeconfig")))
-    parser.add_argument("--region", default="us-east-1")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "create":
-            return create(PodWriter(args.kubeconfig), args.specs, args.region)
-        return check(KubeReader(args.kubeconfig))
-    except KecsSecretsError as err:
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
-        return 1
+def default_kubeconfig() -> str:
+    """$KUBECONFIG, else the local control plane's (`make cluster`)."""
+    return os.environ.get("KUBECONFIG", os.path.join(ROOT, ".state/cluster/kubeconfig"))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{create,check}")
+    made = sub.add_parser("create", help="create one Pending pod per task definition file, the KECS way",
+                          description="Create one Pending pod per task definition file in <cluster>-<region>, the KECS way.")
+    made.add_argument("specs", nargs="+", metavar="FILE:CLUSTER",
+                      help="task definition files (globs, relative to the project directory) and their ECS cluster")
+    made.add_argument("--region", default="us-east-1", help="the ECS region: the pods go to <cluster>-<region> (default: us-east-1)")
+    checked = sub.add_parser("check", help="whether every secretKeyRef of the KECS pods resolves",
+                             description="Whether every secretKeyRef of every KECS pod resolves: a Secret of that name in "
+                                         "the pod's namespace, with that key.")
+    for child in (made, checked):
+        child.add_argument("--kubeconfig", default=default_kubeconfig(), help="default: $KUBECONFIG, else .state/cluster/kubeconfig")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "create":
+        return create(PodWriter(args.kubeconfig), args.specs, args.region)
+    return check(KubeReader(args.kubeconfig))
