@@ -14,10 +14,11 @@ They run before any resource is registered, so a bad run changes nothing:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kecs_secrets.errors import DeletionGuardError, LayoutError, OwnershipError, UnmanagedObjectError
+from kecs_secrets.isolation import Unserved
 from kecs_secrets.layout import Layout
 from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_SOURCE, StateObject
 
@@ -32,6 +33,7 @@ __all__ = [
     "doomed_objects",
     "find_leftovers",
     "find_unmanaged",
+    "isolate_unmanaged",
     "managed_masters",
     "master_sources",
     "missing_namespaces",
@@ -94,6 +96,44 @@ def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
             f"these objects already exist and were not made by this stack: {listed}{more}. "
             "Rename or remove them, or set kecs-secrets:adoptExisting=true to take them over"
         )
+
+
+def isolate_unmanaged(layout: Layout, conflicts: Iterable[ObjectKey], master_namespace: str) -> tuple[Layout, list[ObjectKey]]:
+    """Isolate the unmanaged objects that sit in namespaces receiving replicas; return the layout without what they
+    block, and the conflicts that still stop the run (in the master namespace, or cluster-scoped).
+
+    Whoever may write in their own namespace can make an object under a replica's name; that skips this
+    replica only (or, for the reader ServiceAccount, that namespace's RBAC: binding someone else's
+    ServiceAccount would hand it read access to the masters). Each is a warning line, and each reference
+    asking for a skipped replica is unserved (an Event on its pod). The master namespace is the stack's
+    own: an object there stays an error.
+    """
+    isolated = {key for key in conflicts if key[1] and key[1] != master_namespace}
+    if not isolated:
+        return layout, sorted(conflicts)
+    warnings, unserved = list(layout.warnings), list(layout.unserved)
+    hint = "rename or remove it, or set kecs-secrets:adoptExisting=true to take it over"
+    replicas = []
+    for replica in layout.replicas:
+        key = (replica.kind, replica.namespace, replica.name)
+        if key not in isolated:
+            replicas.append(replica)
+            continue
+        why = f"{shown(key)} already exists and was not made by this stack"
+        warnings.append(f"{why}: that replica is skipped, the rest of the run goes on ({hint})")
+        unserved += [Unserved(ref, why) for ref in layout.demanded_by.get((replica.namespace, replica.master), ())]
+    rbac = []
+    for plan in layout.rbac:
+        key = ("ServiceAccount", plan.namespace, plan.service_account)
+        if key not in isolated:
+            rbac.append(plan)
+            continue
+        warnings.append(
+            f"{shown(key)} already exists and was not made by this stack: namespace {plan.namespace} gets no reader "
+            f"ServiceAccount and RoleBinding this run, the rest of the run goes on ({hint})"
+        )
+    trimmed = replace(layout, replicas=tuple(replicas), rbac=tuple(rbac), warnings=tuple(warnings), unserved=tuple(sorted(unserved)))
+    return trimmed, sorted(set(conflicts) - isolated)
 
 
 def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str) -> list[str]:
