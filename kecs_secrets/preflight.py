@@ -99,41 +99,47 @@ def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
 
 
 def isolate_unmanaged(layout: Layout, conflicts: Iterable[ObjectKey], master_namespace: str) -> tuple[Layout, list[ObjectKey]]:
-    """Isolate the unmanaged objects that sit in namespaces receiving replicas; return the layout without what they
-    block, and the conflicts that still stop the run (in the master namespace, or cluster-scoped).
+    """Isolate the unmanaged objects that block one namespace only; return the layout without what they block, and
+    the conflicts that still stop the run (masters, and the shared ClusterRole).
 
-    Whoever may write in their own namespace can make an object under a replica's name; that skips this
-    replica only (or, for the reader ServiceAccount, that namespace's RBAC: binding someone else's
-    ServiceAccount would hand it read access to the masters). Each is a warning line, and each reference
-    asking for a skipped replica is unserved (an Event on its pod). The master namespace is the stack's
-    own: an object there stays an error.
+    Whoever may write in their own namespace can make an object under a replica's name: that skips this
+    replica only. An object under a name of one namespace's RBAC (its reader ServiceAccount, or its
+    RoleBinding or Role in the master namespace) skips that namespace's RBAC: binding someone else's
+    ServiceAccount, or trusting someone else's Role, would hand read access to the masters. Each is a
+    warning line, and each reference asking for a skipped replica is unserved (an Event on its pod). A
+    master (or the ClusterRole) is everyone's: an object under its name stays an error.
     """
-    isolated = {key for key in conflicts if key[1] and key[1] != master_namespace}
-    if not isolated:
-        return layout, sorted(conflicts)
-    warnings, unserved = list(layout.warnings), list(layout.unserved)
+    remaining = set(conflicts)
     hint = "rename or remove it, or set kecs-secrets:adoptExisting=true to take it over"
+    warnings, unserved = list(layout.warnings), list(layout.unserved)
     replicas = []
     for replica in layout.replicas:
         key = (replica.kind, replica.namespace, replica.name)
-        if key not in isolated:
+        if key not in remaining:
             replicas.append(replica)
             continue
+        remaining.discard(key)
         why = f"{shown(key)} already exists and was not made by this stack"
         warnings.append(f"{why}: that replica is skipped, the rest of the run goes on ({hint})")
         unserved += [Unserved(ref, why) for ref in layout.demanded_by.get((replica.namespace, replica.master), ())]
     rbac = []
     for plan in layout.rbac:
-        key = ("ServiceAccount", plan.namespace, plan.service_account)
-        if key not in isolated:
+        own = {("ServiceAccount", plan.namespace, plan.service_account), ("RoleBinding", master_namespace, plan.role_binding)}
+        if plan.role_kind == "Role":
+            own.add(("Role", master_namespace, plan.role_name))
+        blocked = sorted(own & remaining)
+        if not blocked:
             rbac.append(plan)
             continue
+        remaining -= own
         warnings.append(
-            f"{shown(key)} already exists and was not made by this stack: namespace {plan.namespace} gets no reader "
-            f"ServiceAccount and RoleBinding this run, the rest of the run goes on ({hint})"
+            f"{', '.join(shown(key) for key in blocked)} already exists and was not made by this stack: namespace "
+            f"{plan.namespace} gets no reader ServiceAccount and RoleBinding this run, the rest of the run goes on ({hint})"
         )
+    if len(replicas) == len(layout.replicas) and len(rbac) == len(layout.rbac):
+        return layout, sorted(remaining)
     trimmed = replace(layout, replicas=tuple(replicas), rbac=tuple(rbac), warnings=tuple(warnings), unserved=tuple(sorted(unserved)))
-    return trimmed, sorted(set(conflicts) - isolated)
+    return trimmed, sorted(remaining)
 
 
 def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str) -> list[str]:

@@ -251,9 +251,9 @@ def test_unmanaged_object_in_the_way_is_named_unless_adopted():
     result, _ = plan({**config, "adoptExisting": True}, cluster=FakeCluster(objects=[in_tenant_namespace]))
     assert result.adopt == frozenset({("Secret", "web-us-east-1", "sm-app-db")})
     assert result.layout.replicas_by_namespace() == {"web-us-east-1": ["sm-app-db"]}
-    other_stack = ("RoleBinding", MASTER_NS, "kecs-secret-reader-web-us-east-1", {"annotations": {ANNOTATION_STACK: "x/y"}})
-    with pytest.raises(UnmanagedObjectError, match=f"RoleBinding {MASTER_NS}/kecs-secret-reader-web-us-east-1"):
-        plan(config, cluster=FakeCluster(objects=[other_stack]))
+    other_stack = ("ClusterRole", "", f"{MASTER_NS}-secret-reader", {"annotations": {ANNOTATION_STACK: "x/y"}})
+    with pytest.raises(UnmanagedObjectError, match=f"ClusterRole {MASTER_NS}-secret-reader"):
+        plan({**config, "rbacMode": "cluster-role"}, cluster=FakeCluster(objects=[other_stack]))
 
 
 def test_missing_namespaces_are_named_with_where_the_demand_came_from():

@@ -112,12 +112,17 @@ def test_an_unmanaged_object_under_a_replicas_name_in_a_tenant_namespace_skips_t
     assert result.adopt == frozenset()
 
 
-def test_an_unmanaged_reader_service_account_skips_that_namespaces_rbac_never_binds_it():
-    theirs = ("ServiceAccount", WEB, f"kecs-secret-reader-{WEB}", {})
-    result, _ = run({"demand": {WEB: ["app/db"], BATCH: ["app/db"]}}, FakeCluster(NAMESPACES, objects=[theirs]))
+@pytest.mark.parametrize(
+    ("kind", "namespace"), [("ServiceAccount", WEB), ("RoleBinding", MASTER_NS), ("Role", MASTER_NS)], ids=["sa", "binding", "role"]
+)
+def test_an_unmanaged_object_under_a_namespaces_rbac_name_skips_that_namespaces_rbac_never_binds_it(kind, namespace):
+    theirs = (kind, namespace, f"kecs-secret-reader-{WEB}", {})
+    config = {"demand": {WEB: ["app/db"], BATCH: ["app/db"]}, "rbacMode": "need-to-know"}
+    result, _ = run(config, FakeCluster(NAMESPACES, objects=[theirs]))
     assert [r.namespace for r in result.layout.rbac] == [BATCH]
     assert result.layout.replicas_by_namespace() == {BATCH: ["sm-app-db"], WEB: ["sm-app-db"]}
-    assert any(w.startswith(f"ServiceAccount {WEB}/kecs-secret-reader-{WEB} already exists") for w in result.layout.warnings)
+    line = f"{kind} {namespace}/kecs-secret-reader-{WEB} already exists and was not made by this stack: namespace {WEB} gets no reader"
+    assert any(w.startswith(line) for w in result.layout.warnings)
 
 
 def test_an_unmanaged_object_in_the_master_namespace_still_stops_the_run():
