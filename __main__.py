@@ -45,7 +45,7 @@ for warning in plan.warnings:
     pulumi.log.warn(warning)
 if cluster is not None and not pulumi.runtime.is_dry_run():
     # Each tenant reference this run does not serve is told on its pod (an update only: a preview writes nothing).
-    post_pod_events(pod_events(plan.layout.unserved), cluster.post_event, pulumi.log.warn)
+    post_pod_events(pod_events(plan.layout.unserved, stack), cluster.post_event, pulumi.log.warn)
 if plan.adopt:
     # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
     pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))

@@ -64,16 +64,18 @@ class PodEvent:
     name: str
     message: str
     reason: str = EVENT_REASON
+    reporter: str = ""  # the stack that reports it (several stacks may serve one namespace)
 
 
-def _event_name(ref: Reference) -> str:
-    digest = hashlib.sha256(f"{ref.pod_uid}\0{ref.value_from}\0{ref.origin}".encode()).hexdigest()[:16]
+def _event_name(ref: Reference, reporter: str) -> str:
+    digest = hashlib.sha256(f"{reporter}\0{ref.pod_uid}\0{ref.value_from}\0{ref.origin}".encode()).hexdigest()[:16]
     suffix = f".kecs-{digest}"
     return ref.pod[: _NAME_LIMIT - len(suffix)].rstrip(".-") + suffix
 
 
-def pod_events(unserved: Iterable[Unserved]) -> list[PodEvent]:
-    """One Event per pod and reference (every reason it is not served, in one message), for the references pods declare."""
+def pod_events(unserved: Iterable[Unserved], reporter: str = "") -> list[PodEvent]:
+    """One Event per pod and reference (every reason it is not served, in one message), for the references pods declare;
+    ``reporter`` (the stack) is named in the message and the Event's name, so stacks never update each other's Events."""
     whys: dict[tuple[Reference, str, str], list[str]] = {}
     for entry in sorted(unserved):
         ref = entry.reference
@@ -81,10 +83,11 @@ def pod_events(unserved: Iterable[Unserved]) -> list[PodEvent]:
             seen.append(entry.why)
     events = []
     for (ref, _, _), reasons in whys.items():
-        message = f"reference {ref.value_from!r} ({ref.origin}) is not served: {'; '.join(reasons)}"
+        by = f" by kecs-secrets stack {reporter}" if reporter else ""
+        message = f"reference {ref.value_from!r} ({ref.origin}) is not served{by}: {'; '.join(reasons)}"
         if len(message) > _MESSAGE_LIMIT:
             message = message[: _MESSAGE_LIMIT - 3] + "..."
-        events.append(PodEvent(ref.namespace, ref.pod, ref.pod_uid, _event_name(ref), message))
+        events.append(PodEvent(ref.namespace, ref.pod, ref.pod_uid, _event_name(ref, reporter), message, reporter=reporter))
     return sorted(events)
 
 

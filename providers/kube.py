@@ -280,7 +280,7 @@ class KubeReader:
             "message": event.message,
             "source": {"component": EVENT_COMPONENT},
             "reportingComponent": EVENT_COMPONENT,
-            "reportingInstance": EVENT_COMPONENT,
+            "reportingInstance": event.reporter or EVENT_COMPONENT,
             "firstTimestamp": now,
             "lastTimestamp": now,
             "count": 1,

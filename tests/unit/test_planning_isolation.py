@@ -175,3 +175,10 @@ def test_an_event_that_cannot_be_written_is_a_warning_never_a_failed_run():
     assert post_pod_events(events, post, warned.append) == 1
     assert [e.pod for e in written] == ["b"]
     assert warned == [f"could not put Event {EVENT_REASON} on pod {WEB}/a: Kubernetes API https://fake, creating Event: HTTP 403"]
+
+
+def test_each_stack_names_itself_and_keeps_its_own_event_on_a_pod_both_serve():
+    unserved = [Unserved(_ref("a"), "why")]
+    (dev,), (staging,) = pod_events(unserved, "kecs-secrets/dev"), pod_events(unserved, "kecs-secrets/staging")
+    assert dev.name != staging.name and dev.reporter == "kecs-secrets/dev"
+    assert dev.message == "reference 'x' (o) is not served by kecs-secrets stack kecs-secrets/dev: why"
