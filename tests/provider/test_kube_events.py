@@ -12,18 +12,13 @@ from kecs_secrets.errors import ClusterRequestError
 from kecs_secrets.isolation import EVENT_REASON, Unserved, pod_events, post_pod_events
 from kecs_secrets.model import POD_DEMAND, Reference
 from providers.kube import KubeReader
-from tests.support.cluster import KubeAdmin, start_cluster
+from tests.provider import test_kube_reader
+from tests.support.cluster import KubeAdmin
 from tests.support.kubeconfigs import admin_cluster, kubeconfig, write
 
-
-@pytest.fixture(scope="module")
-def admin_kubeconfig() -> str:
-    return start_cluster()
-
-
-@pytest.fixture(scope="module")
-def admin(admin_kubeconfig) -> KubeAdmin:
-    return KubeAdmin(admin_kubeconfig)
+# The control plane and its admin: the same module-scoped fixtures as the reader's tests.
+admin_kubeconfig = test_kube_reader.admin_kubeconfig
+admin = test_kube_reader.admin
 
 
 @pytest.fixture
