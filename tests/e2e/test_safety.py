@@ -6,7 +6,8 @@ Each test owns its data set, namespaces and stack:
 - an object in state that someone recreated under its name is never deleted (up and destroy);
 - after a killed `up` and the README's recovery, nothing of the stack that is not wanted remains;
 - a JSON key the secret lacks fails at preview, naming the reference and its origin, and changes nothing;
-- provider failures are one line per item, never a Python traceback.
+- provider failures are one line per item, never a Python traceback;
+- a tenant's bad pod or object is skipped and reported on itself (a warning, an Event on the pod) while the rest converges.
 """
 
 from __future__ import annotations
