@@ -8,6 +8,7 @@ import pulumi
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
 from components.registrations import start_registrations
 from kecs_secrets.errors import KecsSecretsError
+from kecs_secrets.isolation import pod_events, post_pod_events
 from kecs_secrets.planning import make_plan
 from kecs_secrets.preflight import shown
 from providers.aws_source import BotoSource
@@ -42,6 +43,9 @@ except KecsSecretsError as err:
 
 for warning in plan.warnings:
     pulumi.log.warn(warning)
+if cluster is not None and not pulumi.runtime.is_dry_run():
+    # Each tenant reference this run does not serve is told on its pod (an update only: a preview writes nothing).
+    post_pod_events(pod_events(plan.layout.unserved, stack), cluster.post_event, pulumi.log.warn)
 if plan.adopt:
     # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
     pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))

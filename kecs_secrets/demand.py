@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kecs_secrets.config import TaskDefinitionSource, is_region_name
 from kecs_secrets.errors import ConfigError, LayoutError
-from kecs_secrets.model import Reference
+from kecs_secrets.isolation import Unserved
+from kecs_secrets.model import CONFIG_DEMAND, POD_DEMAND, TASK_DEFINITION_DEMAND, Reference
 from kecs_secrets.naming import ecs_cluster_namespace
 from kecs_secrets.ports import DocumentSource
 
@@ -28,10 +30,12 @@ __all__ = [
     "LABEL_ECS_CLUSTER",
     "LABEL_ECS_REGION",
     "LABEL_ECS_TYPE",
+    "PodDemand",
     "check_demand_namespaces",
     "demand_namespace_problem",
     "ecs_namespace_problem",
     "merge",
+    "pod_demand",
     "references_from_config",
     "references_from_pod",
     "references_from_pods",
@@ -107,7 +111,7 @@ def references_from_config(demand: Mapping[str, Any], key: str = "demand") -> li
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(f"config {key}.{namespace} must be a list of strings")
         for index, value in enumerate(values):
-            refs.append(Reference(str(namespace), value, f"config {key}.{namespace}[{index}]"))
+            refs.append(Reference(str(namespace), value, f"config {key}.{namespace}[{index}]", CONFIG_DEMAND))
     return refs
 
 
@@ -134,31 +138,90 @@ def references_from_task_definition(document: Any, namespace: str, origin: str) 
                     f"{origin}: containerDefinitions[{c_index}].secrets[{s_index}] needs a string 'valueFrom'"
                 )
             where = f"{origin} (family {family}, container {cname}, secret {secret.get('name', s_index)})"
-            refs.append(Reference(namespace, secret["valueFrom"], where))
+            refs.append(Reference(namespace, secret["valueFrom"], where, TASK_DEFINITION_DEMAND))
     return refs
+
+
+def _pod_references(pod: Mapping[str, Any]) -> tuple[list[Reference], list[Unserved]]:
+    """References a pod's ``kecs.dev/secret-<i>-arn`` annotations declare, and each malformed annotation with its problem."""
+    metadata = pod.get("metadata") or {}
+    namespace, name = _pod_key(pod)
+    uid = str(metadata.get("uid") or "")
+    annotations = metadata.get("annotations") or {}
+    refs, malformed = [], []
+    for key in sorted(annotations, key=_annotation_index):
+        if not _POD_ANNOTATION.match(key):
+            continue
+        origin = f"pod {namespace}/{name} annotation {key}"
+        # "<container>:<env-var>:<valueFrom>": valueFrom (an ARN) has colons of its own.
+        parts = str(annotations[key]).split(":", 2)
+        if len(parts) != 3 or not parts[2]:
+            ref = Reference(namespace, str(annotations[key]), origin, POD_DEMAND, name, uid)
+            malformed.append(Unserved(ref, "expected '<container>:<env-var>:<valueFrom>'"))
+            continue
+        refs.append(Reference(namespace, parts[2], origin, POD_DEMAND, name, uid))
+    return refs, malformed
 
 
 def references_from_pod(pod: Mapping[str, Any]) -> list[Reference]:
     """References a KECS pod declares through its ``kecs.dev/secret-<i>-arn`` annotations (ConfigError names a malformed one)."""
-    metadata = pod.get("metadata") or {}
-    namespace = metadata.get("namespace", "")
-    annotations = metadata.get("annotations") or {}
-    refs = []
-    for key in sorted(annotations, key=_annotation_index):
-        if not _POD_ANNOTATION.match(key):
-            continue
-        origin = f"pod {namespace}/{metadata.get('name', '?')} annotation {key}"
-        # "<container>:<env-var>:<valueFrom>": valueFrom (an ARN) has colons of its own.
-        parts = str(annotations[key]).split(":", 2)
-        if len(parts) != 3 or not parts[2]:
-            raise ConfigError(f"{origin}: expected '<container>:<env-var>:<valueFrom>'")
-        refs.append(Reference(namespace, parts[2], origin))
+    refs, malformed = _pod_references(pod)
+    if malformed:
+        raise ConfigError(f"{malformed[0].reference.origin}: {malformed[0].why}")
     return refs
 
 
 def _declares_demand(pod: Mapping[str, Any]) -> bool:
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     return isinstance(annotations, Mapping) and any(_POD_ANNOTATION.match(str(key)) for key in annotations)
+
+
+@dataclass(frozen=True)
+class PodDemand:
+    """What the live pods ask for: the references that count, a warning per pod ignored or skipped, and the
+    references of skipped pods (each with its problem, for an Event on its pod)."""
+
+    references: list[Reference]
+    warnings: list[str]
+    unserved: list[Unserved]
+
+
+def pod_demand(
+    pods: Iterable[Mapping[str, Any]],
+    namespaces: Mapping[str, Mapping[str, str]],
+    *,
+    allowed: Iterable[str] = (),
+    refused: Iterable[str] = (),
+    strict: bool = False,
+) -> PodDemand:
+    """The demand of the live pods whose demand counts.
+
+    A pod outside ECS cluster namespaces (and outside ``allowed``) is ignored; a pod with a malformed
+    annotation is skipped whole, or fails the run with ``strict``.
+    """
+    allowed, refused = tuple(allowed), tuple(refused)
+    result = PodDemand([], [], [])
+    for pod in sorted(pods, key=_pod_key):
+        if not _declares_demand(pod):
+            continue
+        namespace, name = _pod_key(pod)
+        problem = demand_namespace_problem(namespace, namespaces, allowed, refused)
+        if problem:
+            result.warnings.append(f"pod {namespace}/{name} ignored: its namespace {namespace!r} may not receive secrets ({problem})")
+            continue
+        refs, malformed = _pod_references(pod)
+        if not malformed:
+            result.references.extend(refs)
+            continue
+        first = malformed[0]
+        if strict:
+            raise ConfigError(f"{first.reference.origin}: {first.why}")
+        result.warnings.append(
+            f"{first.reference.origin}: {first.why}; that pod is skipped (kecs-secrets:strictPodDemand=true makes this an error)"
+        )
+        skipped = f"pod {namespace}/{name} is skipped: its annotation {first.reference.origin.rsplit(' ', 1)[-1]} is malformed"
+        result.unserved.extend(malformed[:1] + [Unserved(ref, skipped) for ref in refs])
+    return result
 
 
 def references_from_pods(
@@ -169,29 +232,9 @@ def references_from_pods(
     refused: Iterable[str] = (),
     strict: bool = False,
 ) -> tuple[list[Reference], list[str]]:
-    """References of the live pods whose demand counts, and a warning per pod that was ignored or skipped.
-
-    A pod outside ECS cluster namespaces (and outside ``allowed``) is ignored; a pod with a malformed
-    annotation is skipped whole, or fails the run with ``strict``.
-    """
-    allowed, refused = tuple(allowed), tuple(refused)
-    refs: list[Reference] = []
-    warnings: list[str] = []
-    for pod in sorted(pods, key=_pod_key):
-        if not _declares_demand(pod):
-            continue
-        namespace, name = _pod_key(pod)
-        problem = demand_namespace_problem(namespace, namespaces, allowed, refused)
-        if problem:
-            warnings.append(f"pod {namespace}/{name} ignored: its namespace {namespace!r} may not receive secrets ({problem})")
-            continue
-        try:
-            refs.extend(references_from_pod(pod))
-        except ConfigError as err:
-            if strict:
-                raise
-            warnings.append(f"{err}; that pod is skipped (kecs-secrets:strictPodDemand=true makes this an error)")
-    return refs, warnings
+    """References of the live pods whose demand counts, and a warning per pod that was ignored or skipped (see pod_demand)."""
+    demand = pod_demand(pods, namespaces, allowed=allowed, refused=refused, strict=strict)
+    return demand.references, demand.warnings
 
 
 def _pod_key(pod: Mapping[str, Any]) -> tuple[str, str]:

@@ -34,7 +34,9 @@ class ConfigError(KecsSecretsError):
 
 
 class ReferenceResolutionError(KecsSecretsError):
-    """A secret reference (valueFrom) cannot be resolved against the inventory."""
+    """A secret reference (valueFrom) cannot be resolved against the inventory; ``why`` is the reason alone."""
+
+    why: str = ""
 
 
 class LayoutError(KecsSecretsError):

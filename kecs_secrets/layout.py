@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kecs_secrets.config import LayoutSettings
 from kecs_secrets.errors import LayoutError, ReferenceResolutionError
+from kecs_secrets.isolation import Unserved, is_isolated, skipped_line
 from kecs_secrets.model import (
     ANNOTATION_LAST_CHANGED,
     ANNOTATION_LAST_REPLICATED,
@@ -40,7 +41,7 @@ from kecs_secrets.naming import (
     kecs_secret_key_ref,
     reader_name,
 )
-from kecs_secrets.references import Inventory, ResolvedReference, resolve_reference
+from kecs_secrets.references import Inventory, ResolvedReference, resolve_reference, unresolved
 
 __all__ = [
     "READ_RESOURCES",
@@ -71,6 +72,9 @@ class MasterPlan:
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
     selected_by: Mapping[str, str] = field(default_factory=dict)  # JSON key -> the first reference selecting it, with its origin
+    # JSON keys that only tenants' references select (kecs_secrets.isolation.is_isolated): a value without one of them
+    # is that reference's problem, not the item's (the reader skips the key, and the master keeps the rest).
+    isolated_keys: tuple[str, ...] = ()
 
     @property
     def data_keys(self) -> tuple[str, ...]:
@@ -120,6 +124,9 @@ class Layout:
     cluster_role: ClusterRolePlan | None = None
     warnings: tuple[str, ...] = field(default=())
     origins: Mapping[str, str] = field(default_factory=dict)  # namespace -> where its first demand came from
+    unserved: tuple[Unserved, ...] = ()  # tenants' references this layout does not serve, and why
+    # (namespace, master name) -> the references that ask for that replica
+    demanded_by: Mapping[tuple[str, str], tuple[Reference, ...]] = field(default_factory=dict)
 
     def replicas_by_namespace(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
@@ -169,37 +176,47 @@ def plan_layout(
     names = assign_names((item.key for item in inventory.items), held)
 
     warnings: list[str] = []
+    unserved: list[Unserved] = []
     needed: dict[str, set[str]] = {}  # namespace -> master names
     origins: dict[str, str] = {}
     json_keys: dict[str, dict[str, str]] = {}  # master name -> selected JSON key -> first reference selecting it
+    owner_keys: dict[str, set[str]] = {}  # master name -> JSON keys an owner's reference selects
+    demanded_by: dict[tuple[str, str], list[Reference]] = {}
     resolved_refs: list[ResolvedReference] = []
     for ref in sorted(demand):
-        _check_namespace(ref, settings)
         try:
+            _check_namespace(ref, settings)
             resolved = resolve_reference(ref, inventory)
             _check_known_key(resolved, known)
-        except ReferenceResolutionError as err:
-            if settings.unresolved_references == "warn":
+        except (LayoutError, ReferenceResolutionError) as err:
+            if is_isolated(ref.demander):
+                warnings.append(skipped_line(str(err)))
+                unserved.append(Unserved(ref, getattr(err, "why", "") or str(err)))
+                continue
+            if isinstance(err, ReferenceResolutionError) and settings.unresolved_references == "warn":
                 warnings.append(str(err))
                 continue
             raise
         if resolved.item.key not in names:
-            warnings.append(
-                f"reference {ref.value_from!r} from {ref.origin} is not served: {resolved.item.source} item "
-                f"{resolved.item.name!r} has no name (skipped)"
-            )
+            why = f"{resolved.item.source} item {resolved.item.name!r} has no name"
+            warnings.append(f"reference {ref.value_from!r} from {ref.origin} is not served: {why} (skipped)")
+            if is_isolated(ref.demander):
+                unserved.append(Unserved(ref, why))
             continue
         resolved_refs.append(resolved)
         master_name = names[resolved.item.key]
         needed.setdefault(ref.namespace, set()).add(master_name)
+        demanded_by.setdefault((ref.namespace, master_name), []).append(ref)
         origins.setdefault(ref.namespace, ref.origin)
         if resolved.json_key:
             json_keys.setdefault(master_name, {}).setdefault(resolved.json_key, f"reference {ref.value_from!r} from {ref.origin}")
+            if not is_isolated(ref.demander):
+                owner_keys.setdefault(master_name, set()).add(resolved.json_key)
 
     masters = tuple(
         sorted(
             (
-                _master(item, names[item.key], json_keys.get(names[item.key], {}), settings)
+                _master(item, names[item.key], json_keys.get(names[item.key], {}), owner_keys.get(names[item.key], set()), settings)
                 for item in inventory.items
                 if item.key in names
             ),
@@ -217,8 +234,12 @@ def plan_layout(
             cluster_role_name(settings.master_namespace), {LABEL_MANAGED_BY: "kecs"}, _stack_annotation(settings)
         )
     warnings = _kecs_item_warnings(inventory.items, names) + warnings
-    warnings += _kecs_reference_warnings(resolved_refs, names, by_name)
-    return Layout(masters, replicas, rbac, cluster_role, tuple(warnings), origins)
+    for ref, why in _kecs_reference_problems(resolved_refs, names, by_name):
+        warnings.append(f"reference {ref.value_from!r} from {ref.origin}: {why}")
+        if is_isolated(ref.demander):
+            unserved.append(Unserved(ref, why))
+    by_replica = {key: tuple(refs) for key, refs in sorted(demanded_by.items())}
+    return Layout(masters, replicas, rbac, cluster_role, tuple(warnings), origins, tuple(sorted(unserved)), by_replica)
 
 
 def _kecs_item_warnings(items: Sequence[SourceItem], names: Mapping[tuple[str, str], str]) -> list[str]:
@@ -270,15 +291,15 @@ def _kecs_item_warnings(items: Sequence[SourceItem], names: Mapping[tuple[str, s
     return warnings
 
 
-def _kecs_reference_warnings(
+def _kecs_reference_problems(
     resolved: Sequence[ResolvedReference], names: Mapping[tuple[str, str], str], masters: Mapping[str, MasterPlan]
-) -> list[str]:
-    """One line per demanded reference whose ``secretKeyRef`` in a KECS pod would not resolve, saying why.
+) -> list[tuple[Reference, str]]:
+    """Each demanded reference whose ``secretKeyRef`` in a KECS pod would not resolve, and why.
 
     A KECS pod in the reference's namespace reads ``secretKeyRef{name, key}`` as :func:`kecs_secret_key_ref`
     gives it; bare names are not passed on by KECS (no variable, nothing to resolve).
     """
-    warnings = []
+    problems = []
     for entry in resolved:
         ref, item = entry.reference, entry.item
         kecs = kecs_secret_key_ref(ref.value_from.strip())
@@ -310,21 +331,15 @@ def _kecs_reference_warnings(
             why = f"the data has no key {kecs.key!r} (it has {list(master.data_keys)})"
         else:
             continue
-        warnings.append(
-            f"reference {ref.value_from!r} from {ref.origin}: a KECS pod in {ref.namespace} reads secretKeyRef "
-            f"{kecs.name}/{kecs.key}, which is not served: {why}"
-        )
-    return warnings
+        problems.append((ref, f"a KECS pod in {ref.namespace} reads secretKeyRef {kecs.name}/{kecs.key}, which is not served: {why}"))
+    return problems
 
 
 def _check_known_key(resolved: ResolvedReference, known: Mapping[tuple[str, str], Collection[str]]) -> None:
     keys = known.get((resolved.item.arn, resolved.item.version))
     if resolved.json_key and keys is not None and resolved.json_key not in keys:
-        ref = resolved.reference
-        raise ReferenceResolutionError(
-            f"reference {ref.value_from!r} from {ref.origin}: secret {resolved.item.name!r} has no JSON field "
-            f"{resolved.json_key!r} at its current version"
-        )
+        why = f"secret {resolved.item.name!r} has no JSON field {resolved.json_key!r} at its current version"
+        raise unresolved(resolved.reference, why)
 
 
 def _check_unique_items(items: Sequence[SourceItem]) -> None:
@@ -345,7 +360,9 @@ def _stack_annotation(settings: LayoutSettings) -> dict[str, str]:
     return {ANNOTATION_STACK: settings.stack} if settings.stack else {}
 
 
-def _master(item: SourceItem, name: str, selected: Mapping[str, str], settings: LayoutSettings) -> MasterPlan:
+def _master(
+    item: SourceItem, name: str, selected: Mapping[str, str], owner_keys: Collection[str], settings: LayoutSettings
+) -> MasterPlan:
     annotations = {
         ANNOTATION_SOURCE_NAME: item.name,
         ANNOTATION_SOURCE_ARN: item.arn,
@@ -355,7 +372,10 @@ def _master(item: SourceItem, name: str, selected: Mapping[str, str], settings: 
         **_stack_annotation(settings),
     }
     keys = tuple(sorted(selected))
-    return MasterPlan(name, _master_kind(item, settings), item, keys, _common_labels(item), annotations, dict(sorted(selected.items())))
+    isolated = tuple(key for key in keys if key not in owner_keys)
+    return MasterPlan(
+        name, _master_kind(item, settings), item, keys, _common_labels(item), annotations, dict(sorted(selected.items())), isolated
+    )
 
 
 def _replica(namespace: str, master: MasterPlan, settings: LayoutSettings) -> ReplicaPlan:

@@ -15,14 +15,17 @@ __all__ = [
     "ANNOTATION_SOURCE_TYPE",
     "ANNOTATION_SOURCE_VERSION",
     "ANNOTATION_STACK",
+    "CONFIG_DEMAND",
     "DATA_KEY_PATTERN",
     "LABEL_FOR_NAMESPACE",
     "LABEL_MANAGED_BY",
     "LABEL_REPLICATED_FROM",
     "LABEL_SOURCE",
+    "POD_DEMAND",
     "SECRETSMANAGER",
     "SSM",
     "SSM_TYPES",
+    "TASK_DEFINITION_DEMAND",
     "WHOLE_VALUE_KEY",
     "Reference",
     "SourceItem",
@@ -75,16 +78,28 @@ class SourceItem:
         return (self.source, self.name)
 
 
+# The demand sources a Reference can come from (``Reference.demander``); kecs_secrets.isolation says which are the owner's.
+CONFIG_DEMAND = "config"
+TASK_DEFINITION_DEMAND = "task-definition"
+POD_DEMAND = "pod"
+
+
 @dataclass(frozen=True, order=True)
 class Reference:
     """One demand for a secret: a namespace needs what ``value_from`` names.
 
-    ``origin`` says where the demand came from (config key, file, pod), for error messages.
+    ``origin`` says where the demand came from (config key, file, pod), for error messages; ``demander``
+    names the demand source (``CONFIG_DEMAND``, ``TASK_DEFINITION_DEMAND``, ``POD_DEMAND``, or any
+    added later), which decides whether a problem with it stops the run (see kecs_secrets.isolation).
+    ``pod`` and ``pod_uid`` name the pod that declares it (pod demand), so that an Event can be put on it.
     """
 
     namespace: str
     value_from: str
     origin: str
+    demander: str = CONFIG_DEMAND
+    pod: str = field(default="", compare=False)
+    pod_uid: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, order=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import NAMESPACE, Settings
@@ -17,14 +17,15 @@ from kecs_secrets.demand import (
     check_demand_namespaces,
     ecs_namespace_problem,
     merge,
+    pod_demand,
     references_from_config,
-    references_from_pods,
     references_from_task_definitions,
 )
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
 from kecs_secrets.freshness import kept_data
 from kecs_secrets.incumbents import held_names
 from kecs_secrets.inventory import read_inventory
+from kecs_secrets.isolation import Unserved
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
 from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource, StateReader
@@ -38,6 +39,7 @@ from kecs_secrets.preflight import (
     doomed_objects,
     find_leftovers,
     find_unmanaged,
+    isolate_unmanaged,
     managed_masters,
     master_sources,
     missing_namespaces,
@@ -147,22 +149,26 @@ def make_plan(
             # A preview without a cluster still shows the plan; `up` never proceeds without these checks.
             warn(f"cluster checks skipped in preview: {err}")
             cluster = None
+    pod_unserved: list[Unserved] = []
     if settings.pod_demand:
         if cluster is None:
             raise ClusterUnavailableError(f"{NAMESPACE}:podDemand needs the cluster, but cluster checks are off")
-        pod_refs, pod_warnings = references_from_pods(
+        pods = pod_demand(
             cluster.pods(),
             namespaces,
             allowed=settings.allowed_namespaces,
             refused=(settings.master_namespace, *settings.denied_namespaces),
             strict=settings.strict_pod_demand,
         )
-        refs += pod_refs
-        warnings += pod_warnings
+        refs += pods.references
+        warnings += pods.warnings
+        pod_unserved = pods.unserved
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
     # Masters keep their names while their item exists: a new item never takes, moves or blocks one.
     held = held_names(stack_state.objects, settings.master_namespace) if stack_state else {}
     layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys, held)
+    if pod_unserved:
+        layout = replace(layout, unserved=tuple(sorted({*layout.unserved, *pod_unserved})))
     warnings += list(layout.warnings)
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
@@ -172,9 +178,13 @@ def make_plan(
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
     missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
     check_demand_namespaces(layout.origins, namespaces, settings.allowed_namespaces)
-    wanted = wanted_objects(layout, settings.master_namespace)
-    conflicts = find_unmanaged(wanted, snapshot, stack)
+    conflicts = find_unmanaged(wanted_objects(layout, settings.master_namespace), snapshot, stack)
+    if not settings.adopt_existing:
+        known_warnings = len(layout.warnings)
+        layout, conflicts = isolate_unmanaged(layout, conflicts, settings.master_namespace)
+        warnings += layout.warnings[known_warnings:]
     check_unmanaged(conflicts, settings.adopt_existing)
+    wanted = wanted_objects(layout, settings.master_namespace)
     adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
     planned = {m.name for m in layout.masters}
     if stack_state is None:

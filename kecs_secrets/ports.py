@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from kecs_secrets.isolation import PodEvent
 from kecs_secrets.model import StackState
 
-__all__ = ["ClusterReader", "DocumentSource", "MetadataSource", "StateReader", "ValueReader"]
+__all__ = ["ClusterReader", "DocumentSource", "EventWriter", "MetadataSource", "StateReader", "ValueReader"]
 
 
 class MetadataSource(Protocol):
@@ -46,6 +47,14 @@ class ClusterReader(Protocol):
     def pods(self) -> list[Mapping[str, Any]]: ...
 
     def objects(self, kind: str, namespace: str | None) -> list[Mapping[str, Any]]: ...
+
+
+class EventWriter(Protocol):
+    """Writes an Event on a pod (an update only, never a preview). A failure raises a
+    :class:`~kecs_secrets.errors.KecsSecretsError`, which the caller turns into a warning: an Event
+    that cannot be written never fails the run."""
+
+    def post_event(self, event: PodEvent) -> None: ...
 
 
 class DocumentSource(Protocol):

@@ -14,10 +14,11 @@ They run before any resource is registered, so a bad run changes nothing:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kecs_secrets.errors import DeletionGuardError, LayoutError, OwnershipError, UnmanagedObjectError
+from kecs_secrets.isolation import Unserved
 from kecs_secrets.layout import Layout
 from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_SOURCE, StateObject
 
@@ -32,6 +33,7 @@ __all__ = [
     "doomed_objects",
     "find_leftovers",
     "find_unmanaged",
+    "isolate_unmanaged",
     "managed_masters",
     "master_sources",
     "missing_namespaces",
@@ -94,6 +96,50 @@ def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
             f"these objects already exist and were not made by this stack: {listed}{more}. "
             "Rename or remove them, or set kecs-secrets:adoptExisting=true to take them over"
         )
+
+
+def isolate_unmanaged(layout: Layout, conflicts: Iterable[ObjectKey], master_namespace: str) -> tuple[Layout, list[ObjectKey]]:
+    """Isolate the unmanaged objects that block one namespace only; return the layout without what they block, and
+    the conflicts that still stop the run (masters, and the shared ClusterRole).
+
+    Whoever may write in their own namespace can make an object under a replica's name: that skips this
+    replica only. An object under a name of one namespace's RBAC (its reader ServiceAccount, or its
+    RoleBinding or Role in the master namespace) skips that namespace's RBAC: binding someone else's
+    ServiceAccount, or trusting someone else's Role, would hand read access to the masters. Each is a
+    warning line, and each reference asking for a skipped replica is unserved (an Event on its pod). A
+    master (or the ClusterRole) is everyone's: an object under its name stays an error.
+    """
+    remaining = set(conflicts)
+    hint = "rename or remove it, or set kecs-secrets:adoptExisting=true to take it over"
+    warnings, unserved = list(layout.warnings), list(layout.unserved)
+    replicas = []
+    for replica in layout.replicas:
+        key = (replica.kind, replica.namespace, replica.name)
+        if key not in remaining:
+            replicas.append(replica)
+            continue
+        remaining.discard(key)
+        why = f"{shown(key)} already exists and was not made by this stack"
+        warnings.append(f"{why}: that replica is skipped, the rest of the run goes on ({hint})")
+        unserved += [Unserved(ref, why) for ref in layout.demanded_by.get((replica.namespace, replica.master), ())]
+    rbac = []
+    for plan in layout.rbac:
+        own = {("ServiceAccount", plan.namespace, plan.service_account), ("RoleBinding", master_namespace, plan.role_binding)}
+        if plan.role_kind == "Role":
+            own.add(("Role", master_namespace, plan.role_name))
+        blocked = sorted(own & remaining)
+        if not blocked:
+            rbac.append(plan)
+            continue
+        remaining -= own
+        warnings.append(
+            f"{', '.join(shown(key) for key in blocked)} already exists and was not made by this stack: namespace "
+            f"{plan.namespace} gets no reader ServiceAccount and RoleBinding this run, the rest of the run goes on ({hint})"
+        )
+    if len(replicas) == len(layout.replicas) and len(rbac) == len(layout.rbac):
+        return layout, sorted(remaining)
+    trimmed = replace(layout, replicas=tuple(replicas), rbac=tuple(rbac), warnings=tuple(warnings), unserved=tuple(sorted(unserved)))
+    return trimmed, sorted(remaining)
 
 
 def managed_masters(snapshot: ClusterSnapshot, master_namespace: str, stack: str) -> list[str]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from kecs_secrets.errors import ReferenceResolutionError
 from kecs_secrets.model import DATA_KEY_PATTERN, SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem
 
-__all__ = ["Inventory", "ResolvedReference", "arn_scope", "partition_of", "resolve_reference"]
+__all__ = ["Inventory", "ResolvedReference", "arn_scope", "partition_of", "resolve_reference", "unresolved"]
 
 CURRENT_STAGE = "AWSCURRENT"
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
@@ -77,8 +77,12 @@ class Inventory:
         return self._by_name.get((source, name))
 
 
-def _fail(ref: Reference, why: str) -> ReferenceResolutionError:
-    return ReferenceResolutionError(f"reference {ref.value_from!r} from {ref.origin}: {why}")
+def unresolved(ref: Reference, why: str) -> ReferenceResolutionError:
+    """The error naming ``ref``, its origin and why it cannot be resolved; ``why`` is kept apart (``err.why``) for reports on the pod."""
+    err = ReferenceResolutionError(f"reference {ref.value_from!r} from {ref.origin}: {why}")
+    err.why = why
+    return err
+
 
 
 def _shown(values: frozenset[str]) -> str:
@@ -89,30 +93,30 @@ def _check_scope(ref: Reference, parts: list[str], inventory: Inventory) -> None
     """The ARN's partition, region and account must be those of the inventory."""
     partition, region, account = parts[1], parts[3], parts[4]
     if not region:
-        raise _fail(ref, "the ARN has an empty region")
+        raise unresolved(ref, "the ARN has an empty region")
     if not account:
-        raise _fail(ref, "the ARN has an empty account")
+        raise unresolved(ref, "the ARN has an empty account")
     if partition not in inventory.partitions:
-        raise _fail(ref, f"it names partition {partition!r} but the inventory is in partition {_shown(inventory.partitions)}")
+        raise unresolved(ref, f"it names partition {partition!r} but the inventory is in partition {_shown(inventory.partitions)}")
     if inventory.region and region != inventory.region:
-        raise _fail(ref, f"it names region {region!r} but the inventory is read from {inventory.region!r}")
+        raise unresolved(ref, f"it names region {region!r} but the inventory is read from {inventory.region!r}")
     if inventory.accounts and account not in inventory.accounts:
-        raise _fail(ref, f"it names account {account!r} but the inventory is read from account {_shown(inventory.accounts)}")
+        raise unresolved(ref, f"it names account {account!r} but the inventory is read from account {_shown(inventory.accounts)}")
 
 
 def _check_item_scope(ref: Reference, parts: list[str], item: SourceItem) -> None:
     """The resolved item's own ARN has the reference's partition, region and account (never a match by name alone)."""
     for what, wanted, found in zip(("partition", "region", "account"), (parts[1], parts[3], parts[4]), arn_scope(item.arn), strict=True):
         if found and wanted != found:
-            raise _fail(ref, f"it names {what} {wanted!r} but {item.name!r} is in {what} {found!r}")
+            raise unresolved(ref, f"it names {what} {wanted!r} but {item.name!r} is in {what} {found!r}")
 
 
 def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) -> ResolvedReference:
     # arn:aws:secretsmanager:region:acct:secret:name-XXXXXX[:json-key:version-stage:version-id]
     if len(parts) < 7 or parts[5] != "secret" or not parts[6]:
-        raise _fail(ref, "malformed Secrets Manager ARN (expected arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+        raise unresolved(ref, "malformed Secrets Manager ARN (expected arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
     if len(parts) not in (7, 8, 9, 10):
-        raise _fail(ref, "malformed Secrets Manager ARN (too many ':' fields)")
+        raise unresolved(ref, "malformed Secrets Manager ARN (too many ':' fields)")
     _check_scope(ref, parts, inventory)
     base_arn = ":".join(parts[:7])
     json_key, stage, version_id = (parts[7:] + ["", "", ""])[:3]
@@ -121,33 +125,33 @@ def _resolve_secret_arn(ref: Reference, parts: list[str], inventory: Inventory) 
     # A partial ARN (no random suffix) names the secret exactly; never strip a guessed suffix.
     by_name = inventory.by_name(SECRETSMANAGER, parts[6])
     if by_arn and by_name and by_arn != by_name:
-        raise _fail(ref, f"ambiguous: it is the full ARN of secret {by_arn.name!r} and the partial ARN of secret {by_name.name!r}")
+        raise unresolved(ref, f"ambiguous: it is the full ARN of secret {by_arn.name!r} and the partial ARN of secret {by_name.name!r}")
     item = by_arn or by_name
     if item is None:
-        raise _fail(ref, "no Secrets Manager secret with that ARN")
+        raise unresolved(ref, "no Secrets Manager secret with that ARN")
     _check_item_scope(ref, parts, item)
     if stage and stage != CURRENT_STAGE:
-        raise _fail(ref, f"version stage {stage!r} is not served: replicas carry the {CURRENT_STAGE} version only")
+        raise unresolved(ref, f"version stage {stage!r} is not served: replicas carry the {CURRENT_STAGE} version only")
     if version_id and version_id != item.version:
-        raise _fail(ref, f"version id {version_id!r} is not the current version of {item.name!r}: only the current version is served")
+        raise unresolved(ref, f"version id {version_id!r} is not the current version of {item.name!r}: only the current version is served")
     return ResolvedReference(ref, item, _checked_json_key(ref, json_key) if json_key else None)
 
 
 def _checked_json_key(ref: Reference, key: str) -> str:
     if key == WHOLE_VALUE_KEY:
-        raise _fail(
+        raise unresolved(
             ref,
             f"JSON key {WHOLE_VALUE_KEY!r} is reserved for the whole secret; a JSON field named {WHOLE_VALUE_KEY!r} cannot be selected",
         )
     if not DATA_KEY_PATTERN.match(key):
-        raise _fail(ref, f"JSON key {key!r} is not a valid Kubernetes data key (letters, digits, '-', '_', '.')")
+        raise unresolved(ref, f"JSON key {key!r} is not a valid Kubernetes data key (letters, digits, '-', '_', '.')")
     return key
 
 
 def _resolve_parameter_arn(ref: Reference, parts: list[str], inventory: Inventory) -> ResolvedReference:
     # arn:aws:ssm:region:acct:parameter/<path>  (the path may itself contain no ':')
     if len(parts) != 6 or not parts[5].startswith("parameter/") or len(parts[5]) <= len("parameter/"):
-        raise _fail(ref, "malformed SSM parameter ARN (expected arn:aws:ssm:<region>:<account>:parameter/<name>)")
+        raise unresolved(ref, "malformed SSM parameter ARN (expected arn:aws:ssm:<region>:<account>:parameter/<name>)")
     path = parts[5][len("parameter/"):]
     _check_scope(ref, parts, inventory)
     # The ARN of '/a/b' is parameter/a/b and that of 'a' is parameter/a: the path names '/<path>', or '<path>' itself
@@ -155,9 +159,9 @@ def _resolve_parameter_arn(ref: Reference, parts: list[str], inventory: Inventor
     names = (f"/{path}",) if path.startswith("/") else (f"/{path}", path)
     candidates = [name for name in names if inventory.by_name(SSM, name)]
     if not candidates:
-        raise _fail(ref, "no SSM parameter with that ARN")
+        raise unresolved(ref, "no SSM parameter with that ARN")
     if len(candidates) > 1:
-        raise _fail(ref, f"ambiguous: parameters {candidates[0]!r} and {candidates[1]!r} both match")
+        raise unresolved(ref, f"ambiguous: parameters {candidates[0]!r} and {candidates[1]!r} both match")
     item = inventory.by_name(SSM, candidates[0])
     assert item is not None
     _check_item_scope(ref, parts, item)
@@ -170,12 +174,12 @@ def _resolve_bare_name(ref: Reference, name: str, inventory: Inventory) -> Resol
         parameter = inventory.by_name(SSM, f"/{name}")
     secret = inventory.by_name(SECRETSMANAGER, name)
     if parameter and secret:
-        raise _fail(
+        raise unresolved(
             ref, f"ambiguous: it names both SSM parameter {parameter.name!r} and Secrets Manager secret {secret.name!r}; use an ARN"
         )
     item = parameter or secret
     if item is None:
-        raise _fail(ref, "no SSM parameter or Secrets Manager secret with that name")
+        raise unresolved(ref, "no SSM parameter or Secrets Manager secret with that name")
     return ResolvedReference(ref, item)
 
 
@@ -183,15 +187,15 @@ def resolve_reference(ref: Reference, inventory: Inventory) -> ResolvedReference
     """Resolve one reference, or raise ReferenceResolutionError naming it and its origin."""
     value = ref.value_from.strip()
     if not value:
-        raise _fail(ref, "empty reference")
+        raise unresolved(ref, "empty reference")
     if value.startswith("arn:"):
         parts = value.split(":")
         if len(parts) < 6 or parts[1] not in PARTITIONS:
-            raise _fail(ref, "malformed ARN")
+            raise unresolved(ref, "malformed ARN")
         if parts[2] == SECRETSMANAGER:
             return _resolve_secret_arn(ref, parts, inventory)
         if parts[2] == SSM:
             return _resolve_parameter_arn(ref, parts, inventory)
-        raise _fail(ref, f"unsupported service {parts[2]!r} (expected secretsmanager or ssm)")
+        raise unresolved(ref, f"unsupported service {parts[2]!r} (expected secretsmanager or ssm)")
     return _resolve_bare_name(ref, value, inventory)
 

@@ -24,6 +24,7 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
@@ -33,6 +34,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from kecs_secrets.errors import ClusterAuthError, ClusterRequestError, ClusterUnavailableError, ConfigError
+from kecs_secrets.isolation import PodEvent
 
 __all__ = ["METADATA_ONLY", "ClusterIdentity", "KubeReader", "connect"]
 
@@ -41,6 +43,7 @@ FULL_OBJECTS = "application/json"
 PAGE_SIZE = 500
 REQUEST_TIMEOUT = 15.0  # seconds, per request
 DEFAULT_KUBECONFIG = "~/.kube/config"
+EVENT_COMPONENT = "kecs-secrets"  # the source and reporting component of the Events it puts on pods
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ _LISTS: dict[str, tuple[str, str | None, str]] = {
 
 
 class KubeReader:
-    """The ClusterReader port: lists through the official client, metadata only unless asked otherwise."""
+    """The ClusterReader port (lists through the official client, metadata only unless asked otherwise) and the
+    EventWriter port (the only write the program makes outside Pulumi's resources: Events on pods)."""
 
     def __init__(self, kubeconfig: str = "", context: str = "") -> None:
         self._api, self.identity = connect(kubeconfig, context)
@@ -258,6 +262,46 @@ class KubeReader:
             raise ClusterUnavailableError(f"cannot reach the Kubernetes API at {server}: {_network_reason(err)}") from None
         except ValueError:
             raise ClusterRequestError(f"Kubernetes API {server}: listing {where} gave an answer that is not JSON") from None
+
+    def post_event(self, event: PodEvent) -> None:
+        """The EventWriter port: a core/v1 Warning Event on the pod (``kubectl describe pod`` shows it).
+
+        Its name is the same on every run for the same pod and reference: when a run before made it, the
+        Event is updated (count + 1, last time, message) instead of adding another. Failures raise
+        :class:`ClusterUnavailableError` or :class:`ClusterRequestError` (the caller warns and goes on).
+        """
+        core, where = self._groups["core"], f"writing Event {event.namespace}/{event.name}"
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "metadata": {"name": event.name, "namespace": event.namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": event.namespace, "name": event.pod, "uid": event.pod_uid},
+            "type": "Warning",
+            "reason": event.reason,
+            "message": event.message,
+            "source": {"component": EVENT_COMPONENT},
+            "reportingComponent": EVENT_COMPONENT,
+            "reportingInstance": event.reporter or EVENT_COMPONENT,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        options = {"_request_timeout": REQUEST_TIMEOUT}
+        try:
+            try:
+                core.create_namespaced_event(event.namespace, body, **options)
+            except ApiException as err:
+                if err.status != 409:
+                    raise
+                earlier = core.read_namespaced_event(event.name, event.namespace, **options)
+                update = {"count": (earlier.count or 1) + 1, "lastTimestamp": now, "message": event.message}
+                core.patch_namespaced_event(event.name, event.namespace, update, **options)
+        except ApiException as err:
+            detail = _status_message(err.body)
+            raise ClusterRequestError(
+                f"Kubernetes API {self.identity.server}, {where}: HTTP {err.status}" + (f": {detail}" if detail else "")
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ClusterUnavailableError(f"cannot reach the Kubernetes API at {self.identity.server}: {_network_reason(err)}") from None
 
     def _answer_error(self, err: ApiException, where: str) -> Exception:
         status, server = err.status or 0, self.identity.server

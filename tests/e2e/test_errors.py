@@ -59,7 +59,8 @@ class Row:
 
 
 def _unmanaged_secret(env: Env) -> None:
-    path = f"/api/v1/namespaces/{env.web}/secrets"
+    # In the master namespace: an object under a replica's name in a tenant namespace only skips that replica.
+    path = f"/api/v1/namespaces/{env.master_ns}/secrets"
     env.kube.post(path, {"metadata": {"name": f"sm-{env.p}-db"}, "stringData": {"value": "theirs"}})
     env.cleanups.append(lambda: env.kube.delete(f"{path}/sm-{env.p}-db"))
 
@@ -170,7 +171,7 @@ ROWS = {
     "unmanaged-object": Row(
         errors.UnmanagedObjectError,
         lambda env: {},
-        lambda env: f"these objects already exist and were not made by this stack: Secret {env.web}/sm-{env.p}-db. "
+        lambda env: f"these objects already exist and were not made by this stack: Secret {env.master_ns}/sm-{env.p}-db. "
         "Rename or remove them, or set kecs-secrets:adoptExisting=true to take them over",
         setup=_unmanaged_secret,
     ),

@@ -6,7 +6,8 @@ Each test owns its data set, namespaces and stack:
 - an object in state that someone recreated under its name is never deleted (up and destroy);
 - after a killed `up` and the README's recovery, nothing of the stack that is not wanted remains;
 - a JSON key the secret lacks fails at preview, naming the reference and its origin, and changes nothing;
-- provider failures are one line per item, never a Python traceback.
+- provider failures are one line per item, never a Python traceback;
+- a tenant's bad pod or object is skipped and reported on itself (a warning, an Event on the pod) while the rest converges.
 """
 
 from __future__ import annotations
@@ -465,3 +466,80 @@ def test_an_object_deleted_in_the_cluster_comes_back_with_its_value_from_up_with
         _, log = stack.up()
         assert log.changed() == {}
         assert not set(proxy.take()) & VALUE_READS
+
+
+def _events_on(kube, namespace: str, pod: str) -> list[dict]:
+    """The Events on a pod, as `kubectl describe pod` finds them."""
+    return kube.get(f"/api/v1/namespaces/{namespace}/events?fieldSelector=involvedObject.name={pod}")["items"]
+
+
+def test_a_pod_with_an_unknown_arn_never_stops_a_rotation_in_another_namespace_and_gets_an_event(scene):
+    """Tenant demand is isolated: the bad references are skipped and reported (a warning line, the `warnings`
+    output, an Event on the pod, written by `up` only), and the rotation another namespace waits for lands."""
+    s, kube = scene, scene.kube
+    batch = s.namespace(f"batch-{s.p}", ecs=True)
+    db = s.secret("db", f"first-{random.token_hex(4)}")
+    stack = s.make_stack(podDemand=True, demand={batch: [f"{s.p}/db"]})
+    stack.up()
+    name = s.master("db")
+
+    rotated = f"rotated-{random.token_hex(4)}"
+    s.sm.put_secret_value(SecretId=db, SecretString=rotated)
+    unknown = db.rsplit(":", 1)[0] + f":{s.p}/nope-ZzZzZz"
+    previous = f"{db}:user:AWSPREVIOUS:"
+    s.pod(s.web, "bad", {"kecs.dev/secret-0-arn": f"app:A:{unknown}", "kecs.dev/secret-1-arn": f"app:B:{previous}"})
+    _, log = stack.preview()
+    assert _events_on(kube, s.web, "bad") == [], "a preview writes no Event"
+
+    result, log = stack.up()
+    text = "\n".join(log.text)
+    assert base64.b64decode(kube.secret(batch, name)["data"]["value"]) == rotated.encode(), "the rotation did not land"
+    assert s.ours(s.web) == set()
+    origin = f"pod {s.web}/bad annotation kecs.dev/secret-0-arn"
+    line = f"reference '{unknown}' from {origin}: no Secrets Manager secret with that ARN; skipped, the rest of the run goes on"
+    assert line in text
+    assert line in result.outputs["warnings"].value
+    events = {e["message"]: e for e in _events_on(kube, s.web, "bad")}
+    assert set(events) == {
+        f"reference '{unknown}' ({origin}) is not served by kecs-secrets stack kecs-secrets/{stack.name}: "
+        "no Secrets Manager secret with that ARN",
+        f"reference '{previous}' (pod {s.web}/bad annotation kecs.dev/secret-1-arn) is not served by kecs-secrets stack "
+        f"kecs-secrets/{stack.name}: "
+        "version stage 'AWSPREVIOUS' is not served: replicas carry the AWSCURRENT version only",
+    }
+    assert {(e["type"], e["reason"], e["involvedObject"]["kind"], e["count"]) for e in events.values()} == {
+        ("Warning", "SecretReferenceNotServed", "Pod", 1)
+    }
+
+    stack.up()  # the next run tells the pod again, on the same Event
+    assert sorted(e["count"] for e in _events_on(kube, s.web, "bad")) == [2, 2]
+
+
+def test_an_unmanaged_secret_under_a_replica_name_in_one_tenant_namespace_does_not_stop_the_others(scene):
+    """Someone made a Secret under a replica's name in their own namespace: that replica is skipped (a warning,
+    an Event on each pod asking for it), their Secret is left alone, and every other namespace converges."""
+    s, kube = scene, scene.kube
+    batch = s.namespace(f"batch-{s.p}", ecs=True)
+    value = f"value-{random.token_hex(4)}"
+    db = s.secret("db", value)
+    name = s.master("db")
+    theirs = kube.post(f"/api/v1/namespaces/{s.web}/secrets", {"metadata": {"name": name}, "stringData": {"value": "theirs"}})
+    s.pod(s.web, "wants-db", {"kecs.dev/secret-0-arn": f"app:DB:{db}"})
+    stack = s.make_stack(podDemand=True, demand={batch: [f"{s.p}/db"]})
+
+    result, log = stack.up()
+    text = "\n".join(log.text)
+    assert base64.b64decode(kube.secret(batch, name)["data"]["value"]) == value.encode()
+    kept = kube.secret(s.web, name)
+    assert kept["metadata"]["uid"] == theirs["metadata"]["uid"]
+    assert kept["metadata"]["resourceVersion"] == theirs["metadata"]["resourceVersion"], "their Secret was touched"
+    line = f"Secret {s.web}/{name} already exists and was not made by this stack: that replica is skipped, the rest of the run goes on"
+    assert line in text
+    assert any(w.startswith(line) for w in result.outputs["warnings"].value)
+    (event,) = _events_on(kube, s.web, "wants-db")
+    assert event["reason"] == "SecretReferenceNotServed"
+    assert event["message"] == (
+        f"reference '{db}' (pod {s.web}/wants-db annotation kecs.dev/secret-0-arn) is not served by kecs-secrets stack "
+        f"kecs-secrets/{stack.name}: "
+        f"Secret {s.web}/{name} already exists and was not made by this stack"
+    )

@@ -5,13 +5,15 @@ from kecs_secrets.demand import (
     ecs_cluster_namespace,
     ecs_namespace_problem,
     merge,
+    pod_demand,
     references_from_config,
     references_from_pod,
     references_from_pods,
     references_from_task_definition,
 )
 from kecs_secrets.errors import ConfigError, LayoutError
-from kecs_secrets.model import Reference
+from kecs_secrets.isolation import is_isolated
+from kecs_secrets.model import POD_DEMAND, Reference
 
 ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:username::"
 
@@ -122,7 +124,7 @@ def test_pods_outside_ecs_cluster_namespaces_are_ignored_with_a_warning_naming_t
         pod("attacker", "no-demand", {"other": "x"}),
     ]
     refs, warnings = references_from_pods(pods, NAMESPACES, refused=("kecs-system",))
-    assert refs == [Reference("web-us-east-1", "rel/s010", "pod web-us-east-1/good annotation kecs.dev/secret-0-arn")]
+    assert refs == [Reference("web-us-east-1", "rel/s010", "pod web-us-east-1/good annotation kecs.dev/secret-0-arn", POD_DEMAND, "good")]
     assert len(warnings) == 3
     assert warnings[0].startswith("pod attacker/evil ignored: its namespace 'attacker' may not receive secrets")
     assert "pod kecs-system/inside ignored" in warnings[1] and "master namespace or on the deny list" in warnings[1]
@@ -147,6 +149,26 @@ def test_a_malformed_pod_annotation_skips_that_pod_only_unless_strict():
     ]
     with pytest.raises(ConfigError, match="pod web-us-east-1/broken annotation kecs.dev/secret-0-arn"):
         references_from_pods(pods, NAMESPACES, strict=True)
+
+
+def test_a_skipped_pods_references_are_unserved_each_with_its_problem_for_an_event():
+    broken = pod("web-us-east-1", "broken", {"kecs.dev/secret-0-arn": "no-colons", "kecs.dev/secret-1-arn": "c:E:fine"})
+    broken["metadata"]["uid"] = "uid-1"
+    demand = pod_demand([broken], NAMESPACES)
+    assert demand.references == []
+    assert [(u.reference.value_from, u.reference.pod, u.reference.pod_uid, u.why) for u in demand.unserved] == [
+        ("no-colons", "broken", "uid-1", "expected '<container>:<env-var>:<valueFrom>'"),
+        ("fine", "broken", "uid-1", "pod web-us-east-1/broken is skipped: its annotation kecs.dev/secret-0-arn is malformed"),
+    ]
+
+
+def test_each_demand_source_says_who_wrote_it():
+    """Config and task definition files are the stack owner's (strict); pods are tenants' (isolated)."""
+    (config,) = references_from_config({"ns": ["a"]})
+    (task,) = references_from_task_definition({"containerDefinitions": [{"name": "c", "secrets": [{"valueFrom": "a"}]}]}, "ns", "td")
+    (from_pod,) = references_from_pod(pod("ns", "p", {"kecs.dev/secret-0-arn": "c:E:a"}))
+    assert [is_isolated(r.demander) for r in (config, task, from_pod)] == [False, False, True]
+    assert is_isolated("ecs-api")  # every demand source added later is a tenant's unless the rule says otherwise
 
 
 def test_config_or_task_definition_demand_for_an_unlabelled_namespace_is_refused_by_name():

@@ -239,16 +239,21 @@ def test_without_cluster_checks_nothing_is_read_from_the_cluster():
 
 
 def test_unmanaged_object_in_the_way_is_named_unless_adopted():
-    theirs = ("Secret", "web-us-east-1", "sm-app-db", {})
-    mine = ("Secret", MASTER_NS, "sm-app-db", ours())
+    """In the master namespace (the stack's own) an object the stack did not make stops the run; in a namespace
+    receiving replicas it only skips what it blocks (tests/unit/test_planning_isolation.py)."""
+    theirs = ("Secret", MASTER_NS, "sm-app-db", {})
     config = {"demand": {"web-us-east-1": ["app/db"]}}
-    with pytest.raises(UnmanagedObjectError, match="not made by this stack: Secret web-us-east-1/sm-app-db. Rename or remove"):
-        plan(config, cluster=FakeCluster(objects=[theirs, mine]))
-    result, _ = plan({**config, "adoptExisting": True}, cluster=FakeCluster(objects=[theirs, mine]))
+    with pytest.raises(UnmanagedObjectError, match=f"not made by this stack: Secret {MASTER_NS}/sm-app-db. Rename or remove"):
+        plan(config, cluster=FakeCluster(objects=[theirs]))
+    result, _ = plan({**config, "adoptExisting": True}, cluster=FakeCluster(objects=[theirs]))
+    assert result.adopt == frozenset({("Secret", MASTER_NS, "sm-app-db")})
+    in_tenant_namespace = ("Secret", "web-us-east-1", "sm-app-db", {})
+    result, _ = plan({**config, "adoptExisting": True}, cluster=FakeCluster(objects=[in_tenant_namespace]))
     assert result.adopt == frozenset({("Secret", "web-us-east-1", "sm-app-db")})
-    other_stack = ("ServiceAccount", "web-us-east-1", "kecs-secret-reader-web-us-east-1", {"annotations": {ANNOTATION_STACK: "x/y"}})
-    with pytest.raises(UnmanagedObjectError, match="ServiceAccount web-us-east-1/kecs-secret-reader-web-us-east-1"):
-        plan(config, cluster=FakeCluster(objects=[other_stack]))
+    assert result.layout.replicas_by_namespace() == {"web-us-east-1": ["sm-app-db"]}
+    other_stack = ("ClusterRole", "", f"{MASTER_NS}-secret-reader", {"annotations": {ANNOTATION_STACK: "x/y"}})
+    with pytest.raises(UnmanagedObjectError, match=f"ClusterRole {MASTER_NS}-secret-reader"):
+        plan({**config, "rbacMode": "cluster-role"}, cluster=FakeCluster(objects=[other_stack]))
 
 
 def test_missing_namespaces_are_named_with_where_the_demand_came_from():
