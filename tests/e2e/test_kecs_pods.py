@@ -21,6 +21,7 @@ import pytest
 from components.outputs import OUTPUT_WARNINGS
 from kecs_cli.commands.kecs_pods import check_pods, kecs_pod
 from tests.support.cluster import wait_for
+from tests.support.leaks import needles
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +41,7 @@ class World:
         self.ns = f"{self.cluster}-{REGION}"
         kube.create_namespace(self.master_ns)
         kube.create_ecs_namespace(self.cluster, REGION)
-        token = random.token_hex(6)
+        self.token = token = random.token_hex(6)
         self.values: dict[str, str] = {}
         self.arns: dict[str, str] = {}
         for name, value in (
@@ -249,13 +250,18 @@ def test_references_no_kecs_pod_can_be_served_are_named_in_the_run_output_and_th
 
 
 def test_no_secret_value_in_the_run_output(served):
+    """The whole values, the JSON fields the replicas hold as keys of their own, and the base64 of each, in what the
+    run printed (stdout and stderr) and in every file of the backend."""
     world, stack, _, log = served
-    text = "\n".join(log.text).encode()
+    text = log.printed().encode()
+    assert text
     blobs = [path.read_bytes() for path in stack.state_files()]
-    for value in world.values.values():
-        for needle in (value.encode(), base64.b64encode(value.encode())):
-            assert needle not in text
-            assert all(needle not in blob for blob in blobs)
+    assert blobs
+    found = needles((value.encode() for value in world.values.values()), public={"admin"})
+    assert f"pw-{world.token}".encode() in found  # App/DB_Creds' password field
+    for needle in found:
+        assert needle not in text
+        assert all(needle not in blob for blob in blobs)
 
 
 def test_make_summary_shows_each_pod_reference_and_whether_it_resolves(served, kubeconfig):

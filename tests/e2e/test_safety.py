@@ -387,8 +387,21 @@ def test_a_json_key_the_secret_lacks_fails_at_preview_naming_the_reference_and_c
         assert s.snapshot() == before
 
 
-def _lines_with(text: str, needle: str) -> list[str]:
-    return [line for line in text.splitlines() if needle in line]
+def _error_lines(text: str, prefix: str) -> dict[str, list[str]]:
+    """item name -> the error lines naming it (each from its error class on), for this scene's items."""
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = re.search(rf"\w+Error: .*'{re.escape(prefix)}/([^']+)'.*", line)
+        if match:
+            found.setdefault(match.group(1), []).append(match.group(0))
+    return found
+
+
+def _diagnostics(text: str) -> str:
+    """The CLI's "Diagnostics:" section: each error once (the progress lines above repeat a resource's error as its
+    status changes)."""
+    section = text.split("\nDiagnostics:\n", 1)[1]
+    return section.split("\nOutputs:\n", 1)[0].split("\nResources:\n", 1)[0]
 
 
 def test_provider_failures_are_one_line_per_item_never_a_traceback(scene):
@@ -407,7 +420,11 @@ def test_provider_failures_are_one_line_per_item_never_a_traceback(scene):
             stack.up()
         text = str(caught.value)
         assert "Traceback" not in text
-        assert _lines_with(text, f"SourceUnavailableError: cannot read secretsmanager item '{s.p}/a' from {proxy.endpoint}: AccessDeniedException")
+        # Exactly one error line for the item that failed (its update), none anywhere for the two that did not change.
+        assert _error_lines(_diagnostics(text), s.p) == {
+            "a": [f"SourceUnavailableError: cannot read secretsmanager item '{s.p}/a' from {proxy.endpoint}: AccessDeniedException"],
+        }, text[-3000:]
+        assert set(_error_lines(text, s.p)) == {"a"}, text[-3000:]
     finally:
         proxy.__exit__(None, None, None)
 
@@ -416,9 +433,11 @@ def test_provider_failures_are_one_line_per_item_never_a_traceback(scene):
     text = refreshed.stdout + refreshed.stderr
     assert refreshed.returncode != 0
     assert "Traceback" not in text
+    lines = _error_lines(_diagnostics(refreshed.stdout), s.p)
+    assert sorted(lines) == ["a", "b", "c"], text[-3000:]
     for name in ("a", "b", "c"):
-        lines = _lines_with(text, f"SourceUnavailableError: cannot read secretsmanager item '{s.p}/{name}' from {proxy.endpoint}")
-        assert lines, text[-3000:]
+        assert len(lines[name]) == 1, text[-3000:]
+        assert lines[name][0].startswith(f"SourceUnavailableError: cannot read secretsmanager item '{s.p}/{name}' from {proxy.endpoint}")
     # And `up` with LocalStack down stops in the program, in one line, before any change.
     with pytest.raises(auto.CommandError) as caught:
         stack.up()

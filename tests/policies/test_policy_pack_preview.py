@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.policies.conftest import ALL_POLICY_NAMES, CANARY, CANARY_B64, ROOT
+from tests.support.real import is_ci
 
 FIXTURE = Path(ROOT) / "tests" / "policies" / "fixtures" / "broken"
 STUB_AWS = Path(ROOT) / "tests" / "policies" / "fixtures" / "stub_aws_provider.py"
@@ -45,7 +46,7 @@ VIOLATION = re.compile(r"- \[(advisory|mandatory|remediate)\](?: \[severity: [a-
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
+    if is_ci():
         pytest.fail(f"the real Pulumi CLI is required under CI: {reason}")
     pytest.skip(reason)
 
@@ -199,9 +200,17 @@ def test_disposable_stack_tag(project: Project) -> None:
 
 @pytest.mark.parametrize(
     ("ci", "outcome"),
-    [pytest.param("true", pytest.fail.Exception, id="CI fails"), pytest.param("", pytest.skip.Exception, id="locally skipped")],
+    [
+        pytest.param("true", pytest.fail.Exception, id="CI fails"),
+        pytest.param("TRUE", pytest.fail.Exception, id="CI in any case fails"),  # the one rule of tests.support.real.is_ci
+        pytest.param("", pytest.skip.Exception, id="locally skipped"),
+    ],
 )
 def test_a_missing_cli_fails_only_under_ci(monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]) -> None:
     monkeypatch.setenv("CI", ci)
-    with pytest.raises(outcome):
+    try:
         _unavailable("no CLI here")
+    except BaseException as err:  # a skip where a failure is due must fail this test, not skip it
+        assert type(err) is outcome, f"{type(err).__name__} instead of {outcome.__name__}"
+    else:
+        raise AssertionError("a missing CLI was neither a failure nor a skip")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pulumi
@@ -17,6 +18,7 @@ from tests.unit.conftest import REGION, parameter, secret
 
 STACK = "kecs-secrets/test"
 SECRET_SIG_KEY, SECRET_SIG_VALUE = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+CANARY_KEY_ID, CANARY_SECRET_KEY = b"akid-canary-5c1e0b7a", b"secret-key-canary-9f2d4e61"
 DB_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3"
 ITEMS = [
     secret("db-creds", "A1b2C3", version="cur-id"),
@@ -41,6 +43,25 @@ def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret", leftovers: 
     )
 
 
+def _pickled_providers(mocks) -> dict[str, tuple[object, bytes]]:
+    """Each dynamic resource's provider as the program sends it (``__provider``): the unpickled object and the pickle."""
+    import base64
+
+    import dill
+
+    found = {}
+    for resource in mocks.resources:
+        if resource.typ.startswith("pulumi-python:dynamic/"):
+            sent = resource.inputs["__provider"]
+            if isinstance(sent, dict):  # sent as a Pulumi secret (the SDK's default): its signature and its value
+                assert sent[SECRET_SIG_KEY] == SECRET_SIG_VALUE
+                sent = sent["value"]
+            pickled = base64.b64decode(sent)
+            found[f"{resource.typ}::{resource.name}"] = (dill.loads(pickled), pickled)
+    assert {typ.split("::")[0] for typ in found} >= {"pulumi-python:dynamic/kecs:SourceValues", "pulumi-python:dynamic/kecs:LeftoverSweep"}
+    return found
+
+
 def k8s_objects(mocks, typ):
     return {
         (r.inputs["metadata"].get("namespace", ""), r.inputs["metadata"]["name"]): r
@@ -49,7 +70,9 @@ def k8s_objects(mocks, typ):
 
 
 @pulumi.runtime.test
-def test_masters_one_per_source_item_all_secrets_by_default(mocks):
+def test_masters_one_per_source_item_all_secrets_by_default(mocks, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CANARY_KEY_ID.decode())
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CANARY_SECRET_KEY.decode())
     secrets = build()
 
     def check(_):
@@ -73,8 +96,12 @@ def test_masters_one_per_source_item_all_secrets_by_default(mocks):
         assert (reader.inputs["endpoint"], reader.inputs["region"]) == ("http://localhost:4566", REGION)  # once, not per item
         assert values["app-param"]["encoding"] == "base64"
         assert values["db-creds"]["encoding"] == "base64"
-        # The provider pickle goes with every dynamic resource; it must carry no credential.
-        assert "secret_access_key" not in str(reader.inputs)
+        # The provider pickle goes with every dynamic resource (base64 of dill's bytes): what it unpickles to is a
+        # provider with no state of its own, and its bytes hold no credential of the environment it was made in.
+        for resource, (provider, pickled) in _pickled_providers(mocks).items():
+            assert vars(provider) == {}, resource
+            for credential in (CANARY_KEY_ID, CANARY_SECRET_KEY, b"secret_access_key", b"access_key_id"):
+                assert credential not in pickled.lower(), resource
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 
@@ -198,13 +225,101 @@ def test_outputs_name_things_and_hash_them_but_never_hold_values(mocks):
     ).apply(check)
 
 
-@pytest.mark.parametrize("bad", ["Bad_NS"])
-def test_invalid_demand_never_reaches_resource_registration(mocks, bad):
-    from kecs_secrets.errors import LayoutError
+_WHEN = datetime.datetime(2025, 8, 12, 13, 38, 45, tzinfo=datetime.UTC)
 
-    with pytest.raises(LayoutError):
-        plan_layout(ITEMS, [Reference(bad, "app-param", "config")], LayoutSettings(), REGION)
-    assert mocks.resources == []
+
+class _Listing:
+    """What the program's adapters give it, in place of LocalStack, the cluster, the state and the files."""
+
+    def __init__(self, *_args, **_kwargs) -> None:
+        pass
+
+    def start(self, *_args, **_kwargs):
+        return self
+
+    def list_secrets(self, prefixes=()):
+        return [{"Name": "db-creds", "ARN": DB_ARN, "LastChangedDate": _WHEN,
+                 "SecretVersionsToStages": {"cur-id": ["AWSCURRENT"]}}]
+
+    def describe_parameters(self, path, prefixes=()):
+        return [{"Name": "app-param", "Type": "String", "Version": 1, "LastModifiedDate": _WHEN}]
+
+    def parameter_tags(self, name):
+        return {}
+
+    def account(self):
+        return "000000000000"
+
+    def namespaces(self):
+        return {"kecs-system": {}, "default-us-east-1": {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "default", "kecs.dev/region": REGION}}
+
+    def post_event(self, event):
+        """An update writes an Event on each pod whose reference is not served: none here (no pod is a tenant)."""
+
+    def pods(self):
+        return []
+
+    def objects(self, kind, namespace):
+        return []
+
+    def read(self):
+        from kecs_secrets.model import StackState
+
+        return StackState()
+
+    def documents(self, pattern):
+        return []
+
+
+def _run_program(monkeypatch, demand: dict) -> tuple[list[str], dict]:
+    """Run ``__main__.py`` itself under the mocks (an update, not a preview) with this ``demand`` and fakes for its
+    adapters; return the RunError lines it raised and its globals."""
+    import os
+    import runpy
+
+    from tests.support.real import ROOT
+
+    for module, name in (("providers.aws_source", "BotoSource"), ("providers.pulumi_state", "PulumiStackState"),
+                         ("providers.kube", "KubeReader"), ("providers.task_definitions", "TaskDefinitionFiles")):
+        monkeypatch.setattr(f"{module}.{name}", _Listing)
+    pulumi.runtime.set_all_config({
+        "kecs-secrets:endpoint": "http://localhost:4566", "kecs-secrets:region": REGION, "kecs-secrets:kubeconfig": "kc",
+        "kecs-secrets:demand": json.dumps(demand),
+    })
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    errors: list[str] = []
+    found: dict = {}
+
+    @pulumi.runtime.test  # awaits every registration the program sent before it stopped
+    def program():
+        try:
+            found.update(runpy.run_path(os.path.join(ROOT, "__main__.py"), run_name="__main__"))
+        except pulumi.RunError as err:
+            errors.append(str(err))
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({})
+    return errors, found
+
+
+@pytest.mark.parametrize("bad", ["Bad_NS", "x" * 70])
+def test_invalid_demand_never_reaches_resource_registration(mocks, monkeypatch, bad):
+    """The program itself runs: a demand for a namespace Kubernetes refuses stops it before any registration."""
+    errors, _ = _run_program(monkeypatch, {bad: ["app-param"], "default-us-east-1": ["db-creds"]})
+    assert len(errors) == 1 and errors[0].startswith("LayoutError: ") and bad in errors[0], errors
+    assert [f"{r.typ}::{r.name}" for r in mocks.resources] == []
+
+
+def test_the_same_program_run_with_valid_demand_registers_the_layout(mocks, monkeypatch):
+    """The harness of the test above can see registrations: the same run with only the valid demand makes them."""
+    errors, found = _run_program(monkeypatch, {"default-us-east-1": ["db-creds"]})
+    assert errors == []
+    assert {("kecs-system", "sm-db-creds"), ("kecs-system", "ssm-app-param"), ("default-us-east-1", "sm-db-creds")} == set(
+        k8s_objects(mocks, "kubernetes:core/v1:Secret")
+    )
+    assert "secrets" in found
 
 
 def test_replicas_do_not_wait_for_their_master_and_every_object_uses_the_explicit_provider(mocks, monkeypatch):

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.real import ROOT, free_ports, run_dir
+from tests.support.real import ROOT, free_ports, is_ci, run_dir
 
 SCRIPT = os.path.join(ROOT, "scripts", "localstack.sh")
 REGION = "us-east-1"
@@ -104,7 +104,7 @@ START_ATTEMPTS = 3  # a port picked by the kernel can be taken before the emulat
 
 def _unavailable(reason: str) -> None:
     _state["failure"] = reason
-    if os.environ.get("CI", "").lower() == "true":
+    if is_ci():
         raise LocalStackUnavailable(f"LocalStack is required under CI=true but unavailable: {reason}")
     pytest.skip(f"LocalStack unavailable: {reason}")
 

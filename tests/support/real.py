@@ -20,12 +20,17 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-__all__ = ["ROOT", "free_ports", "run_dir", "run_script", "unavailable"]
+__all__ = ["ROOT", "free_ports", "is_ci", "run_dir", "run_script", "unavailable"]
+
+
+def is_ci() -> bool:
+    """The one rule for "this is CI" (where a missing component is a failure): CI=true in any case."""
+    return os.environ.get("CI", "").lower() == "true"
 
 
 def unavailable(reason: str) -> None:
     """Fail under CI (a missing component is a defect there), skip on a developer's machine."""
-    if os.environ.get("CI", "").lower() == "true":
+    if is_ci():
         pytest.fail(f"required component unavailable under CI: {reason}", pytrace=False)
     pytest.skip(reason)
 

@@ -55,9 +55,10 @@ def pulumi_env(backend: Path, passphrase: str) -> dict[str, str]:
 
 @dataclass
 class RunLog:
-    """What a run printed and which resources it touched, per operation."""
+    """What a run printed (stdout in ``text``, stderr in ``errors``) and which resources it touched, per operation."""
 
     text: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the CLI's stderr (the Automation API's on_error)
     ops: dict[str, str] = field(default_factory=dict)  # urn -> op (create, update, delete, same, replace, ...)
     # Every step in the order the engine reported it: ("start" | "done", op, urn).
     steps: list[tuple[str, str, str]] = field(default_factory=list)
@@ -66,6 +67,13 @@ class RunLog:
 
     def on_output(self, line: str) -> None:
         self.text.append(line)
+
+    def on_error(self, line: str) -> None:
+        self.errors.append(line)
+
+    def printed(self) -> str:
+        """Everything the run printed, stdout and stderr."""
+        return "\n".join([*self.text, *self.errors])
 
     def on_event(self, event: auto.EngineEvent) -> None:
         for phase, step in (("start", event.resource_pre_event), ("done", event.res_outputs_event)):
@@ -145,19 +153,22 @@ class ProjectStack:
     def update_config(self, **changes: Any) -> None:
         self.set_config({**self.config, **changes})
 
-    def up(self, **options: Any) -> tuple[auto.UpResult, RunLog]:
-        log = RunLog()
-        result = self.stack.up(on_output=log.on_output, on_event=log.on_event, show_secrets=False, color="never", **options)
+    def up(self, log: RunLog | None = None, **options: Any) -> tuple[auto.UpResult, RunLog]:
+        """``log``: record into this one (a caller keeps what a run that fails printed)."""
+        log = log or RunLog()
+        result = self.stack.up(
+            on_output=log.on_output, on_error=log.on_error, on_event=log.on_event, show_secrets=False, color="never", **options
+        )
         return result, log
 
     def preview(self, **options: Any) -> tuple[auto.PreviewResult, RunLog]:
         log = RunLog()
-        result = self.stack.preview(on_output=log.on_output, on_event=log.on_event, color="never", **options)
+        result = self.stack.preview(on_output=log.on_output, on_error=log.on_error, on_event=log.on_event, color="never", **options)
         return result, log
 
     def destroy(self, **options: Any) -> RunLog:
         log = RunLog()
-        self.stack.destroy(on_output=log.on_output, on_event=log.on_event, color="never", **options)
+        self.stack.destroy(on_output=log.on_output, on_error=log.on_error, on_event=log.on_event, color="never", **options)
         return log
 
     def state_files(self) -> list[Path]:

@@ -1,3 +1,4 @@
+import hashlib
 import re
 
 import pytest
@@ -13,10 +14,14 @@ from kecs_secrets.naming import (
     kecs_secret_key_ref,
     kubernetes_name,
     possible_names,
-    short_hash,
 )
 
 HASHED = re.compile(r"-[0-9a-f]{8}$")
+
+
+def sha256_8(text: str) -> str:
+    """The naming rule's hash restated here (8 hex digits of sha256), not taken from the code under test."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 @pytest.mark.parametrize(
@@ -69,7 +74,7 @@ def test_names_kubernetes_refuses_get_our_mended_name_with_a_hash(source, name, 
         assert ours == kecs and kecs_name_problem(kecs) is None
     else:
         assert kecs_name_problem(kecs)
-        assert ours == f"{mended}-{short_hash(f'{source}:{name}')}"
+        assert ours == f"{mended}-{sha256_8(f'{source}:{name}')}"
 
 
 def test_problem_names_the_refused_characters_and_the_length():
@@ -129,13 +134,14 @@ def test_an_item_named_like_another_items_hashed_name_keeps_its_own_name_and_the
     names = assign_names([upper, lower, squatter])
     assert names[squatter] == f"sm-{squatter_name}", "its KECS name: KECS pods referencing it find it"
     assert names[lower] == before[lower]
-    assert names[upper] == kubernetes_name(*upper, round=2) != before[upper]
+    assert before[upper] == "sm-app-db-pass-b7e5a403"  # sha256("secretsmanager:App/DB_pass")
+    assert names[upper] == "sm-app-db-pass-630eb195"  # round 2: sha256("secretsmanager:App/DB_pass:2")
     assert len(set(names.values())) == 3
     assert names == assign_names([squatter, lower, upper])
     # The same with the second round's name taken as well: a third round.
     second = ("secretsmanager", names[upper].removeprefix("sm-"))
     names = assign_names([upper, lower, squatter, second])
-    assert names[upper] == kubernetes_name(*upper, round=3)
+    assert names[upper] == "sm-app-db-pass-e91d9323"  # round 3: sha256("secretsmanager:App/DB_pass:3")
     assert len(set(names.values())) == 4
 
 
@@ -143,8 +149,8 @@ def test_an_item_named_like_a_mended_name_keeps_it():
     plus = ("secretsmanager", "a+b")
     squatter = ("secretsmanager", kubernetes_name(*plus).removeprefix("sm-"))
     names = assign_names([plus, squatter])
-    assert names[squatter] == kubernetes_name(*plus)
-    assert names[plus] == kubernetes_name(*plus, round=2)
+    assert names[squatter] == kubernetes_name(*plus) == "sm-a-b-b7878b57"  # sha256("secretsmanager:a+b")
+    assert names[plus] == "sm-a-b-dffb7c9d"  # round 2: sha256("secretsmanager:a+b:2")
 
 
 def test_when_every_round_is_taken_the_item_is_left_without_a_name_and_nothing_is_refused():
@@ -156,8 +162,14 @@ def test_when_every_round_is_taken_the_item_is_left_without_a_name_and_nothing_i
 
 
 def test_possible_names_cover_every_round():
-    assert possible_names("secretsmanager", "x") == tuple(kubernetes_name("secretsmanager", "x", round=r) for r in range(MAX_ROUNDS + 1))
-    assert possible_names("secretsmanager", "a+b")[0] == kubernetes_name("secretsmanager", "a+b", round=1)
+    # Round 0 is KECS's name when Kubernetes accepts it; rounds 1..16 hash "<source>:<name>", then ":2" ... ":16" appended.
+    assert MAX_ROUNDS == 16
+    assert possible_names("secretsmanager", "x")[:4] == ("sm-x", "sm-x-05ba84e7", "sm-x-9d089c7e", "sm-x-f81850a4")
+    seeds = ("secretsmanager:x", *(f"secretsmanager:x:{r}" for r in range(2, 17)))
+    assert possible_names("secretsmanager", "x")[1:] == tuple(f"sm-x-{sha256_8(seed)}" for seed in seeds)
+    # 'sm-a+b' is no Kubernetes name: round 0 is round 1, listed once.
+    assert possible_names("secretsmanager", "a+b")[:3] == ("sm-a-b-b7878b57", "sm-a-b-dffb7c9d", "sm-a-b-7b9787f6")
+    assert len(possible_names("secretsmanager", "a+b")) == 16
 
 
 def test_unknown_source_is_rejected():
