@@ -26,6 +26,7 @@ from kecs_secrets.freshness import kept_data
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
+from kecs_secrets.ownership import recorded_marks
 from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource, StateReader
 from kecs_secrets.preflight import (
     ClusterSnapshot,
@@ -36,10 +37,12 @@ from kecs_secrets.preflight import (
     check_unmanaged,
     doomed_objects,
     find_leftovers,
+    find_strays,
     find_unmanaged,
     managed_masters,
     master_sources,
     missing_namespaces,
+    shown,
     wanted_objects,
 )
 
@@ -61,8 +64,11 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     # (old name, new name) of masters whose item now has another name: the new one is made before the old one goes.
     renamed: tuple[tuple[str, str], ...] = ()
-    leftovers: tuple[Leftover, ...] = ()  # objects of this stack neither in its state nor wanted: this run deletes them
+    # Objects neither in the state nor wanted, marked as this stack's: this run deletes those whose mark verifies.
+    leftovers: tuple[Leftover, ...] = ()
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds (freshness)
+    # The ownership mark the state recorded for each object it holds: given again as it is (no key needed).
+    marks: Mapping[ObjectKey, str] = field(default_factory=dict)
 
 
 def snapshot_cluster(
@@ -161,17 +167,18 @@ def make_plan(
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
     layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
     warnings += list(layout.warnings)
+    marks = recorded_marks(stack_state.objects) if stack_state else {}
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
-        return Plan(layout, warnings=tuple(warnings), kept=kept)
+        return Plan(layout, warnings=tuple(warnings), kept=kept, marks=marks)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
     missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
     check_demand_namespaces(layout.origins, namespaces, settings.allowed_namespaces)
     wanted = wanted_objects(layout, settings.master_namespace)
-    conflicts = find_unmanaged(wanted, snapshot, stack)
-    check_unmanaged(conflicts, settings.adopt_existing)
+    conflicts = find_unmanaged(wanted, snapshot, stack, stack_state.objects if stack_state else None)
+    check_unmanaged(conflicts, settings.adopt_existing, snapshot)
     adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
     planned = {m.name for m in layout.masters}
     if stack_state is None:
@@ -180,9 +187,16 @@ def make_plan(
         leftovers: list[Leftover] = []
     else:
         check_ownership(doomed_objects(stack_state.objects, wanted), snapshot, stack)
-        leftovers = find_leftovers(snapshot, stack_state.objects, wanted, stack)
+        leftovers = find_leftovers(snapshot, stack_state.objects, wanted, stack, settings.master_namespace)
+        strays = find_strays(snapshot, stack_state.objects, wanted, stack, settings.master_namespace)
+        if strays:
+            warnings.append(
+                f"objects carrying this stack's annotation ({stack}) but no ownership mark it made under a name its naming "
+                "could produce (copies, or made by a version without marks) are not this stack's and are left alone: "
+                + ", ".join(shown(key) for key in strays)
+            )
         existing = {o.name for o in stack_state.objects if o.kind in MASTER_KINDS and o.namespace == settings.master_namespace}
-        existing |= {name for kind, ns, name, _ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
+        existing |= {name for kind, ns, name, *_ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
     # A master whose item now has another name (its label and annotation say which item it holds) is renamed:
     # the new one is made before the old one goes, and that does not count against the guard.
     new_name = {m.item.key: m.name for m in layout.masters}
@@ -194,4 +208,4 @@ def make_plan(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, marks)
