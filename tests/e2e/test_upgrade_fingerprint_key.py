@@ -20,7 +20,7 @@ import pytest
 from kecs_secrets.naming import kubernetes_name
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.real import ROOT
-from tests.support.releases import export_release, remove_upgrade_scene
+from tests.support.releases import export_release, remove_upgrade_scene, upgrade_data
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -43,18 +43,12 @@ def _fingerprints(result) -> dict[str, str]:
 def moved(tmp_path_factory, endpoint, kubeconfig, kube, aws):
     base = tmp_path_factory.mktemp("key-upgrade")
     previous = export_release(KEY_RELEASE, base)
-    p = f"e2e{random.token_hex(3)}"
-    sm, ssm = aws("secretsmanager"), aws("ssm")
-    master_ns = f"{p}-system"
-    kube.create_namespace(master_ns)
-    web = kube.create_ecs_namespace(f"web-{p}", REGION)
-    arns, params, stack = {}, [], None
+    data = upgrade_data(kube, aws, REGION)
+    p, sm, ssm, master_ns, web, arns, params = data.p, data.sm, data.ssm, data.master_ns, data.web, data.arns, data.params
+    stack = None
     try:
         with CountingProxy(endpoint) as proxy:
-            for name in ("db", "api"):
-                arns[name] = sm.create_secret(Name=f"{p}/{name}", SecretString=f"v-{random.token_hex(6)}")["ARN"]
-            ssm.put_parameter(Name=f"/{p}/token", Type="SecureString", Value=f"v-{random.token_hex(6)}")
-            params.append(f"/{p}/token")
+            data.seed()
             task = {"family": "web", "containerDefinitions": [{"name": "app", "secrets": [
                 {"name": "DB", "valueFrom": arns["db"]},
                 {"name": "API", "valueFrom": arns["api"]},

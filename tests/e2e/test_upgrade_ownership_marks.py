@@ -8,14 +8,12 @@ replaced or deleted, and the preview shows exactly these updates. The run after 
 
 from __future__ import annotations
 
-import secrets as random
-
 import pytest
 
 from kecs_secrets.ownership import ANNOTATION_MARK, mark_verifies
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.real import ROOT
-from tests.support.releases import export_release, remove_upgrade_scene
+from tests.support.releases import export_release, remove_upgrade_scene, upgrade_data
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -43,18 +41,12 @@ def _key(stack: ProjectStack) -> bytes:
 def upgraded(tmp_path_factory, endpoint, kubeconfig, kube, aws):
     base = tmp_path_factory.mktemp("marks-upgrade")
     previous = export_release(RELEASE, base)
-    p = f"e2e{random.token_hex(3)}"
-    sm, ssm = aws("secretsmanager"), aws("ssm")
-    master_ns = f"{p}-system"
-    kube.create_namespace(master_ns)
-    web = kube.create_ecs_namespace(f"web-{p}", REGION)
-    arns, params, stack = {}, [], None
+    data = upgrade_data(kube, aws, REGION)
+    p, master_ns, web = data.p, data.master_ns, data.web
+    stack = None
     try:
         with CountingProxy(endpoint) as proxy:
-            for name in ("db", "api"):
-                arns[name] = sm.create_secret(Name=f"{p}/{name}", SecretString=f"v-{random.token_hex(6)}")["ARN"]
-            ssm.put_parameter(Name=f"/{p}/token", Type="SecureString", Value=f"v-{random.token_hex(6)}")
-            params.append(f"/{p}/token")
+            data.seed()
             config = {
                 "endpoint": proxy.endpoint, "region": REGION, "masterNamespace": master_ns,
                 "namePrefixes": [f"{p}/", f"/{p}/"], "kubeconfig": kubeconfig,
@@ -79,7 +71,7 @@ def upgraded(tmp_path_factory, endpoint, kubeconfig, kube, aws):
             "upgrade": upgrade, "calls": calls, "next_preview": next_preview, "next_up": next_up, "live": live,
         }
     finally:
-        remove_upgrade_scene(stack, kube, (master_ns, web), sm, arns.values(), ssm, params)
+        remove_upgrade_scene(stack, kube, (master_ns, web), data.sm, data.arns.values(), data.ssm, data.params)
 
 
 def test_the_release_made_objects_without_marks(upgraded):
