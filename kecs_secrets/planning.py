@@ -196,13 +196,16 @@ def make_plan(
                 + ", ".join(shown(key) for key in strays)
             )
         existing = {o.name for o in stack_state.objects if o.kind in MASTER_KINDS and o.namespace == settings.master_namespace}
+        # Counted by the guard, though the sweep deletes only those whose mark verifies (a copy's does not).
         existing |= {name for kind, ns, name, *_ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
     # A master whose item now has another name (its label and annotation say which item it holds) is renamed:
     # the new one is made before the old one goes, and that does not count against the guard.
     new_name = {m.item.key: m.name for m in layout.masters}
     sources = master_sources(snapshot, settings.master_namespace, stack)
+    # Not a leftover: a copy of a master carries its label and annotation too, and only the sweep can tell.
+    swept = {name for _, ns, name, *_ in leftovers if ns == settings.master_namespace}
     renamed = tuple(
-        (name, new_name[sources[name]]) for name in sorted(existing) if name not in planned and sources.get(name) in new_name
+        (name, new_name[sources[name]]) for name in sorted(existing - swept) if name not in planned and sources.get(name) in new_name
     )
     deletions = check_deletions(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]

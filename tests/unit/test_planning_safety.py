@@ -214,3 +214,13 @@ def test_a_json_key_the_recorded_version_lacks_fails_naming_the_reference_withou
     assert plan({"demand": {"web-us-east-1": [f"{DB_ARN}:nokey::"]}}, state=other).layout.masters[1].selected_by == {
         "nokey": f"reference '{DB_ARN}:nokey::' from config kecs-secrets:demand.web-us-east-1[0]"
     }
+
+
+def test_a_copied_master_is_never_announced_as_renamed():
+    """A copy of a master carries its source label and annotation: it is a sweep candidate, not the item's old name."""
+    state = FakeState([StateObject("Secret", "kecs-system", "sm-db", "urn:db", "u-db")])
+    copy = obj("sm-db-x", "u-x", {**MARKED, "kecs.io/source-name": "db"})
+    copy["metadata"]["labels"] = {"kecs.io/source": "secretsmanager"}
+    result = plan({}, FakeCluster(objects={("Secret", "kecs-system"): [obj("sm-db", "u-db"), copy]}), state)
+    assert result.renamed == ()
+    assert result.leftovers == (("Secret", "kecs-system", "sm-db-x", "u-x", MARK),)
