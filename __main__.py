@@ -79,14 +79,21 @@ secrets = CentralizedSecrets(
     ),
 )
 if plan.leftovers:
-    secrets.sweep.deleted.apply(lambda deleted: deleted and pulumi.log.warn(
-        "objects of this stack that its state did not hold and the layout does not want (left by an interrupted run), "
-        "deleted by this run: " + ", ".join(deleted)
-    ))
-    secrets.sweep.skipped.apply(lambda skipped: skipped and pulumi.log.warn(
-        "objects carrying this stack's annotation with an ownership mark that does not verify for their kind, namespace "
-        "and name (copies, or marked under another key): not this stack's, left alone: " + ", ".join(skipped)
-    ))
+
+    def _report(outcome: tuple[list[str], list[str]]) -> None:
+        deleted, skipped = outcome
+        if deleted:
+            pulumi.log.warn(
+                "objects of this stack that its state did not hold and the layout does not want (left by an interrupted "
+                "run), deleted by this run: " + ", ".join(deleted)
+            )
+        if skipped:
+            pulumi.log.warn(
+                "objects carrying this stack's annotation with an ownership mark that does not verify for their kind, "
+                "namespace and name (copies, or marked under another key): not this stack's, left alone: " + ", ".join(skipped)
+            )
+
+    secrets.sweep.outcome().apply(_report)
 for key, value in secrets.outputs.items():
     pulumi.export(key, value)
 start_registrations()

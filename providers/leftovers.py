@@ -78,8 +78,12 @@ class LeftoverSweepProvider(ResourceProvider):
         return CheckResult(news, [])
 
     def diff(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Something to delete is a change; nothing to delete is none, whatever an earlier run swept.
-        return DiffResult(changes=bool(news.get("objects")), replaces=[], stables=[], delete_before_replace=False)
+        # Something to delete is a change; nothing to delete is none, whatever an earlier run swept. Candidates
+        # whose mark does not verify (copies) are nothing to delete: they stay, and no run becomes a change for
+        # them. Without the key (a preview in which the reader changes) any candidate may be one to delete.
+        objects = news.get("objects") or []
+        changes = bool(_verified(news)[0]) if isinstance(news.get("key"), str) else bool(objects)
+        return DiffResult(changes=changes, replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult("leftovers", _sweep(props))
@@ -98,6 +102,7 @@ _PROVIDER = LeftoverSweepProvider()
 
 
 class LeftoverSweep(Resource, module="kecs", name="LeftoverSweep"):
+    objects: pulumi.Output[list[list[str]]]
     deleted: pulumi.Output[list[str]]
     skipped: pulumi.Output[list[str]]  # candidates whose mark did not verify: left alone
 
@@ -117,3 +122,18 @@ class LeftoverSweep(Resource, module="kecs", name="LeftoverSweep"):
             "kubeconfig": kubeconfig, "context": context, "deleted": None, "skipped": None,
         }
         super().__init__(_PROVIDER, resource_name, props, opts)
+        self._candidates = props["objects"]
+
+    def outcome(self) -> pulumi.Output[tuple[list[str], list[str]]]:
+        """What this run deleted and what it left alone (shown), known once the sweep ran (not in a preview).
+
+        When no candidate's mark verified, the sweep did not run (no change) and its outputs are an earlier run's:
+        then it deleted nothing and left every candidate alone.
+        """
+
+        def of(swept: list[list[str]], deleted: list[str], skipped: list[str]) -> tuple[list[str], list[str]]:
+            if swept == self._candidates:  # this run's (uids make an earlier run's candidates differ)
+                return list(deleted or []), list(skipped or [])
+            return [], [shown((kind, namespace, name)) for kind, namespace, name, *_ in self._candidates]
+
+        return pulumi.Output.all(self.objects, self.deleted, self.skipped).apply(lambda found: of(*found))

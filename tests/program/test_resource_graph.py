@@ -353,6 +353,29 @@ def test_the_reader_is_registered_before_the_objects_are_built(mocks, monkeypatc
     assert seen_at_first_object == [True]
 
 
+@pytest.mark.parametrize("ran", [True, False])
+@pulumi.runtime.test
+def test_the_sweeps_outcome_is_this_runs_or_else_nothing_was_deleted(mocks, monkeypatch, ran):
+    """The sweep does not run when no candidate's mark verifies: its outputs are then an earlier run's, never reported."""
+    record = mocks.new_resource
+
+    def new_resource(args):
+        id_, outputs = record(args)
+        if args.typ == "pulumi-python:dynamic/kecs:LeftoverSweep":
+            earlier = [["Secret", "kecs-system", "sm-gone", "uid-0", "m"]]
+            outputs.update({"deleted": ["Secret kecs-system/sm-gone"], "skipped": []} if ran else
+                           {"objects": earlier, "deleted": ["Secret kecs-system/sm-gone"], "skipped": []})
+        return id_, outputs
+
+    monkeypatch.setattr(mocks, "new_resource", new_resource)
+    secrets = build(leftovers=(("Secret", "kecs-system", "sm-gone", "uid-1", "m"), ("Secret", "web", "sm-copy", "uid-2", "m")))
+
+    def check(outcome):
+        assert outcome == ((["Secret kecs-system/sm-gone"], []) if ran else ([], ["Secret kecs-system/sm-gone", "Secret web/sm-copy"]))
+
+    return secrets.sweep.outcome().apply(check)
+
+
 @pulumi.runtime.test
 def test_every_object_carries_the_mark_of_its_kind_namespace_and_name_kept_as_the_state_recorded_it(mocks, monkeypatch):
     """A recorded mark is given as it is (known in any preview, waits for nothing); any other is made under the reader's

@@ -246,6 +246,12 @@ def test_the_leftover_sweep_deletes_only_candidates_whose_mark_verifies_and_name
     for other in (bytes(32).hex(), None):
         outs = LeftoverSweepProvider().create({**props, "objects": [genuine], "key": other}).outs
         assert outs["skipped"] == ["Secret kecs-system/sm-gone"]
+    # Nothing whose mark verifies is nothing to delete: no change, so copies never make a run a change. Without the key
+    # (a preview in which the reader changes) any candidate may be one to delete.
+    provider = LeftoverSweepProvider()
+    assert provider.diff("id", props, props).changes is False
+    assert provider.diff("id", props, {**props, "objects": [copied, genuine]}).changes is True
+    assert provider.diff("id", props, {**props, "key": object()}).changes is True
     # Its own mark verifies: the sweep goes on to delete it (here it fails to load the missing kubeconfig).
     with pytest.raises(KecsSecretsError, match="/nonexistent"):
         LeftoverSweepProvider().create({**props, "objects": [genuine, copied]})
