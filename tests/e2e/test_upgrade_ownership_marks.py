@@ -8,6 +8,8 @@ replaced or deleted, and the preview shows exactly these updates. The run after 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kecs_secrets.ownership import ANNOTATION_MARK, mark_verifies
@@ -34,7 +36,8 @@ def _objects(stack: ProjectStack) -> dict[str, dict]:
 
 def _key(stack: ProjectStack) -> bytes:
     (reader,) = [r for r in stack.stack.export_stack().deployment["resources"] if r["type"] == READER_TYPE]
-    return bytes.fromhex(reader["outputs"]["fingerprint_key"])
+    key = reader["outputs"]["fingerprint_key"]  # a secret: {sig: ..., "plaintext": "<JSON>"} in a decrypted export
+    return bytes.fromhex(json.loads(key["plaintext"]) if isinstance(key, dict) else key)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def upgraded(tmp_path_factory, endpoint, kubeconfig, kube, aws):
             key = _key(stack)
             _, next_preview = stack.preview()
             _, next_up = stack.up()
-            live = {name: kube.secret(ns, name) for ns, name in ((master_ns, f"sm-{p}-db"), (web, f"sm-{p}-db"))}
+            live = {(ns, name): kube.secret(ns, name) for ns, name in ((master_ns, f"sm-{p}-db"), (web, f"sm-{p}-db"))}
         yield {
             "stack": f"kecs-secrets/{stack.name}", "before": before, "after": after, "key": key, "preview": preview,
             "upgrade": upgrade, "calls": calls, "next_preview": next_preview, "next_up": next_up, "live": live,
@@ -94,7 +97,7 @@ def test_every_mark_is_the_stacks_own_for_exactly_that_object(upgraded):
         kind = urn.split("::")[2].rsplit(":", 1)[-1]
         mark = metadata["annotations"][ANNOTATION_MARK]
         assert mark_verifies(upgraded["key"], upgraded["stack"], kind, metadata.get("namespace", ""), metadata["name"], mark), urn
-    marks = {m["annotations"][ANNOTATION_MARK] for m in upgraded["live"].values()}
+    marks = {o["metadata"]["annotations"][ANNOTATION_MARK] for o in upgraded["live"].values()}
     assert len(marks) == 2  # the master and its replica: one name, two namespaces, two marks
 
 
