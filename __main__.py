@@ -76,6 +76,7 @@ secrets = CentralizedSecrets(
         kept=plan.kept,
         stack=stack,
         marks=plan.marks,
+        claims=plan.claims,
     ),
 )
 if plan.leftovers:

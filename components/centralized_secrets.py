@@ -38,6 +38,7 @@ class CentralizedSecretsArgs:
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
     stack: str = ""  # <project>/<stack>, which every ownership mark binds
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the ownership marks the state recorded
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -66,7 +67,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             "masters",
             MastersArgs(
                 layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept,
-                args.stack, args.marks,
+                args.stack, args.marks, args.claims,
             ),
             pulumi.ResourceOptions(parent=self),
         )

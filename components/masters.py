@@ -29,6 +29,7 @@ class MastersArgs:
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
     stack: str = ""  # <project>/<stack>, which every ownership mark binds
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the marks the state recorded
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
 
 
 class Masters(pulumi.ComponentResource):
@@ -63,7 +64,8 @@ class Masters(pulumi.ComponentResource):
         send_registrations(self)
         self._values_untracked = _without_dependencies(values.values)
         self.key = values.fingerprint_key
-        self.ownership = Ownership(args.stack, pulumi.Output.unsecret(_without_dependencies(self.key)), args.marks, args.adopt)
+        key = pulumi.Output.unsecret(_without_dependencies(self.key))
+        self.ownership = Ownership(args.stack, key, args.marks, args.adopt, args.claims)
         for plan in args.masters:
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, self.ownership)
             kept = (plan.kind, args.namespace, plan.name) in args.kept

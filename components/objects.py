@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from kecs_secrets.adoption import AdoptionSet, with_adoption
 from kecs_secrets.errors import OwnershipError
 from kecs_secrets.ownership import ANNOTATION_MARK, ownership_mark
-from kecs_secrets.preflight import ObjectKey
+from kecs_secrets.preflight import ObjectKey, shown
 
 __all__ = ["DELETION_POLICY", "KEPT_DATA", "Ownership", "data_object", "metadata"]
 
@@ -42,6 +42,9 @@ class Ownership:
     key: pulumi.Output | None = None  # the stack's secret key (hex), not secret here: a mark reveals nothing of it
     recorded: Mapping[ObjectKey, str] = field(default_factory=dict)
     adopt: AdoptionSet = frozenset()
+    # Wanted objects outside the state that carry this stack's annotation and a mark (the live one): an interrupted
+    # run's are taken over; any other (a copy put under that name) is refused by name before it is written.
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)
 
     def mark(self, kind: str, namespace: str, name: str) -> pulumi.Input[str]:
         recorded = self.recorded.get((kind, namespace, name))
@@ -49,13 +52,22 @@ class Ownership:
             return recorded
         if self.key is None:
             raise OwnershipError(f"no key to mark {kind} {namespace}/{name} with")
-        return self.key.apply(lambda key: _mark(key, self.stack, kind, namespace, name))
+        claimed = self.claims.get((kind, namespace, name))
+        return self.key.apply(lambda key: _mark(key, self.stack, kind, namespace, name, claimed))
 
 
-def _mark(key: str | None, stack: str, kind: str, namespace: str, name: str) -> str:
+def _mark(key: str | None, stack: str, kind: str, namespace: str, name: str, claimed: str | None) -> str:
     if not key:
         raise OwnershipError(f"the value reader holds no key to mark {kind} {namespace}/{name} with")
-    return ownership_mark(bytes.fromhex(key), stack, kind, namespace, name)
+    mark = ownership_mark(bytes.fromhex(key), stack, kind, namespace, name)
+    if claimed is not None and claimed != mark:
+        # A one-line error (RunError: no traceback) before the object is written.
+        raise pulumi.RunError(
+            f"UnmanagedObjectError: {shown((kind, namespace, name))} already exists and was not made by this stack: it "
+            f"carries the {stack} annotation with an ownership mark this stack did not make for it (a copy). Rename or "
+            "remove it, or set kecs-secrets:adoptExisting=true to take it over"
+        )
+    return mark
 
 
 def metadata(

@@ -35,6 +35,7 @@ from kecs_secrets.preflight import (
     check_deletions,
     check_ownership,
     check_unmanaged,
+    claimed_marks,
     doomed_objects,
     find_leftovers,
     find_strays,
@@ -69,6 +70,8 @@ class Plan:
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds (freshness)
     # The ownership mark the state recorded for each object it holds: given again as it is (no key needed).
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)
+    # Wanted objects outside the state that carry this stack's annotation and a mark: taken over only if it verifies.
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)
 
 
 def snapshot_cluster(
@@ -211,4 +214,5 @@ def make_plan(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, marks)
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, marks,
+                claimed_marks(wanted, snapshot, stack, state_objects))

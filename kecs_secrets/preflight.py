@@ -34,6 +34,7 @@ __all__ = [
     "check_deletions",
     "check_ownership",
     "check_unmanaged",
+    "claimed_marks",
     "doomed_objects",
     "find_leftovers",
     "find_strays",
@@ -104,6 +105,19 @@ def find_unmanaged(
         return _stack_of(metadata) == stack and (known is None or key in known or bool(mark_of(metadata)))
 
     return sorted(key for key in wanted if key in snapshot.objects and not ours(key))
+
+
+def claimed_marks(
+    wanted: Iterable[ObjectKey], snapshot: ClusterSnapshot, stack: str, state: Iterable[StateObject]
+) -> dict[ObjectKey, str]:
+    """Wanted objects outside the state that carry this stack's annotation and a mark (an interrupted run's, or a copy),
+    with that mark: the run takes one over only if its mark is the one the stack makes for it (checked under the key)."""
+    known = {obj.key for obj in state}
+    return {
+        key: mark_of(snapshot.objects[key]) for key in wanted
+        if key in snapshot.objects and key not in known
+        and _stack_of(snapshot.objects[key]) == stack and mark_of(snapshot.objects[key])
+    }
 
 
 def check_unmanaged(conflicts: list[ObjectKey], adopt: bool, snapshot: ClusterSnapshot | None = None) -> None:

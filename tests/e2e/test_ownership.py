@@ -113,3 +113,21 @@ def test_adopt_existing_never_takes_an_object_another_stack_marks_as_its_own(sce
     assert s.snapshot() == before
     assert kube.secret(s.web, s.master("s1"))["metadata"]["uid"] == theirs["metadata"]["uid"]
 
+
+
+def test_a_copy_under_a_name_the_stack_comes_to_want_is_refused_by_name_not_taken_over(scene):
+    s, kube = scene, scene.kube
+    s.secret("s1", f"one-{random.token_hex(4)}")
+    stack = s.make_stack(demand={s.web: [f"{s.p}/s1"]})
+    stack.up()
+    one = s.master("s1")
+    api = s.namespace(f"api-{s.p}", ecs=True)
+    copy = kube.post(f"/api/v1/namespaces/{api}/secrets", copy_of(kube.secret(s.web, one), api, one))
+    stack.update_config(demand={s.web: [f"{s.p}/s1"], api: [f"{s.p}/s1"]})
+    result = cli(stack, "up", "--yes")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"UnmanagedObjectError: Secret {api}/{one} already exists and was not made by this stack" in output
+    assert "Traceback" not in output
+    after = kube.secret(api, one)
+    assert (after["metadata"]["uid"], after["metadata"]["resourceVersion"]) == (copy["metadata"]["uid"], copy["metadata"]["resourceVersion"])

@@ -437,3 +437,16 @@ def _on_reader_registered(monkeypatch, mocks, hook) -> None:
         return id_, outputs
 
     monkeypatch.setattr(mocks, "new_resource", new_resource)
+
+
+def test_a_wanted_object_outside_the_state_is_taken_over_only_if_its_mark_is_the_one_the_stack_makes_for_it():
+    """An interrupted run's object verifies; a copy put under a wanted name fails, in one line, before it is written."""
+    from components.objects import _mark
+
+    key = bytes.fromhex(FAKE_KEY)
+    own = ownership_mark(key, STACK, "Secret", "web", "sm-x")
+    assert _mark(FAKE_KEY, STACK, "Secret", "web", "sm-x", own) == own
+    assert _mark(FAKE_KEY, STACK, "Secret", "web", "sm-x", None) == own
+    copied = ownership_mark(key, STACK, "Secret", "other", "sm-x")
+    with pytest.raises(pulumi.RunError, match=r"^UnmanagedObjectError: Secret web/sm-x already exists and was not made by this stack"):
+        _mark(FAKE_KEY, STACK, "Secret", "web", "sm-x", copied)

@@ -173,7 +173,12 @@ def test_our_annotation_alone_does_not_make_a_wanted_object_ours_outside_the_sta
         plan({}, cluster)
     # In the state (a stack made before marks): its own, and the upgrade run marks it.
     state = FakeState([StateObject("Secret", "web-us-east-1", "sm-db", "urn:x", "u-c")])
-    assert plan({}, cluster, state).adopt == frozenset()
+    result = plan({}, cluster, state)
+    assert (result.adopt, result.claims) == (frozenset(), {})
+    # With a mark, outside the state (an interrupted run's, or a copy): a claim, taken over only if the mark verifies.
+    marked = FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-db", "u-c", MARKED)]})
+    result = plan({}, marked)
+    assert (result.adopt, result.claims) == (frozenset(), {("Secret", "web-us-east-1", "sm-db"): MARK})
 
 
 def test_the_deletion_check_compares_the_live_mark_with_the_one_the_state_recorded():
