@@ -50,15 +50,17 @@ if plan.adopt:
     # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
     pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))
 if plan.leftovers:
-    # Left by an interrupted run: not in the state (so Pulumi cannot delete them) and not wanted; kecs:LeftoverSweep does.
-    pulumi.log.warn(
-        "objects of this stack that its state does not hold and the layout does not want (left by an interrupted run), "
-        "deleted by this run: " + ", ".join(shown(obj) for obj in plan.leftovers)
+    # Left by an interrupted run: not in the state (so Pulumi cannot delete them) and not wanted; kecs:LeftoverSweep
+    # deletes those whose ownership mark verifies, and the run names what it deleted and what it left alone.
+    pulumi.log.info(
+        "objects marked as this stack's that its state does not hold and the layout does not want (left by an interrupted "
+        "run?): this run deletes those whose ownership mark verifies: " + ", ".join(shown(obj) for obj in plan.leftovers)
     )
 if plan.renamed:
     # Old and new names are different resources: the new master and replicas are created before the old ones go.
     pulumi.log.info("masters renamed (new name made first, old one deleted last): " + ", ".join(f"{a} -> {b}" for a, b in plan.renamed))
-gone = [name for name in plan.deletions if name not in {old for old, _ in plan.renamed}]
+leftover_masters = {name for kind, ns, name, *_ in plan.leftovers if ns == settings.master_namespace and kind in ("Secret", "ConfigMap")}
+gone = [name for name in plan.deletions if name not in {old for old, _ in plan.renamed} | leftover_masters]
 if gone:
     pulumi.log.info(f"masters this run deletes (no longer in the source): {gone}")
 
@@ -76,8 +78,27 @@ secrets = CentralizedSecrets(
         adopt=plan.adopt,
         leftovers=plan.leftovers,
         kept=plan.kept,
+        stack=stack,
+        marks=plan.marks,
+        claims=plan.claims,
     ),
 )
+if plan.leftovers:
+
+    def _report(outcome: tuple[list[str], list[str]]) -> None:
+        deleted, skipped = outcome
+        if deleted:
+            pulumi.log.warn(
+                "objects of this stack that its state did not hold and the layout does not want (left by an interrupted "
+                "run), deleted by this run: " + ", ".join(deleted)
+            )
+        if skipped:
+            pulumi.log.warn(
+                "objects carrying this stack's annotation with an ownership mark that does not verify for their kind, "
+                "namespace and name (copies, or marked under another key): not this stack's, left alone: " + ", ".join(skipped)
+            )
+
+    secrets.sweep.outcome().apply(_report)
 for key, value in secrets.outputs.items():
     pulumi.export(key, value)
 start_registrations()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -35,11 +36,15 @@ class CentralizedSecretsArgs:
     adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
     leftovers: tuple[Leftover, ...] = ()  # objects of this stack in neither its state nor the layout: deleted by this run
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
+    stack: str = ""  # <project>/<stack>, which every ownership mark binds
+    marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the ownership marks the state recorded
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
     outputs: dict[str, Any]
     resources: list[pulumi.Resource]  # every Kubernetes object it manages, e.g. to wait on in tests
+    sweep: LeftoverSweep  # deletes the leftovers whose ownership mark verifies; its outputs say which it deleted and skipped
 
     def __init__(self, name: str, args: CentralizedSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:CentralizedSecrets", name, None, opts)
@@ -61,14 +66,17 @@ class CentralizedSecrets(pulumi.ComponentResource):
         masters = Masters(
             "masters",
             MastersArgs(
-                layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept
+                layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept,
+                args.stack, args.marks, args.claims,
             ),
             pulumi.ResourceOptions(parent=self),
         )
         # Always present (empty when there is nothing to remove), so that removing leftovers is never a change later.
-        LeftoverSweep(
+        self.sweep = LeftoverSweep(
             "leftovers",
             objects=args.leftovers,
+            stack=args.stack,
+            key=masters.key,
             kubeconfig=os.path.abspath(args.kubeconfig) if args.kubeconfig else "",
             context=args.kube_context,
             opts=pulumi.ResourceOptions(parent=self),
@@ -76,7 +84,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         cluster_role = None
         if layout.cluster_role is not None:
             cluster_role = ReaderClusterRole(
-                "reader", ReaderClusterRoleArgs(layout.cluster_role, provider, args.adopt), pulumi.ResourceOptions(parent=self)
+                "reader", ReaderClusterRoleArgs(layout.cluster_role, provider, masters.ownership), pulumi.ResourceOptions(parent=self)
             ).role
         self.resources = [provider, *masters.objects.values()]
         if cluster_role is not None:
@@ -84,7 +92,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, provider, args.adopt, args.kept),
+                NamespaceReplicasArgs(namespace, plans, masters.data, provider, masters.ownership, args.kept),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
@@ -93,7 +101,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             reader = NamespaceReader(
                 plan.namespace,
                 NamespaceReaderArgs(
-                    plan, args.master_namespace, provider, cluster_role, args.adopt,
+                    plan, args.master_namespace, provider, cluster_role, masters.ownership,
                     masters=[masters.objects[name] for name in needs.get(plan.namespace, [])],
                 ),
                 pulumi.ResourceOptions(parent=self),

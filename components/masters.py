@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.objects import data_object, metadata
+from components.objects import Ownership, data_object, metadata
 from components.registrations import send_registrations
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.layout import MasterPlan
@@ -26,11 +27,16 @@ class MastersArgs:
     provider: k8s.Provider
     adopt: AdoptionSet = frozenset()
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
+    stack: str = ""  # <project>/<stack>, which every ownership mark binds
+    marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the marks the state recorded
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
 
 
 class Masters(pulumi.ComponentResource):
     objects: dict[str, pulumi.Resource]
     fingerprints: pulumi.Output[dict[str, str]]  # master name -> HMAC of its data under the stack's key
+    key: pulumi.Output[str]  # the stack's key (secret), e.g. for the leftover sweep to verify marks with
+    ownership: Ownership  # the marks (and adoptions) of every object of the stack, the masters' and the others'
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
@@ -57,8 +63,11 @@ class Masters(pulumi.ComponentResource):
         # The reader reads while the objects below are built, instead of after them.
         send_registrations(self)
         self._values_untracked = _without_dependencies(values.values)
+        self.key = values.fingerprint_key
+        key = pulumi.Output.unsecret(_without_dependencies(self.key))
+        self.ownership = Ownership(args.stack, key, args.marks, args.adopt, args.claims)
         for plan in args.masters:
-            meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
+            meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, self.ownership)
             kept = (plan.kind, args.namespace, plan.name) in args.kept
             self.objects[plan.name] = data_object(
                 plan.name, plan.kind, meta, None if kept else self.data(plan.name),

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.objects import metadata
-from kecs_secrets.adoption import AdoptionSet
+from components.objects import Ownership, metadata
 from kecs_secrets.layout import READ_RESOURCES, READ_VERBS, ClusterRolePlan, RbacPlan
 
 __all__ = ["NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
@@ -28,7 +27,7 @@ def _read_rule(resource_names: tuple[str, ...] = ()) -> k8s.rbac.v1.PolicyRuleAr
 class ReaderClusterRoleArgs:
     plan: ClusterRolePlan
     provider: k8s.Provider
-    adopt: AdoptionSet = frozenset()
+    ownership: Ownership
 
 
 class ReaderClusterRole(pulumi.ComponentResource):
@@ -39,7 +38,7 @@ class ReaderClusterRole(pulumi.ComponentResource):
         plan = args.plan
         self.role = k8s.rbac.v1.ClusterRole(
             plan.name,
-            metadata=metadata("ClusterRole", "", plan.name, plan.labels, plan.annotations, args.adopt),
+            metadata=metadata("ClusterRole", "", plan.name, plan.labels, plan.annotations, args.ownership),
             rules=[_read_rule()],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
@@ -52,7 +51,7 @@ class NamespaceReaderArgs:
     master_namespace: str
     provider: k8s.Provider
     cluster_role: pulumi.Resource | None
-    adopt: AdoptionSet = frozenset()
+    ownership: Ownership
     # The masters this namespace reads: its reader is made only once they exist, so a run that fails on a
     # value (e.g. a JSON key the secret lacks) has not granted or changed anything for this namespace first.
     masters: Sequence[pulumi.Resource] = field(default_factory=tuple)
@@ -67,7 +66,7 @@ class NamespaceReader(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.masters))
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{plan.namespace}/{plan.service_account}",
-            metadata=metadata("ServiceAccount", plan.namespace, plan.service_account, plan.labels, plan.annotations, args.adopt),
+            metadata=metadata("ServiceAccount", plan.namespace, plan.service_account, plan.labels, plan.annotations, args.ownership),
             automount_service_account_token=False,
             opts=child,
         )
@@ -75,7 +74,7 @@ class NamespaceReader(pulumi.ComponentResource):
         if plan.role_kind == "Role":
             role = k8s.rbac.v1.Role(
                 f"{args.master_namespace}/{plan.role_name}",
-                metadata=metadata("Role", args.master_namespace, plan.role_name, plan.labels, plan.annotations, args.adopt),
+                metadata=metadata("Role", args.master_namespace, plan.role_name, plan.labels, plan.annotations, args.ownership),
                 rules=[_read_rule(plan.resource_names)],
                 opts=child,
             )
@@ -85,7 +84,7 @@ class NamespaceReader(pulumi.ComponentResource):
         role_ref = k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind=plan.role_kind, name=plan.role_name)
         self.role_binding = k8s.rbac.v1.RoleBinding(
             f"{args.master_namespace}/{plan.role_binding}",
-            metadata=metadata("RoleBinding", args.master_namespace, plan.role_binding, plan.labels, plan.annotations, args.adopt),
+            metadata=metadata("RoleBinding", args.master_namespace, plan.role_binding, plan.labels, plan.annotations, args.ownership),
             role_ref=role_ref,
             subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=plan.service_account, namespace=plan.namespace)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends),

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.objects import data_object, metadata
-from kecs_secrets.adoption import AdoptionSet
+from components.objects import Ownership, data_object, metadata
 from kecs_secrets.layout import ReplicaPlan
 from kecs_secrets.preflight import ObjectKey
 
@@ -22,7 +21,7 @@ class NamespaceReplicasArgs:
     replicas: tuple[ReplicaPlan, ...]
     master_data: Callable[[str], pulumi.Output]  # master name -> its data from the value reader
     provider: k8s.Provider
-    adopt: AdoptionSet = frozenset()
+    ownership: Ownership
     kept: frozenset[ObjectKey] = frozenset()  # replicas that keep the data their state holds
 
 
@@ -33,7 +32,7 @@ class NamespaceReplicas(pulumi.ComponentResource):
         super().__init__("kecs:secrets:NamespaceReplicas", name, None, opts)
         self.objects = {}
         for plan in args.replicas:
-            meta = metadata(plan.kind, plan.namespace, plan.name, plan.labels, plan.annotations, args.adopt)
+            meta = metadata(plan.kind, plan.namespace, plan.name, plan.labels, plan.annotations, args.ownership)
             # No depends_on on the master: a replica takes its data from the value reader, as its master does, so
             # waiting for the master would only serialize the run (masters first, then replicas, each replica's
             # registration held until its master is created).

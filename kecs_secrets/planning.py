@@ -28,6 +28,7 @@ from kecs_secrets.inventory import read_inventory
 from kecs_secrets.isolation import Unserved
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
+from kecs_secrets.ownership import recorded_marks
 from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource, StateReader
 from kecs_secrets.preflight import (
     ClusterSnapshot,
@@ -36,13 +37,17 @@ from kecs_secrets.preflight import (
     check_deletions,
     check_ownership,
     check_unmanaged,
+    claimed_marks,
+    copied_claims,
     doomed_objects,
     find_leftovers,
+    find_strays,
     find_unmanaged,
     isolate_unmanaged,
     managed_masters,
     master_sources,
     missing_namespaces,
+    shown,
     wanted_objects,
 )
 
@@ -64,8 +69,13 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     # (old name, new name) of masters whose item now has another name: the new one is made before the old one goes.
     renamed: tuple[tuple[str, str], ...] = ()
-    leftovers: tuple[Leftover, ...] = ()  # objects of this stack neither in its state nor wanted: this run deletes them
+    # Objects neither in the state nor wanted, marked as this stack's: this run deletes those whose mark verifies.
+    leftovers: tuple[Leftover, ...] = ()
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds (freshness)
+    # The ownership mark the state recorded for each object it holds: given again as it is (no key needed).
+    marks: Mapping[ObjectKey, str] = field(default_factory=dict)
+    # Wanted objects outside the state that carry this stack's annotation and a mark: taken over only if it verifies.
+    claims: Mapping[ObjectKey, str] = field(default_factory=dict)
 
 
 def snapshot_cluster(
@@ -170,20 +180,25 @@ def make_plan(
     if pod_unserved:
         layout = replace(layout, unserved=tuple(sorted({*layout.unserved, *pod_unserved})))
     warnings += list(layout.warnings)
+    marks = recorded_marks(stack_state.objects) if stack_state else {}
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
-        return Plan(layout, warnings=tuple(warnings), kept=kept)
+        return Plan(layout, warnings=tuple(warnings), kept=kept, marks=marks)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
     missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
     check_demand_namespaces(layout.origins, namespaces, settings.allowed_namespaces)
-    conflicts = find_unmanaged(wanted_objects(layout, settings.master_namespace), snapshot, stack)
+    wanted = wanted_objects(layout, settings.master_namespace)
+    conflicts = find_unmanaged(wanted, snapshot, stack, stack_state.objects if stack_state else None)
+    # An object outside the state carrying a mark the state records for another object is a copy (of a replica its
+    # namespace can read): in the way like any unmanaged object, so in a tenant namespace it skips that replica only.
+    conflicts = sorted({*conflicts, *copied_claims(claimed_marks(wanted, snapshot, stack, state_objects), marks)})
     if not settings.adopt_existing:
         known_warnings = len(layout.warnings)
         layout, conflicts = isolate_unmanaged(layout, conflicts, settings.master_namespace)
         warnings += layout.warnings[known_warnings:]
-    check_unmanaged(conflicts, settings.adopt_existing)
+    check_unmanaged(conflicts, settings.adopt_existing, snapshot, stack)
     wanted = wanted_objects(layout, settings.master_namespace)
     adopt = frozenset(conflicts) if settings.adopt_existing else frozenset()
     planned = {m.name for m in layout.masters}
@@ -193,18 +208,30 @@ def make_plan(
         leftovers: list[Leftover] = []
     else:
         check_ownership(doomed_objects(stack_state.objects, wanted), snapshot, stack)
-        leftovers = find_leftovers(snapshot, stack_state.objects, wanted, stack)
+        leftovers = find_leftovers(snapshot, stack_state.objects, wanted, stack, settings.master_namespace)
+        strays = find_strays(snapshot, stack_state.objects, wanted, stack, settings.master_namespace)
+        if strays:
+            warnings.append(
+                f"objects carrying this stack's annotation ({stack}) but no ownership mark it made under a name its naming "
+                "could produce (copies, or made by a version without marks) are not this stack's and are left alone: "
+                + ", ".join(shown(key) for key in strays)
+            )
         existing = {o.name for o in stack_state.objects if o.kind in MASTER_KINDS and o.namespace == settings.master_namespace}
-        existing |= {name for kind, ns, name, _ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
+        # Counted by the guard, though the sweep deletes only those whose mark verifies (a copy's does not).
+        existing |= {name for kind, ns, name, *_ in leftovers if kind in MASTER_KINDS and ns == settings.master_namespace}
     # A master whose item now has another name (its label and annotation say which item it holds) is renamed:
     # the new one is made before the old one goes. The old one is deleted all the same: the guard counts it.
     new_name = {m.item.key: m.name for m in layout.masters}
     sources = master_sources(snapshot, settings.master_namespace, stack)
+    # Not a leftover: a copy of a master carries its label and annotation too, and only the sweep can tell.
+    swept = {name for _, ns, name, *_ in leftovers if ns == settings.master_namespace}
     renamed = tuple(
-        (name, new_name[sources[name]]) for name in sorted(existing) if name not in planned and sources.get(name) in new_name
+        (name, new_name[sources[name]]) for name in sorted(existing - swept) if name not in planned and sources.get(name) in new_name
     )
     deletions = check_deletions(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, renamed=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)
+    claims = claimed_marks(wanted, snapshot, stack, state_objects)
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, marks,
+                {key: mark for key, mark in claims.items() if key not in adopt})

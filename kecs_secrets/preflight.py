@@ -3,11 +3,14 @@
 They run before any resource is registered, so a bad run changes nothing:
 - every namespace that should receive replicas exists;
 - no object the stack did not make holds a name the stack wants (unless adoption is asked for);
+- adoption never takes an object another stack marks as its own;
 - every object in the stack's state that this run would delete is still provably the stack's own
-  (its annotation, and the uid the state recorded): Pulumi deletes by name, so an object someone
-  recreated under that name would otherwise be deleted;
-- objects carrying this stack's annotation that are neither in its state nor wanted (left by an
-  interrupted run) are found, so that the run removes them instead of announcing what it cannot do;
+  (its annotation, the uid and the ownership mark the state recorded): Pulumi deletes by name, so an
+  object someone recreated under that name would otherwise be deleted;
+- objects carrying this stack's annotation and an ownership mark, under a name the stack's naming could
+  produce, that are neither in its state nor wanted (left by an interrupted run) are found, so that the
+  run removes them (``kecs:LeftoverSweep`` deletes only those whose mark verifies under the stack's key);
+  others carrying the annotation are left alone and named.
 - the deletion guard counts the masters this run really deletes.
 """
 
@@ -17,10 +20,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from kecs_secrets.config import NAMESPACE
 from kecs_secrets.errors import DeletionGuardError, LayoutError, OwnershipError, UnmanagedObjectError
 from kecs_secrets.isolation import Unserved
 from kecs_secrets.layout import Layout
 from kecs_secrets.model import ANNOTATION_SOURCE_NAME, ANNOTATION_STACK, LABEL_SOURCE, StateObject
+from kecs_secrets.ownership import ANNOTATION_MARK, mark_of, naming_could_produce
 
 __all__ = [
     "MANAGED_KINDS",
@@ -30,8 +35,11 @@ __all__ = [
     "check_deletions",
     "check_ownership",
     "check_unmanaged",
+    "claimed_marks",
+    "copied_claims",
     "doomed_objects",
     "find_leftovers",
+    "find_strays",
     "find_unmanaged",
     "isolate_unmanaged",
     "managed_masters",
@@ -42,7 +50,7 @@ __all__ = [
 ]
 
 ObjectKey = tuple[str, str, str]  # (kind, namespace or "", name)
-Leftover = tuple[str, str, str, str]  # (kind, namespace or "", name, uid)
+Leftover = tuple[str, str, str, str, str]  # (kind, namespace or "", name, uid, the ownership mark it carries)
 # Every kind of object the stack makes (namespaced ones, then the ClusterRole).
 MANAGED_KINDS = ("Secret", "ConfigMap", "ServiceAccount", "RoleBinding", "Role", "ClusterRole")
 
@@ -83,12 +91,58 @@ def _stack_of(metadata: Mapping[str, Any]) -> str:
     return (metadata.get("annotations") or {}).get(ANNOTATION_STACK, "")
 
 
-def find_unmanaged(wanted: Iterable[ObjectKey], snapshot: ClusterSnapshot, stack: str) -> list[ObjectKey]:
-    """Wanted objects that exist in the cluster but were not made by this stack."""
-    return sorted(key for key in wanted if key in snapshot.objects and _stack_of(snapshot.objects[key]) != stack)
+def find_unmanaged(
+    wanted: Iterable[ObjectKey], snapshot: ClusterSnapshot, stack: str, state: Iterable[StateObject] | None = None
+) -> list[ObjectKey]:
+    """Wanted objects that exist in the cluster but were not made by this stack.
+
+    Made by this stack: it carries this stack's annotation and is in the stack's state, or carries an
+    ownership mark (an object of an interrupted run: ``kecs:LeftoverSweep`` verifies such marks before the
+    objects are written). The annotation alone, which every copy carries, is not enough. Without the state
+    (``None``: a preview that could not read it, which changes nothing) the annotation is all there is.
+    """
+    known = None if state is None else {obj.key for obj in state}
+
+    def ours(key: ObjectKey) -> bool:
+        metadata = snapshot.objects[key]
+        return _stack_of(metadata) == stack and (known is None or key in known or bool(mark_of(metadata)))
+
+    return sorted(key for key in wanted if key in snapshot.objects and not ours(key))
 
 
-def check_unmanaged(conflicts: list[ObjectKey], adopt: bool) -> None:
+def claimed_marks(
+    wanted: Iterable[ObjectKey], snapshot: ClusterSnapshot, stack: str, state: Iterable[StateObject]
+) -> dict[ObjectKey, str]:
+    """Wanted objects outside the state that carry this stack's annotation and a mark (an interrupted run's, or a copy),
+    with that mark: the run takes one over only if its mark is the one the stack makes for it (checked under the key)."""
+    known = {obj.key for obj in state}
+    return {
+        key: mark_of(snapshot.objects[key]) for key in wanted
+        if key in snapshot.objects and key not in known
+        and _stack_of(snapshot.objects[key]) == stack and mark_of(snapshot.objects[key])
+    }
+
+
+def copied_claims(claims: Mapping[ObjectKey, str], recorded: Mapping[ObjectKey, str]) -> list[ObjectKey]:
+    """Claimed objects whose mark the state records for another object: copies of that object, never the stack's own
+    (a mark binds one kind, namespace and name), found without the key."""
+    owner = {mark: key for key, mark in recorded.items()}
+    return sorted(key for key, mark in claims.items() if owner.get(mark, key) != key)
+
+
+def check_unmanaged(conflicts: list[ObjectKey], adopt: bool, snapshot: ClusterSnapshot | None = None, stack: str = "") -> None:
+    """Refuse objects in the way unless adoption is asked for, and one that another stack marks as its own always."""
+    objects: Mapping[ObjectKey, Mapping[str, Any]] = snapshot.objects if snapshot is not None else {}
+    theirs = [
+        (key, _stack_of(objects[key])) for key in conflicts
+        if key in objects and mark_of(objects[key]) and _stack_of(objects[key]) not in ("", stack)
+    ]
+    if theirs:
+        listed = ", ".join(f"{shown(key)} (stack {owner})" for key, owner in theirs[:10])
+        raise OwnershipError(
+            f"these objects already exist and another stack marks them as its own: {listed}; "
+            f"{NAMESPACE}:adoptExisting never takes them over: remove them from that stack, or rename"
+        )
     if conflicts and not adopt:
         listed = ", ".join(shown(key) for key in conflicts[:10])
         more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
@@ -172,6 +226,9 @@ def doomed_objects(state: Iterable[StateObject], wanted: Iterable[ObjectKey]) ->
 def _is_ours(obj: StateObject, metadata: Mapping[str, Any], stack: str) -> bool:
     if _stack_of(metadata) != stack:
         return False
+    recorded = obj.annotations.get(ANNOTATION_MARK, "")
+    if recorded and mark_of(metadata) != recorded:  # the state recorded the mark the stack made for it
+        return False
     uid = metadata.get("uid", "")
     return not (obj.uid and uid and uid != obj.uid)
 
@@ -179,8 +236,8 @@ def _is_ours(obj: StateObject, metadata: Mapping[str, Any], stack: str) -> bool:
 def check_ownership(doomed: Iterable[StateObject], snapshot: ClusterSnapshot, stack: str) -> None:
     """Refuse to go on when an object due for deletion is not provably this stack's own any more.
 
-    Its live object (if any) must carry this stack's annotation and, when the state recorded one, the
-    same uid. Otherwise someone else's object holds the name, and Pulumi's delete by name would take it.
+    Its live object (if any) must carry this stack's annotation and, when the state recorded them, the
+    same uid and the same ownership mark. Otherwise someone else's object holds the name, and Pulumi's delete by name would take it.
     """
     foreign = [obj for obj in doomed if obj.key in snapshot.objects and not _is_ours(obj, snapshot.objects[obj.key], stack)]
     if not foreign:
@@ -195,19 +252,41 @@ def check_ownership(doomed: Iterable[StateObject], snapshot: ClusterSnapshot, st
     )
 
 
-def find_leftovers(
+def _unknown_claims(
     snapshot: ClusterSnapshot, state: Iterable[StateObject], wanted: Iterable[ObjectKey], stack: str
-) -> list[Leftover]:
-    """Objects carrying this stack's annotation that are neither in its state nor wanted (left by an interrupted run).
-
-    Pulumi cannot delete them (they are not in its state), so the run must remove them itself.
-    """
+) -> list[tuple[ObjectKey, Mapping[str, Any]]]:
     known = {obj.key for obj in state} | set(wanted)
     return sorted(
-        (kind, ns, name, str(metadata.get("uid", "")))
-        for (kind, ns, name), metadata in snapshot.objects.items()
-        if kind in MANAGED_KINDS and (kind, ns, name) not in known and _stack_of(metadata) == stack
+        (key, metadata) for key, metadata in snapshot.objects.items()
+        if key[0] in MANAGED_KINDS and key not in known and _stack_of(metadata) == stack
     )
+
+
+def find_leftovers(
+    snapshot: ClusterSnapshot, state: Iterable[StateObject], wanted: Iterable[ObjectKey], stack: str, master_namespace: str
+) -> list[Leftover]:
+    """Candidates for objects left by an interrupted run: neither in the state nor wanted, carrying this stack's
+    annotation and an ownership mark, under a name the stack's naming could produce.
+
+    Pulumi cannot delete them (they are not in its state), so the run must remove them itself; the program
+    cannot verify a mark (it has no key), so ``kecs:LeftoverSweep`` deletes only those whose mark verifies.
+    """
+    return [
+        (*key, str(metadata.get("uid", "")), mark_of(metadata))
+        for key, metadata in _unknown_claims(snapshot, state, wanted, stack)
+        if mark_of(metadata) and naming_could_produce(*key, master_namespace)
+    ]
+
+
+def find_strays(
+    snapshot: ClusterSnapshot, state: Iterable[StateObject], wanted: Iterable[ObjectKey], stack: str, master_namespace: str
+) -> list[ObjectKey]:
+    """Objects carrying this stack's annotation that are not its own as far as the run can tell (no mark, or a name
+    its naming cannot produce): neither in its state nor wanted, so the run leaves them alone (and names them)."""
+    return [
+        key for key, metadata in _unknown_claims(snapshot, state, wanted, stack)
+        if not (mark_of(metadata) and naming_could_produce(*key, master_namespace))
+    ]
 
 
 def check_deletions(

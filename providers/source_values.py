@@ -275,6 +275,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
     values: pulumi.Output[dict[str, dict[str, str]]]
     fingerprints: pulumi.Output[dict[str, str]]
     keys: pulumi.Output[dict[str, list[str]]]
+    fingerprint_key: pulumi.Output[str]  # the stack's key (hex, secret): fingerprints and ownership marks
 
     def __init__(
         self,
@@ -296,6 +297,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
             "values": None,
             "fingerprints": None,
             "keys": None,
+            "fingerprint_key": None,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         super().__init__(_PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret_opts, opts))

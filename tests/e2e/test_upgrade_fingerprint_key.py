@@ -3,8 +3,8 @@
 Release f02489e kept the stack's fingerprint key in ``kecs:FingerprintKey`` and handed it to the value
 reader as an input, which the reader echoed into its outputs. The current reader makes the key itself
 and keeps it in its outputs, so on such a stack it already holds the same key. One `up` of the current
-program on that state must delete the retired resource and nothing else: no Kubernetes object changes,
-no value is read, every fingerprint stays the same; and a value changed afterwards changes its own
+program on that state must delete the retired resource and nothing else (but for the ownership mark
+every Kubernetes object takes, in place): no value is read, every fingerprint stays the same; and a value changed afterwards changes its own
 fingerprint, master and replica, and nothing else. `pulumi up --replace` of the reader rotates the key:
 every fingerprint changes, and no Kubernetes object does.
 """
@@ -20,7 +20,7 @@ import pytest
 from kecs_secrets.naming import kubernetes_name
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
 from tests.support.real import ROOT
-from tests.support.releases import export_release, remove_upgrade_scene
+from tests.support.releases import export_release, remove_upgrade_scene, upgrade_data
 from tests.support.stack import ProjectStack
 
 pytestmark = pytest.mark.e2e
@@ -43,18 +43,12 @@ def _fingerprints(result) -> dict[str, str]:
 def moved(tmp_path_factory, endpoint, kubeconfig, kube, aws):
     base = tmp_path_factory.mktemp("key-upgrade")
     previous = export_release(KEY_RELEASE, base)
-    p = f"e2e{random.token_hex(3)}"
-    sm, ssm = aws("secretsmanager"), aws("ssm")
-    master_ns = f"{p}-system"
-    kube.create_namespace(master_ns)
-    web = kube.create_ecs_namespace(f"web-{p}", REGION)
-    arns, params, stack = {}, [], None
+    data = upgrade_data(kube, aws, REGION)
+    p, sm, ssm, master_ns, web, arns, params = data.p, data.sm, data.ssm, data.master_ns, data.web, data.arns, data.params
+    stack = None
     try:
         with CountingProxy(endpoint) as proxy:
-            for name in ("db", "api"):
-                arns[name] = sm.create_secret(Name=f"{p}/{name}", SecretString=f"v-{random.token_hex(6)}")["ARN"]
-            ssm.put_parameter(Name=f"/{p}/token", Type="SecureString", Value=f"v-{random.token_hex(6)}")
-            params.append(f"/{p}/token")
+            data.seed()
             task = {"family": "web", "containerDefinitions": [{"name": "app", "secrets": [
                 {"name": "DB", "valueFrom": arns["db"]},
                 {"name": "API", "valueFrom": arns["api"]},
@@ -104,11 +98,14 @@ def test_the_release_kept_the_key_in_a_resource_of_its_own(moved):
 
 
 def test_the_upgrade_deletes_the_key_resource_and_changes_nothing_else(moved):
+    """Nothing else but the ownership mark each Kubernetes object takes in the same run, in place."""
     for log in (moved["preview"], moved["upgrade"]):
         changed = log.changed()
-        assert len(changed) == 1, changed
-        ((urn, op),) = changed.items()
-        assert op == "delete" and urn.split("::")[2].endswith(f"${KEY_TYPE}"), changed
+        deleted = [urn for urn, op in changed.items() if op == "delete"]
+        assert len(deleted) == 1 and deleted[0].split("::")[2].endswith(f"${KEY_TYPE}"), changed
+        marked = {urn: op for urn, op in changed.items() if urn not in deleted}
+        assert marked and all(op == "update" and urn.split("::")[2].rsplit("$", 1)[-1].startswith("kubernetes:")
+                              for urn, op in marked.items()), changed
     assert KEY_TYPE not in moved["types_after"] and moved["types_after"].count(READER_TYPE) == 1
 
 

@@ -66,7 +66,7 @@ class Recorder(pulumi.runtime.Mocks):
         if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
             names = list(args.inputs["items"])
             outputs.update({"values": {n: {"value": "ZmFrZQ=="} for n in names}, "fingerprints": {n: "0" * 64 for n in names},
-                            "keys": {n: ["value"] for n in names}})
+                            "keys": {n: ["value"] for n in names}, "fingerprint_key": "ab" * 32})
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

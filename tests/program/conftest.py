@@ -6,6 +6,7 @@ import pulumi
 import pytest
 
 FAKE_DATA = {"value": "ZmFrZQ=="}
+FAKE_KEY = "ab" * 32  # the value reader's fingerprint key (hex)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -18,7 +19,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "pulumi-python:dynamic/kecs:SourceValues":
             names = list(args.inputs["items"])
             outputs.update({"values": {n: FAKE_DATA for n in names}, "fingerprints": {n: "0" * 64 for n in names},
-                            "keys": {n: ["value"] for n in names}})
+                            "keys": {n: ["value"] for n in names}, "fingerprint_key": FAKE_KEY})
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

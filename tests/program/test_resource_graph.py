@@ -13,7 +13,9 @@ from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS
 from kecs_secrets.config import LayoutSettings
 from kecs_secrets.layout import plan_layout
 from kecs_secrets.model import Reference
+from kecs_secrets.ownership import ANNOTATION_MARK, ownership_mark
 from providers.source_values import COMPACT_KEYS
+from tests.program.conftest import FAKE_KEY
 from tests.unit.conftest import REGION, parameter, secret
 
 STACK = "kecs-secrets/test"
@@ -35,11 +37,14 @@ DEMAND = [
 ]
 
 
-def build(rbac_mode: str = "cluster-role", ssm_kind: str = "secret", leftovers: tuple = (), kept: frozenset = frozenset()) -> CentralizedSecrets:
+def build(
+    rbac_mode: str = "cluster-role", ssm_kind: str = "secret", leftovers: tuple = (), kept: frozenset = frozenset(), marks=None
+) -> CentralizedSecrets:
     layout = plan_layout(ITEMS, DEMAND, LayoutSettings(stack=STACK, rbac_mode=rbac_mode, ssm_kind=ssm_kind), REGION)
     return CentralizedSecrets(
         "kecs-secrets",
-        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, kubeconfig="kc", leftovers=leftovers, kept=kept),
+        CentralizedSecretsArgs(layout, "kecs-system", "http://localhost:4566", REGION, kubeconfig="kc", leftovers=leftovers,
+                               kept=kept, stack=STACK, marks=marks or {}),
     )
 
 
@@ -361,12 +366,15 @@ def test_the_one_value_reader_waits_for_nothing_and_an_empty_sweep_without_lefto
 def test_leftovers_are_handed_to_one_sweep_with_their_uids(mocks):
     import os
 
-    secrets = build(leftovers=(("Secret", "kecs-system", "sm-gone", "uid-1"),))
+    secrets = build(leftovers=(("Secret", "kecs-system", "sm-gone", "uid-1", "mark-1"),))
 
     def check(_):
         (sweep,) = mocks.of_type("pulumi-python:dynamic/kecs:LeftoverSweep")
-        assert sweep.inputs["objects"] == [["Secret", "kecs-system", "sm-gone", "uid-1"]]
+        assert sweep.inputs["objects"] == [["Secret", "kecs-system", "sm-gone", "uid-1", "mark-1"]]
         assert sweep.inputs["kubeconfig"] == os.path.abspath("kc")
+        # The stack and its key, to verify each candidate's mark with (the key stays a secret input).
+        assert sweep.inputs["stack"] == STACK
+        assert sweep.inputs["key"] == {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": FAKE_KEY}
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 
@@ -460,6 +468,65 @@ def test_the_reader_is_registered_before_the_objects_are_built(mocks, monkeypatc
     assert seen_at_first_object == [True]
 
 
+@pytest.mark.parametrize("ran", [True, False])
+@pulumi.runtime.test
+def test_the_sweeps_outcome_is_this_runs_or_else_nothing_was_deleted(mocks, monkeypatch, ran):
+    """The sweep does not run when no candidate's mark verifies: its outputs are then an earlier run's, never reported."""
+    record = mocks.new_resource
+
+    def new_resource(args):
+        id_, outputs = record(args)
+        if args.typ == "pulumi-python:dynamic/kecs:LeftoverSweep":
+            earlier = [["Secret", "kecs-system", "sm-gone", "uid-0", "m"]]
+            outputs.update({"deleted": ["Secret kecs-system/sm-gone"], "skipped": []} if ran else
+                           {"objects": earlier, "deleted": ["Secret kecs-system/sm-gone"], "skipped": []})
+        return id_, outputs
+
+    monkeypatch.setattr(mocks, "new_resource", new_resource)
+    secrets = build(leftovers=(("Secret", "kecs-system", "sm-gone", "uid-1", "m"), ("Secret", "web", "sm-copy", "uid-2", "m")))
+
+    def check(outcome):
+        assert outcome == ((["Secret kecs-system/sm-gone"], []) if ran else ([], ["Secret kecs-system/sm-gone", "Secret web/sm-copy"]))
+
+    return secrets.sweep.outcome().apply(check)
+
+
+@pulumi.runtime.test
+def test_every_object_carries_the_mark_of_its_kind_namespace_and_name_kept_as_the_state_recorded_it(mocks, monkeypatch):
+    """A recorded mark is given as it is (known in any preview, waits for nothing); any other is made under the reader's
+    key, without recording the reader as a dependency, and is not a secret (the metadata stays readable in the state)."""
+    marks: dict[str, object] = {}
+    _spy_secrets(monkeypatch, lambda name, opts, kwargs: marks.__setitem__(name, kwargs["metadata"].annotations[ANNOTATION_MARK]))
+
+    def as_secret(outputs):  # the key as the engine returns it (additionalSecretOutputs): a secret
+        outputs["fingerprint_key"] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": outputs["fingerprint_key"]}
+
+    _on_reader_registered(monkeypatch, mocks, as_secret)
+    secrets = build(marks={("Secret", "batch-us-east-1", "sm-db-creds"): "recorded-mark"})
+    assert marks.pop("batch-us-east-1/sm-db-creds") == "recorded-mark"
+    assert {"sm-db-creds", "default-us-east-1/sm-db-creds"} <= set(marks)
+
+    async def facts():
+        return {name: (await m.resources(), await m.is_secret()) for name, m in marks.items()}
+
+    def check(args):
+        found = args[0]
+        for name, (resources, is_secret) in found.items():
+            assert resources == set() and not is_secret, name
+        key = bytes.fromhex(FAKE_KEY)
+        registered = [r for r in mocks.resources if r.typ.startswith("kubernetes:") and "metadata" in r.inputs]
+        kinds = {r.typ.rsplit(":", 1)[1] for r in registered}
+        assert kinds == {"Secret", "ServiceAccount", "RoleBinding", "ClusterRole"}
+        for r in registered:
+            kind, meta = r.typ.rsplit(":", 1)[1], r.inputs["metadata"]
+            namespace, name = meta.get("namespace", ""), meta["name"]
+            expected = "recorded-mark" if (kind, namespace, name) == ("Secret", "batch-us-east-1", "sm-db-creds") else \
+                ownership_mark(key, STACK, kind, namespace, name)
+            assert meta["annotations"][ANNOTATION_MARK] == expected, (kind, namespace, name)
+
+    return pulumi.Output.all(pulumi.Output.from_input(facts()), *[r.urn for r in secrets.resources]).apply(check)
+
+
 def _spy_secrets(monkeypatch, seen) -> None:
     """Call ``seen(resource_name, opts, kwargs)`` as each Secret is constructed (mocks do not see resource options)."""
     import pulumi_kubernetes as k8s
@@ -485,3 +552,16 @@ def _on_reader_registered(monkeypatch, mocks, hook) -> None:
         return id_, outputs
 
     monkeypatch.setattr(mocks, "new_resource", new_resource)
+
+
+def test_a_wanted_object_outside_the_state_is_taken_over_only_if_its_mark_is_the_one_the_stack_makes_for_it():
+    """An interrupted run's object verifies; a copy put under a wanted name fails, in one line, before it is written."""
+    from components.objects import _mark
+
+    key = bytes.fromhex(FAKE_KEY)
+    own = ownership_mark(key, STACK, "Secret", "web", "sm-x")
+    assert _mark(FAKE_KEY, STACK, "Secret", "web", "sm-x", own) == own
+    assert _mark(FAKE_KEY, STACK, "Secret", "web", "sm-x", None) == own
+    copied = ownership_mark(key, STACK, "Secret", "other", "sm-x")
+    with pytest.raises(pulumi.RunError, match=r"^UnmanagedObjectError: Secret web/sm-x already exists and was not made by this stack"):
+        _mark(FAKE_KEY, STACK, "Secret", "web", "sm-x", copied)

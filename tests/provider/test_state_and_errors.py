@@ -8,8 +8,9 @@ import types
 
 import pytest
 
-from kecs_secrets.errors import SourceUnavailableError, StateUnavailableError
+from kecs_secrets.errors import KecsSecretsError, SourceUnavailableError, StateUnavailableError
 from kecs_secrets.model import StateObject, StateValue
+from kecs_secrets.ownership import ownership_mark
 from providers.dynamic_errors import report_project_errors_in_one_line
 from providers.leftovers import LeftoverSweepProvider
 from providers.pulumi_state import PulumiStackState, stack_state_from_export
@@ -227,3 +228,30 @@ def test_the_leftover_sweep_changes_only_when_there_is_something_to_delete():
     assert provider.diff("id", swept, {**swept, "objects": []}).changes is False
     assert provider.diff("id", {**swept, "objects": []}, swept).changes is True
     assert provider.create({"objects": [], "kubeconfig": "/nonexistent", "context": ""}).outs["deleted"] == []
+
+
+def test_the_leftover_sweep_deletes_only_candidates_whose_mark_verifies_and_names_the_others():
+    """A copy carries the stack annotation and the mark of the object it was copied from: its mark fails where it is."""
+    key = bytes(range(32))
+    stack = "kecs-secrets/dev"
+    copied = ["Secret", "web-us-east-1", "sm-app-db", "uid-c", ownership_mark(key, stack, "Secret", "other-us-east-1", "sm-app-db")]
+    forged = ["ClusterRole", "", "kecs-system-secret-reader", "uid-f", "0" * 32]
+    props = {"objects": [copied, forged], "stack": stack, "key": key.hex(), "kubeconfig": "/nonexistent", "context": ""}
+    # Nothing verifies: the Kubernetes client is never used (the kubeconfig does not exist), both are named.
+    outs = LeftoverSweepProvider().create(props).outs
+    assert outs["deleted"] == [] and outs["skipped"] == ["Secret web-us-east-1/sm-app-db", "ClusterRole kecs-system-secret-reader"]
+    assert "key" not in outs
+    # Under another key (another stack of the same name, or none at all) nothing verifies either.
+    genuine = ["Secret", "kecs-system", "sm-gone", "uid-g", ownership_mark(key, stack, "Secret", "kecs-system", "sm-gone")]
+    for other in (bytes(32).hex(), None):
+        outs = LeftoverSweepProvider().create({**props, "objects": [genuine], "key": other}).outs
+        assert outs["skipped"] == ["Secret kecs-system/sm-gone"]
+    # Nothing whose mark verifies is nothing to delete: no change, so copies never make a run a change. Without the key
+    # (a preview in which the reader changes) any candidate may be one to delete.
+    provider = LeftoverSweepProvider()
+    assert provider.diff("id", props, props).changes is False
+    assert provider.diff("id", props, {**props, "objects": [copied, genuine]}).changes is True
+    assert provider.diff("id", props, {**props, "key": object()}).changes is True
+    # Its own mark verifies: the sweep goes on to delete it (here it fails to load the missing kubeconfig).
+    with pytest.raises(KecsSecretsError, match="/nonexistent"):
+        LeftoverSweepProvider().create({**props, "objects": [genuine, copied]})

@@ -21,6 +21,7 @@ from kecs_secrets.errors import (
     UnmanagedObjectError,
 )
 from kecs_secrets.model import ANNOTATION_STACK, StackState, StateObject
+from kecs_secrets.ownership import ANNOTATION_MARK, MARK_HEX_LENGTH
 from kecs_secrets.planning import make_plan
 
 REGION = "us-east-1"
@@ -127,7 +128,8 @@ class FakeFiles:
 
 
 def ours(**annotations: str) -> dict[str, Any]:
-    return {"annotations": {ANNOTATION_STACK: STACK, **annotations}}
+    """Metadata of an object this stack made: its annotation and an ownership mark (which only the sweep can verify)."""
+    return {"annotations": {ANNOTATION_STACK: STACK, ANNOTATION_MARK: "0" * MARK_HEX_LENGTH, **annotations}}
 
 
 def settings(**raw: Any):

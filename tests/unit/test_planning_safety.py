@@ -5,13 +5,23 @@ from __future__ import annotations
 import pytest
 
 from kecs_secrets.config import parse_config
-from kecs_secrets.errors import ConfigError, DeletionGuardError, LayoutError, OwnershipError, ReferenceResolutionError
+from kecs_secrets.errors import (
+    ConfigError,
+    DeletionGuardError,
+    LayoutError,
+    OwnershipError,
+    ReferenceResolutionError,
+    UnmanagedObjectError,
+)
 from kecs_secrets.model import StackState, StateObject, StateValue
+from kecs_secrets.ownership import ANNOTATION_MARK, MARK_HEX_LENGTH
 from kecs_secrets.planning import make_plan
 from tests.unit.test_inventory import FakeSource, param, sm
 
 STACK = "kecs-secrets/dev"
 OURS = {"kecs-secrets.io/stack": STACK}
+MARK = "0" * MARK_HEX_LENGTH  # the program cannot tell a valid mark from another: only the sweep, with the key, can
+MARKED = {**OURS, ANNOTATION_MARK: MARK}
 ECS = {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "web", "kecs.dev/region": "us-east-1"}
 DB_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 
@@ -107,15 +117,111 @@ def test_leftovers_of_an_interrupted_run_are_deleted_and_counted_but_not_other_s
     state = FakeState([StateObject("Secret", "kecs-system", "sm-db", "urn:db", "u-db")])
     cluster = FakeCluster(objects={
         ("Secret", "kecs-system"): [
-            obj("sm-db", "u-db"), obj("sm-gone", "u-gone"), obj("sm-api", "u-api"),
-            obj("sm-theirs", "u-t", annotations={"kecs-secrets.io/stack": "kecs-secrets/prod"}),
+            obj("sm-db", "u-db"), obj("sm-gone", "u-gone", MARKED), obj("sm-api", "u-api", MARKED),
+            obj("sm-theirs", "u-t", annotations={"kecs-secrets.io/stack": "kecs-secrets/prod", ANNOTATION_MARK: MARK}),
             obj("unrelated", "u-x", annotations={}),
         ],
-        ("ServiceAccount", "web-us-east-1"): [obj("kecs-secret-reader-old", "u-sa")],
+        ("ServiceAccount", "web-us-east-1"): [obj("kecs-secret-reader-web-us-east-1-old", "u-sa", MARKED)],
+        ("ServiceAccount", "kecs-system"): [obj("kecs-secret-reader-kecs-system", "u-sa2", MARKED)],
+        ("ClusterRole", ""): [obj("kecs-system-secret-reader", "u-cr", MARKED)],
     })
     result = plan({}, cluster, state)
-    assert result.leftovers == (("Secret", "kecs-system", "sm-gone", "u-gone"), ("ServiceAccount", "web-us-east-1", "kecs-secret-reader-old", "u-sa"))
+    # The sweep verifies each candidate's mark under the stack's key; the program hands over names its naming makes.
+    assert result.leftovers == (
+        ("Secret", "kecs-system", "sm-gone", "u-gone", MARK),
+    )
     assert result.deletions == ("sm-gone",)  # a master this run really deletes; sm-api is wanted, so it is taken back
+
+
+def test_the_sweep_never_gets_a_name_the_naming_cannot_make_nor_an_object_without_a_mark():
+    """A cloned ClusterRole or a copied replica YAML carries the stack annotation (and maybe a mark): left alone, named."""
+    cluster = FakeCluster(objects={
+        ("Secret", "kecs-system"): [obj("sm-copied", "u-1"), obj("my-app-config", "u-2", MARKED)],
+        ("Secret", "web-us-east-1"): [obj("sm-db-copy", "u-3", MARKED)],
+        ("ConfigMap", "web-us-east-1"): [obj("settings", "u-4", MARKED)],
+        ("ClusterRole", ""): [obj("cloned-reader", "u-5", MARKED)],
+        ("RoleBinding", "kecs-system"): [obj("admin-binding", "u-7", MARKED)],
+        ("ServiceAccount", "web-us-east-1"): [obj("default", "u-8", MARKED)],
+    })
+    result = plan({}, cluster)
+    # Only a name the naming can make, with a mark, is a candidate (the sweep then verifies the mark itself).
+    assert result.leftovers == (("Secret", "web-us-east-1", "sm-db-copy", "u-3", MARK),)
+    assert result.deletions == ()
+    (stray,) = [w for w in result.warnings if "left alone" in w]
+    for shown in ("Secret kecs-system/sm-copied", "Secret kecs-system/my-app-config", "ConfigMap web-us-east-1/settings",
+                  "ClusterRole cloned-reader", "RoleBinding kecs-system/admin-binding", "ServiceAccount web-us-east-1/default"):
+        assert shown in stray
+
+
+REPLICA = ("Secret", "web-us-east-1", "sm-db")
+
+
+def skipped(result, key=REPLICA):
+    """The replica is not made, and one warning names the object in its way."""
+    replicas = {(r.kind, r.namespace, r.name) for r in result.layout.replicas}
+    return key not in replicas and any(f"{key[0]} {key[1]}/{key[2]} already exists" in w for w in result.warnings)
+
+
+def test_adoption_never_takes_an_object_another_stack_marks_as_its_own():
+    theirs = {"kecs-secrets.io/stack": "kecs-secrets/prod", ANNOTATION_MARK: MARK}
+    cluster = FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-db", "u-t", theirs)]})
+    # In a tenant namespace it skips that replica only (isolation); adoption refuses it.
+    assert skipped(plan({}, cluster))
+    with pytest.raises(OwnershipError, match=r"another stack marks them as its own: Secret web-us-east-1/sm-db \(stack kecs-secrets/prod\)"):
+        plan({"adoptExisting": True}, cluster)
+    # Under a master's name it stops the run, adoption or not.
+    in_masters = FakeCluster(objects={("Secret", "kecs-system"): [obj("sm-db", "u-t", theirs)]})
+    for adopt in (False, True):
+        with pytest.raises(OwnershipError, match=r"another stack marks them as its own: Secret kecs-system/sm-db \(stack kecs-secrets/prod\)"):
+            plan({"adoptExisting": adopt}, in_masters)
+    # Unmarked (another stack's annotation alone, which anyone can write): adoptExisting may take it, as before.
+    unmarked = FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-db", "u-t", {"kecs-secrets.io/stack": "x/y"})]})
+    assert skipped(plan({}, unmarked))
+    assert plan({"adoptExisting": True}, unmarked).adopt == frozenset({REPLICA})
+
+
+def test_our_annotation_alone_does_not_make_a_wanted_object_ours_outside_the_state():
+    """A copy (annotation, no mark) under a wanted name is someone else's object: in the way unless adopted."""
+    cluster = FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-db", "u-c")]})
+    assert skipped(plan({}, cluster))
+    with pytest.raises(UnmanagedObjectError, match="Secret kecs-system/sm-db"):
+        plan({}, FakeCluster(objects={("Secret", "kecs-system"): [obj("sm-db", "u-c")]}))
+    # In the state (a stack made before marks): its own, and the upgrade run marks it.
+    state = FakeState([StateObject("Secret", "web-us-east-1", "sm-db", "urn:x", "u-c")])
+    result = plan({}, cluster, state)
+    assert (result.adopt, result.claims) == (frozenset(), {})
+    # With a mark, outside the state (an interrupted run's, or a copy): a claim, taken over only if the mark verifies.
+    marked = FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-db", "u-c", MARKED)]})
+    result = plan({}, marked)
+    assert (result.adopt, result.claims) == (frozenset(), {REPLICA: MARK})
+
+
+def test_a_copy_carrying_the_mark_the_state_records_for_another_object_is_in_the_way_not_a_claim():
+    """A tenant copies a replica of its own namespace (its mark included) under a name the stack comes to want: the mark
+    is provably another object's, so the copy skips that replica only and never reaches the update."""
+    recorded = {**OURS, ANNOTATION_MARK: MARK}
+    state = FakeState([StateObject("Secret", "web-us-east-1", "sm-api", "urn:api", "u-1", annotations=recorded)])
+    cluster = FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-api", "u-1", recorded), obj("sm-db", "u-c", recorded)]})
+    result = plan({"demand": {"web-us-east-1": ["db", "api"]}}, cluster, state)
+    assert skipped(result) and result.claims == {}
+    assert ("Secret", "web-us-east-1", "sm-api") in {(r.kind, r.namespace, r.name) for r in result.layout.replicas}
+
+
+def test_the_deletion_check_compares_the_live_mark_with_the_one_the_state_recorded():
+    recorded = {"kecs-secrets.io/stack": STACK, ANNOTATION_MARK: MARK}
+    state = FakeState([StateObject("Secret", "web-us-east-1", "sm-api", "urn:api", "u-1", annotations=recorded)])
+    other_mark = {**recorded, ANNOTATION_MARK: "1" * MARK_HEX_LENGTH}
+    with pytest.raises(OwnershipError, match="Secret web-us-east-1/sm-api: in this stack's state and due for deletion"):
+        plan({}, FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-api", "u-1", other_mark)]}), state)
+    plan({}, FakeCluster(objects={("Secret", "web-us-east-1"): [obj("sm-api", "u-1", recorded)]}), state)
+
+
+def test_the_plan_gives_each_object_in_the_state_the_mark_it_recorded():
+    recorded = {"kecs-secrets.io/stack": STACK, ANNOTATION_MARK: MARK}
+    state = FakeState([StateObject("Secret", "kecs-system", "sm-db", "urn:db", "u-1", annotations=recorded),
+                       StateObject("Secret", "kecs-system", "sm-api", "urn:api", "u-2", annotations={"kecs-secrets.io/stack": STACK})])
+    result = plan({}, FakeCluster(objects={("Secret", "kecs-system"): [obj("sm-db", "u-1", recorded), obj("sm-api", "u-2")]}), state)
+    assert result.marks == {("Secret", "kecs-system", "sm-db"): MARK}
 
 
 def test_the_guard_counts_what_the_state_will_delete():
@@ -139,3 +245,13 @@ def test_a_json_key_the_recorded_version_lacks_fails_naming_the_reference_withou
     assert plan({"demand": {"web-us-east-1": [f"{DB_ARN}:nokey::"]}}, state=other).layout.masters[1].selected_by == {
         "nokey": f"reference '{DB_ARN}:nokey::' from config kecs-secrets:demand.web-us-east-1[0]"
     }
+
+
+def test_a_copied_master_is_never_announced_as_renamed():
+    """A copy of a master carries its source label and annotation: it is a sweep candidate, not the item's old name."""
+    state = FakeState([StateObject("Secret", "kecs-system", "sm-db", "urn:db", "u-db")])
+    copy = obj("sm-db-x", "u-x", {**MARKED, "kecs.io/source-name": "db"})
+    copy["metadata"]["labels"] = {"kecs.io/source": "secretsmanager"}
+    result = plan({}, FakeCluster(objects={("Secret", "kecs-system"): [obj("sm-db", "u-db"), copy]}), state)
+    assert result.renamed == ()
+    assert result.leftovers == (("Secret", "kecs-system", "sm-db-x", "u-x", MARK),)
