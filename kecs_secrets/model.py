@@ -29,14 +29,22 @@ __all__ = [
     "StackState",
     "StateObject",
     "StateValue",
+    "is_data_key",
 ]
 
 SECRETSMANAGER = "secretsmanager"
 SSM = "ssm"
 SSM_TYPES = ("String", "StringList", "SecureString")
-# The data key that holds a whole secret or parameter, and what any data key may look like.
+# The data key that holds a whole secret or parameter.
 WHOLE_VALUE_KEY = "value"
-DATA_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+# What any data key may look like: the API server's own rule for Secret and ConfigMap keys (IsConfigMapKey in
+# k8s.io/apimachinery validation: at most 253 of these characters, not "." or "..", not starting with "..").
+DATA_KEY_PATTERN = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+
+
+def is_data_key(key: str) -> bool:
+    """Whether the API server takes ``key`` as a key of a Secret's or ConfigMap's data (the whole string)."""
+    return bool(DATA_KEY_PATTERN.fullmatch(key)) and key not in (".", "..") and not key.startswith("..")
 
 LABEL_MANAGED_BY = "kecs.io/managed-by"
 LABEL_SOURCE = "kecs.io/source"
