@@ -84,7 +84,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, provider, args.adopt, args.kept),
+                NamespaceReplicasArgs(namespace, plans, masters.data, provider, args.adopt, args.kept, masters.annotations),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
@@ -114,9 +114,16 @@ class CentralizedSecrets(pulumi.ComponentResource):
                 "replicas": len(layout.replicas),
                 "namespaces": len(layout.rbac),
             },
-            OUTPUT_WARNINGS: list(layout.warnings),
+            # The layout's warnings, and one per item whose value could not be used (the reader's, known after it ran).
+            OUTPUT_WARNINGS: masters.problems.apply(lambda problems: [*layout.warnings, *problems]),
         }
+        masters.problems.apply(_warn_each)
         self.register_outputs({OUTPUT_COUNTS: self.outputs[OUTPUT_COUNTS]})
+
+
+def _warn_each(lines: list[str]) -> None:
+    for line in lines:
+        pulumi.log.warn(line)
 
 
 def _group(layout: Layout) -> dict[str, tuple]:

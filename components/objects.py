@@ -25,13 +25,23 @@ KEPT_DATA = {"kecs-secrets:data-kept-from-state": ""}
 
 
 def metadata(
-    kind: str, namespace: str, name: str, labels: Mapping[str, str], annotations: Mapping[str, str], adopt: AdoptionSet
+    kind: str,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str] | pulumi.Output,
+    adopt: AdoptionSet,
 ) -> k8s.meta.v1.ObjectMetaArgs:
+    """``annotations`` may be an Output (an object taking its data from the value reader names the version it holds)."""
+
+    def complete(given: Mapping[str, str]) -> dict[str, str]:
+        return {**with_adoption(given, kind, namespace, name, adopt), **DELETION_POLICY}
+
     return k8s.meta.v1.ObjectMetaArgs(
         name=name,
         namespace=namespace or None,
         labels=dict(labels),
-        annotations={**with_adoption(annotations, kind, namespace, name, adopt), **DELETION_POLICY},
+        annotations=annotations.apply(complete) if isinstance(annotations, pulumi.Output) else complete(annotations),
     )
 
 

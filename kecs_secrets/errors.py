@@ -47,7 +47,7 @@ class NameCollisionError(LayoutError):
 
 
 class ValueShapeError(KecsSecretsError):
-    """A value cannot give the data keys a consumer selects (the message names keys, never values)."""
+    """A value cannot become data, or cannot give the data keys a consumer selects (the message names the item and keys, never values)."""
 
 
 class SourceGoneError(KecsSecretsError):

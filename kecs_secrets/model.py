@@ -68,6 +68,9 @@ class SourceItem:
     ``version`` is the AWSCURRENT version id (Secrets Manager) or the parameter version (SSM);
     ``last_changed`` is the source's own last-changed time in RFC 3339 (UTC).
     ``item_type`` is ``secret`` for Secrets Manager, the parameter Type for SSM.
+    ``stamp`` is that same last-changed time to the microsecond: with the ARN and the version it tells one value
+    from another even where the version alone does not (an SSM parameter deleted and made again starts at
+    version 1 again; a secret deleted and made again under its name).
     """
 
     source: str
@@ -77,6 +80,7 @@ class SourceItem:
     last_changed: str
     item_type: str
     tags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    stamp: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -118,11 +122,14 @@ class StateObject:
 
 @dataclass(frozen=True)
 class StateValue:
-    """What the state recorded of a value reader: the item and version it read and that value's data keys (never the value)."""
+    """What the state recorded of a value reader: the item and version whose data it holds, that data's keys (never the
+    value), and, when known, the master it is for and the item's ``stamp`` at that version (None: an older state)."""
 
     arn: str
     version: str
     keys: tuple[str, ...]
+    master: str = ""
+    stamp: str | None = None
 
 
 @dataclass(frozen=True)

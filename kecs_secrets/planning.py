@@ -162,7 +162,7 @@ def make_plan(
     layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
     warnings += list(layout.warnings)
     if cluster is None:
-        kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
+        kept = kept_data(layout, settings.master_namespace, stack_state.objects, values=stack_state.values) if stack_state else frozenset()
         return Plan(layout, warnings=tuple(warnings), kept=kept)
 
     state_objects = stack_state.objects if stack_state else ()
@@ -193,5 +193,5 @@ def make_plan(
     deletions = check_deletions(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
-    kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
+    kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects, stack_state.values) if stack_state else frozenset()
     return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)
