@@ -25,7 +25,7 @@ from kecs_secrets.model import WHOLE_VALUE_KEY, is_data_key
 __all__ = ["FINGERPRINT_KEY_BYTES", "MAX_DATA_BYTES", "encode_data", "fingerprint", "parameter_data", "secret_data"]
 
 FINGERPRINT_KEY_BYTES = 32
-# The most a Secret's or ConfigMap's data may hold, keys and values together, as the API server counts it.
+# The most a Secret's or ConfigMap's data may hold, its values together (keys do not count), as the API server counts it.
 MAX_DATA_BYTES = 1024 * 1024
 
 
@@ -37,7 +37,7 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 def _checked_size(data: dict[str, bytes], what: str) -> dict[str, bytes]:
-    size = sum(len(key) + len(value) for key, value in data.items())
+    size = sum(len(value) for value in data.values())
     if size > MAX_DATA_BYTES:
         raise ValueShapeError(f"{what} makes {size} bytes of data, more than the {MAX_DATA_BYTES} a Kubernetes Secret or ConfigMap holds")
     return data

@@ -42,12 +42,12 @@ def test_fields_the_api_server_refuses_as_keys_get_no_key():
 
 
 def test_data_over_the_limit_is_that_items_error():
-    fits = "x" * (MAX_DATA_BYTES - len("value"))
+    fits = "x" * MAX_DATA_BYTES
     assert secret_data(fits, None)["value"] == fits.encode()
     with pytest.raises(ValueShapeError, match=rf"^secret 'big' makes {MAX_DATA_BYTES + 1} bytes of data, more than the {MAX_DATA_BYTES}"):
         secret_data(fits + "x", None, name="big")
     with pytest.raises(ValueShapeError, match="bytes of data"):
-        secret_data(None, b"x" * MAX_DATA_BYTES, name="big")
+        secret_data(None, b"x" * (MAX_DATA_BYTES + 1), name="big")
     # A JSON object's fields count too: the value and its fields together.
     half = json.dumps({"a": "x" * (MAX_DATA_BYTES // 2)})
     with pytest.raises(ValueShapeError, match="bytes of data"):
