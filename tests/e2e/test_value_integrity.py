@@ -94,7 +94,9 @@ def test_an_ssm_parameter_deleted_and_made_again_converges_to_the_new_value(scen
     s.ssm.put_parameter(Name=name, Type="SecureString", Value="old-token")
     master = kubernetes_name("ssm", name)
     with CountingProxy(s.endpoint) as proxy:
-        stack = s.make_stack(endpoint=proxy.endpoint, demand={s.web: [f"arn:aws:ssm:{REGION}:000000000000:parameter{name}"]})
+        stack = s.make_stack(
+            endpoint=proxy.endpoint, namePrefixes=[f"/{s.p}/"], demand={s.web: [f"arn:aws:ssm:{REGION}:000000000000:parameter{name}"]}
+        )
         stack.up()
         assert _value(s.kube.secret(s.web, master)) == "old-token"
 
