@@ -72,6 +72,7 @@ secrets = CentralizedSecrets(
         adopt=plan.adopt,
         leftovers=plan.leftovers,
         kept=plan.kept,
+        held=plan.held,
     ),
 )
 for key, value in secrets.outputs.items():

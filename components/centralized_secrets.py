@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -35,6 +36,7 @@ class CentralizedSecretsArgs:
     adopt: AdoptionSet = frozenset()  # existing objects to take over (adoptExisting)
     leftovers: tuple[Leftover, ...] = ()  # objects of this stack in neither its state nor the layout: deleted by this run
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -61,7 +63,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         masters = Masters(
             "masters",
             MastersArgs(
-                layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept
+                layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept, args.held
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -84,7 +86,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, provider, args.adopt, args.kept, masters.annotations),
+                NamespaceReplicasArgs(namespace, plans, masters.data, provider, args.adopt, args.kept, masters.annotations, args.held),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,6 +28,7 @@ class MastersArgs:
     provider: k8s.Provider
     adopt: AdoptionSet = frozenset()
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
 
 
 class Masters(pulumi.ComponentResource):
@@ -64,7 +65,8 @@ class Masters(pulumi.ComponentResource):
         self._held_untracked = _without_dependencies(values.held)
         for plan in args.masters:
             kept = (plan.kind, args.namespace, plan.name) in args.kept
-            annotations = plan.annotations if kept else self.annotations(plan.name, plan.annotations)
+            held = annotations_holding(plan.annotations, args.held.get(plan.name))
+            annotations = held if kept else self.annotations(plan.name, plan.annotations)
             meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, annotations, args.adopt)
             self.objects[plan.name] = data_object(
                 plan.name, plan.kind, meta, None if kept else self.data(plan.name),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.objects import data_object, metadata
 from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.freshness import annotations_holding
 from kecs_secrets.layout import ReplicaPlan
 from kecs_secrets.preflight import ObjectKey
 
@@ -26,6 +27,7 @@ class NamespaceReplicasArgs:
     kept: frozenset[ObjectKey] = frozenset()  # replicas that keep the data their state holds
     # (master name, planned annotations) -> the annotations naming the version whose data the reader holds
     master_annotations: Callable[[str, Mapping[str, str]], pulumi.Output] | None = None
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
 
 
 class NamespaceReplicas(pulumi.ComponentResource):
@@ -36,7 +38,7 @@ class NamespaceReplicas(pulumi.ComponentResource):
         self.objects = {}
         for plan in args.replicas:
             kept = (plan.kind, plan.namespace, plan.name) in args.kept
-            annotations = plan.annotations
+            annotations = annotations_holding(plan.annotations, args.held.get(plan.master))
             if not kept and args.master_annotations is not None:
                 annotations = args.master_annotations(plan.master, plan.annotations)
             meta = metadata(plan.kind, plan.namespace, plan.name, plan.labels, annotations, args.adopt)

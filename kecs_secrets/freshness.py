@@ -38,7 +38,7 @@ from kecs_secrets.model import (
 )
 from kecs_secrets.preflight import ObjectKey
 
-__all__ = ["VALUE_ANNOTATIONS", "annotations_holding", "kept_data"]
+__all__ = ["VALUE_ANNOTATIONS", "annotations_holding", "held_versions", "kept_data"]
 
 # The annotations that say which value an object holds; the same ones in state mean the same data.
 VALUE_ANNOTATIONS = (
@@ -66,7 +66,9 @@ def kept_data(
     replica keeps its data only when its master does too.
     """
     recorded = {o.key: o for o in state_objects}
+    values = list(values)
     stamps = {value.master: value.stamp for value in values if value.master}
+    held = held_versions(layout, values)
 
     def holds(key: ObjectKey, annotations: Mapping[str, str]) -> bool:
         found = recorded.get(key)
@@ -85,12 +87,13 @@ def kept_data(
     for master in layout.masters:
         key = (master.kind, master_namespace, master.name)
         stamp = stamps.get(master.name)
-        if holds(key, master.annotations) and (stamp is None or stamp == master.item.stamp):
+        fresh = stamp is None or stamp == master.item.stamp or master.name in held
+        if holds(key, annotations_holding(master.annotations, held.get(master.name))) and fresh:
             kept.add(key)
             masters.add(master.name)
     for replica in layout.replicas:
         key = (replica.kind, replica.namespace, replica.name)
-        if replica.master in masters and holds(key, replica.annotations):
+        if replica.master in masters and holds(key, annotations_holding(replica.annotations, held.get(replica.master))):
             kept.add(key)
     return frozenset(kept)
 
@@ -109,3 +112,15 @@ def annotations_holding(planned: Mapping[str, str], held: Sequence[str] | None) 
         ANNOTATION_LAST_REPLICATED: changed,
     }
     return {name: named.get(name, value) for name, value in planned.items()}
+
+
+def held_versions(layout: Layout, values: Iterable[StateValue]) -> dict[str, list[str]]:
+    """The masters whose reader keeps an earlier version's data (``[arn, version, stamp]``) because the version this run
+    plans is the very one it could not use: the reader will not read it again, so they and their replicas keep that data
+    and go on naming its version (and a preview shows them unchanged)."""
+    asked = {value.master: value for value in values if value.master and value.asked is not None}
+    return {
+        master.name: [value.arn, value.version, value.stamp or ""]
+        for master in layout.masters
+        if (value := asked.get(master.name)) is not None and value.asked == (master.item.arn, master.item.version, master.item.stamp)
+    }

@@ -130,6 +130,8 @@ class StateValue:
     keys: tuple[str, ...]
     master: str = ""
     stamp: str | None = None
+    # What the reader was asked for (arn, version, stamp) when it holds another version (that one could not be used).
+    asked: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from kecs_secrets.demand import (
     references_from_task_definitions,
 )
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
-from kecs_secrets.freshness import kept_data
+from kecs_secrets.freshness import held_versions, kept_data
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
@@ -63,6 +63,7 @@ class Plan:
     renamed: tuple[tuple[str, str], ...] = ()
     leftovers: tuple[Leftover, ...] = ()  # objects of this stack neither in its state nor wanted: this run deletes them
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds (freshness)
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps (freshness)
 
 
 def snapshot_cluster(
@@ -163,7 +164,8 @@ def make_plan(
     warnings += list(layout.warnings)
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects, values=stack_state.values) if stack_state else frozenset()
-        return Plan(layout, warnings=tuple(warnings), kept=kept)
+        held = held_versions(layout, stack_state.values) if stack_state else {}
+        return Plan(layout, warnings=tuple(warnings), kept=kept, held=held)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
@@ -194,4 +196,5 @@ def make_plan(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects, stack_state.values) if stack_state else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)
+    held = held_versions(layout, stack_state.values) if stack_state else {}
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, held)

@@ -93,10 +93,11 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
                 for name, item in items_of({"items": items}).items():
                     # The version whose data the reader holds: the one asked for, unless ``held`` names another.
                     arn, version, stamp = held.get(name) or (item["arn"], item["version"], item["stamp"])
+                    asked = (str(item["arn"]), str(item["version"]), str(item["stamp"] or "")) if name in held else None
                     known = keys.get(name)
                     if isinstance(arn, str) and isinstance(version, str) and version and isinstance(known, list):
                         stamp = stamp if isinstance(stamp, str) else None
-                        values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known)), str(name), stamp))
+                        values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known)), str(name), stamp, asked))
         elif resource.get("type") == SOURCE_VALUE_TYPE:
             outputs = resource.get("outputs") or {}
             item = _plain(outputs.get("item"))  # what the reader read (an earlier shape had it at the top level)

@@ -80,6 +80,14 @@ def test_an_unusable_value_is_skipped_and_reported_while_another_rotation_lands(
         assert log.changed() == {} and not set(proxy.take()) & VALUE_READS
         assert expected in result.outputs["warnings"].value
 
+        # Another value changes: the preview shows that value's objects and the reader changing, not the skipped item's.
+        s.sm.put_secret_value(SecretId=api, SecretString="api-3")
+        _, preview = stack.preview()
+        changed = sorted(urn.rsplit("::", 1)[1] for urn in preview.changed())
+        assert changed == sorted(["values", s.master("api"), f"{s.web}/{s.master('api')}"]), changed
+        _, log = stack.up()
+        assert sorted(urn.rsplit("::", 1)[1] for urn in log.changed()) == changed
+
         # A usable version again: it lands, and the warning is gone.
         s.sm.put_secret_value(SecretId=db, SecretString=json.dumps({"pw": "new"}))
         result, _ = stack.up()

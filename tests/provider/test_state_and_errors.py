@@ -101,7 +101,7 @@ def test_the_state_reads_the_version_whose_data_the_reader_holds_and_its_stamp()
     }}
     state = stack_state_from_export({"version": 3, "deployment": {"resources": [reader]}})
     assert state.values == (
-        StateValue("arn:db", "v2", ("user", "value"), "sm-db", "2025-08-12T13:38:40.100000Z"),
+        StateValue("arn:db", "v2", ("user", "value"), "sm-db", "2025-08-12T13:38:40.100000Z", ("arn:db", "v3", "2025-08-12T13:38:45.233000Z")),
         StateValue("arn:ok", "o1", ("value",), "sm-ok", "2025-08-12T13:38:46.000001Z"),
     )
 

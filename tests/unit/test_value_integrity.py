@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from kecs_secrets.config import LayoutSettings
-from kecs_secrets.freshness import annotations_holding, kept_data
+from kecs_secrets.freshness import annotations_holding, held_versions, kept_data
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import (
     ANNOTATION_LAST_CHANGED,
@@ -76,3 +76,27 @@ def test_an_object_holding_no_data_names_no_version():
     named = annotations_holding(master.annotations, ["", "", ""])
     assert named[ANNOTATION_SOURCE_VERSION] == "" and named[ANNOTATION_LAST_CHANGED] == "" and named[ANNOTATION_SOURCE_ARN] == ""
     assert named[ANNOTATION_SOURCE_NAME] == "/app/token"
+
+
+def test_an_object_that_keeps_an_earlier_version_keeps_its_data_and_annotations_while_the_same_version_is_planned():
+    """The reader could not use version 2 and kept version 1: while the run plans version 2 again, the reader will not
+    read it again, so the master and its replica keep their data (no dependency on the reader: an exact preview) and
+    keep naming version 1; a run that plans yet another version takes them from the reader."""
+    earlier = dataclasses.replace(layout(FIRST).masters[0].item, version="1")
+    planned = dataclasses.replace(earlier, version="2", stamp=AGAIN)
+    demand = [ref(WEB, "/app/token")]
+    plan = plan_layout([planned], demand, LayoutSettings(stack="kecs-secrets/dev"), REGION)
+    master = plan.masters[0]
+    held = [earlier.arn, "1", FIRST]
+    # What the problem run left: objects naming version 1, a reader holding version 1 for the asked version 2.
+    objects = [StateObject(master.kind, MASTER_NS, master.name, annotations=annotations_holding(master.annotations, held), has_data=True)]
+    objects += [StateObject(r.kind, r.namespace, r.name, annotations=annotations_holding(r.annotations, held), has_data=True)
+                for r in plan.replicas]
+    live = {o.key: {"name": o.name, "annotations": dict(o.annotations)} for o in objects}
+    values = [StateValue(earlier.arn, "1", ("value",), master.name, FIRST, (planned.arn, "2", AGAIN))]
+    assert held_versions(plan, values) == {master.name: held}
+    assert kept_data(plan, MASTER_NS, objects, live, values) == {o.key for o in objects}
+
+    newer = plan_layout([dataclasses.replace(planned, version="3")], demand, LayoutSettings(stack="kecs-secrets/dev"), REGION)
+    assert held_versions(newer, values) == {}
+    assert kept_data(newer, MASTER_NS, objects, live, values) == frozenset()
