@@ -57,8 +57,9 @@ __all__ = [
 # The values, and the stack's fingerprint key (made on create, then carried over in the outputs).
 SECRET_OUTPUTS = ["values", "fingerprint_key"]
 # What identifies one value: a change of any of these is a new read of that item. ``stamp`` (the item's last change, to
-# the microsecond) is None in the records of states made before it was recorded: such a record is taken to be the same
-# read as one with any stamp (so an upgrade reads nothing), and gets the stamp at the reader's next update.
+# the microsecond) is None in the records of states made before it was recorded: the diff takes such a record for the
+# same as one with any stamp (so the upgrade is no change and reads nothing), and the reader's next update reads it
+# again (once: from then on it has its stamp), so a value it may have missed is not carried over.
 READ_KEYS = ("source", "name", "arn", "version", "stamp", "encoding", "endpoint", "region")
 ITEM_KEYS = (*READ_KEYS, "json_keys")
 # The fields of an entry of ``items`` as the program sends it (a list); endpoint and region are top-level inputs.
@@ -103,7 +104,7 @@ def _stamped(old: Mapping[str, Any], new: Mapping[str, Any] | None) -> dict[str,
 
 
 def _same_read(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
-    return old is not None and all(_stamped(old, new).get(k) == new.get(k) for k in READ_KEYS)
+    return old is not None and all(old.get(k) == new.get(k) for k in READ_KEYS)
 
 
 def _same_items(olds: Mapping[str, Any] | None, news: Mapping[str, Any] | None) -> bool:

@@ -158,3 +158,41 @@ def test_a_secret_restored_from_deletion_converges_to_its_value(scene):
     stack.up()
     assert _value(s.kube.secret(s.master_ns, s.master("db"))) == "db-2"
     assert _value(s.kube.secret(s.web, s.master("other"))) == "other-2"
+
+
+def test_a_stack_of_the_release_before_stamps_upgrades_reading_nothing_and_then_sees_a_recreated_parameter(scene):
+    """States of 9f93119 hold no stamps: the upgrade `up` changes nothing and reads no value. The reader's next update
+    (another value changed) reads every item again, once, so a parameter deleted and made again at version 1 in the
+    meantime converges in that run."""
+    from tests.support.real import ROOT
+    from tests.support.releases import export_release
+    from tests.support.stack import ProjectStack
+
+    s = scene
+    name, other = f"/{s.p}/token", f"/{s.p}/other"
+    s.parameters += [name, other]
+    s.ssm.put_parameter(Name=name, Type="SecureString", Value="old-token")
+    s.ssm.put_parameter(Name=other, Type="SecureString", Value="other-1")
+    master = kubernetes_name("ssm", name)
+    with CountingProxy(s.endpoint) as proxy:
+        config = {
+            "endpoint": proxy.endpoint, "region": REGION, "masterNamespace": s.master_ns, "namePrefixes": [f"/{s.p}/"],
+            "kubeconfig": s.kubeconfig, "demand": {s.web: [f"arn:aws:ssm:{REGION}:000000000000:parameter{name}"]},
+        }
+        (s.tmp / "release").mkdir()
+        previous = export_release("9f93119", s.tmp / "release")
+        s.stack = stack = ProjectStack(s.tmp / "upgrade", f"e2e-up-{s.p}", config, program_root=previous)
+        stack.up()
+        stack.use_program(ROOT)
+        proxy.take()
+        _, preview = stack.preview()
+        _, log = stack.up()
+        assert preview.changed() == {} and log.changed() == {}, (preview.changed(), log.changed())
+        assert not set(proxy.take()) & VALUE_READS
+
+        s.ssm.delete_parameter(Name=name)
+        s.ssm.put_parameter(Name=name, Type="SecureString", Value="new-token")
+        s.ssm.put_parameter(Name=other, Type="SecureString", Value="other-2", Overwrite=True)
+        stack.up()
+    for ns in (s.master_ns, s.web):
+        assert (_value(s.kube.secret(ns, master)), _version(s.kube.secret(ns, master))) == ("new-token", "1")
