@@ -81,6 +81,7 @@ secrets = CentralizedSecrets(
         stack=stack,
         marks=plan.marks,
         claims=plan.claims,
+        held=plan.held,
     ),
 )
 if plan.leftovers:

@@ -39,6 +39,7 @@ class CentralizedSecretsArgs:
     stack: str = ""  # <project>/<stack>, which every ownership mark binds
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the ownership marks the state recorded
     claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -67,7 +68,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             "masters",
             MastersArgs(
                 layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept,
-                args.stack, args.marks, args.claims,
+                args.stack, args.marks, args.claims, args.held,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -92,7 +93,9 @@ class CentralizedSecrets(pulumi.ComponentResource):
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
-                NamespaceReplicasArgs(namespace, plans, masters.data, provider, masters.ownership, args.kept),
+                NamespaceReplicasArgs(
+                    namespace, plans, masters.data, provider, masters.ownership, args.kept, masters.annotations, args.held
+                ),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
@@ -122,9 +125,16 @@ class CentralizedSecrets(pulumi.ComponentResource):
                 "replicas": len(layout.replicas),
                 "namespaces": len(layout.rbac),
             },
-            OUTPUT_WARNINGS: list(layout.warnings),
+            # The layout's warnings, and one per item whose value could not be used (the reader's, known after it ran).
+            OUTPUT_WARNINGS: masters.problems.apply(lambda problems: [*layout.warnings, *problems]),
         }
+        masters.problems.apply(_warn_each)
         self.register_outputs({OUTPUT_COUNTS: self.outputs[OUTPUT_COUNTS]})
+
+
+def _warn_each(lines: list[str]) -> None:
+    for line in lines:
+        pulumi.log.warn(line)
 
 
 def _group(layout: Layout) -> dict[str, tuple]:

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.objects import Ownership, data_object, metadata
 from components.registrations import send_registrations
 from kecs_secrets.adoption import AdoptionSet
+from kecs_secrets.freshness import annotations_holding
 from kecs_secrets.layout import MasterPlan
 from kecs_secrets.preflight import ObjectKey
 from providers.source_values import SourceValues, item_record
@@ -30,6 +31,7 @@ class MastersArgs:
     stack: str = ""  # <project>/<stack>, which every ownership mark binds
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the marks the state recorded
     claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
 
 
 class Masters(pulumi.ComponentResource):
@@ -37,6 +39,7 @@ class Masters(pulumi.ComponentResource):
     fingerprints: pulumi.Output[dict[str, str]]  # master name -> HMAC of its data under the stack's key
     key: pulumi.Output[str]  # the stack's key (secret), e.g. for the leftover sweep to verify marks with
     ownership: Ownership  # the marks (and adoptions) of every object of the stack, the masters' and the others'
+    problems: pulumi.Output[list[str]]  # one line per item whose value the reader could not use (never a value)
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
@@ -49,6 +52,7 @@ class Masters(pulumi.ComponentResource):
                 version=plan.item.version,
                 encoding="base64" if plan.kind == "Secret" else "text",
                 json_keys=list(plan.json_keys),
+                stamp=plan.item.stamp,
             )
             for plan in args.masters
         }
@@ -63,24 +67,32 @@ class Masters(pulumi.ComponentResource):
         # The reader reads while the objects below are built, instead of after them.
         send_registrations(self)
         self._values_untracked = _without_dependencies(values.values)
+        self._held_untracked = _without_dependencies(values.held)
         self.key = values.fingerprint_key
         key = pulumi.Output.unsecret(_without_dependencies(self.key))
         self.ownership = Ownership(args.stack, key, args.marks, args.adopt, args.claims)
         for plan in args.masters:
-            meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, plan.annotations, self.ownership)
             kept = (plan.kind, args.namespace, plan.name) in args.kept
+            held = annotations_holding(plan.annotations, args.held.get(plan.name))
+            annotations = held if kept else self.annotations(plan.name, plan.annotations)
+            meta = metadata(plan.kind, args.namespace, plan.name, plan.labels, annotations, self.ownership)
             self.objects[plan.name] = data_object(
                 plan.name, plan.kind, meta, None if kept else self.data(plan.name),
                 pulumi.ResourceOptions(parent=self, provider=args.provider),
             )
         self.fingerprints = values.fingerprints
+        self.problems = values.problems.apply(lambda problems: sorted((problems or {}).values()))
         self.register_outputs({"names": sorted(self.objects)})
 
     def data(self, name: str) -> pulumi.Output:
         """The data of master ``name`` from the value reader (secret); made only for objects that take it from there."""
         if name not in self._data:
-            self._data[name] = self._values_untracked.apply(lambda v: v[name])
+            self._data[name] = self._values_untracked.apply(lambda v: v.get(name))  # None: no usable value yet
         return self._data[name]
+
+    def annotations(self, name: str, planned: Mapping[str, str]) -> pulumi.Output:
+        """``planned`` naming the version whose data the reader holds for master ``name`` (for objects that take it from there)."""
+        return self._held_untracked.apply(lambda held: annotations_holding(planned, (held or {}).get(name)))
 
 
 def _without_dependencies(output: pulumi.Output) -> pulumi.Output:

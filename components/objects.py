@@ -71,14 +71,27 @@ def _mark(key: str | None, stack: str, kind: str, namespace: str, name: str, cla
 
 
 def metadata(
-    kind: str, namespace: str, name: str, labels: Mapping[str, str], annotations: Mapping[str, str], ownership: Ownership
+    kind: str,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str] | pulumi.Output,
+    ownership: Ownership,
 ) -> k8s.meta.v1.ObjectMetaArgs:
-    marked = {**with_adoption(annotations, kind, namespace, name, ownership.adopt), ANNOTATION_MARK: ownership.mark(kind, namespace, name)}
+    """``annotations`` may be an Output (an object taking its data from the value reader names the version it holds)."""
+    mark = ownership.mark(kind, namespace, name)
+
+    def complete(given: Mapping[str, str], mark: pulumi.Input[str]) -> dict:
+        return {**with_adoption(given, kind, namespace, name, ownership.adopt), ANNOTATION_MARK: mark, **DELETION_POLICY}
+
     return k8s.meta.v1.ObjectMetaArgs(
         name=name,
         namespace=namespace or None,
         labels=dict(labels),
-        annotations={**marked, **DELETION_POLICY},
+        annotations=(
+            pulumi.Output.all(annotations, mark).apply(lambda given: complete(*given))
+            if isinstance(annotations, pulumi.Output) else complete(annotations, mark)
+        ),
     )
 
 

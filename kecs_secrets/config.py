@@ -90,12 +90,12 @@ SCHEMA: Mapping[str, ConfigKey] = {
 }
 DEFAULTS: Mapping[str, Any] = {name: key.default for name, key in SCHEMA.items()}
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
 
 def is_region_name(text: str) -> bool:
     """An AWS region name such as ``us-east-1`` (the shape, not a list of regions)."""
-    return bool(_REGION.match(text))
+    return bool(_REGION.fullmatch(text))
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
     """
     check_known_keys(raw)
     endpoint = _typed(raw, "endpoint")
-    if endpoint and not re.match(r"^https?://[^\s/]+(/.*)?$", endpoint):
+    if endpoint and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", endpoint):
         raise ConfigError(f"config {_key('endpoint')} must be empty (real AWS) or an http(s) URL")
     region = _typed(raw, "region")
     if not is_region_name(region):

@@ -43,7 +43,7 @@ __all__ = [
     "references_from_task_definitions",
 ]
 
-_POD_ANNOTATION = re.compile(r"^kecs\.dev/secret-(\d+)-arn$")
+_POD_ANNOTATION = re.compile(r"kecs\.dev/secret-([0-9]+)-arn")
 # KECS's labels of an ECS cluster namespace.
 LABEL_ECS_TYPE = "kecs.dev/type"
 LABEL_ECS_CLUSTER = "kecs.dev/cluster"
@@ -150,7 +150,7 @@ def _pod_references(pod: Mapping[str, Any]) -> tuple[list[Reference], list[Unser
     annotations = metadata.get("annotations") or {}
     refs, malformed = [], []
     for key in sorted(annotations, key=_annotation_index):
-        if not _POD_ANNOTATION.match(key):
+        if not _POD_ANNOTATION.fullmatch(key):
             continue
         origin = f"pod {namespace}/{name} annotation {key}"
         # "<container>:<env-var>:<valueFrom>": valueFrom (an ARN) has colons of its own.
@@ -173,7 +173,7 @@ def references_from_pod(pod: Mapping[str, Any]) -> list[Reference]:
 
 def _declares_demand(pod: Mapping[str, Any]) -> bool:
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    return isinstance(annotations, Mapping) and any(_POD_ANNOTATION.match(str(key)) for key in annotations)
+    return isinstance(annotations, Mapping) and any(_POD_ANNOTATION.fullmatch(str(key)) for key in annotations)
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,7 @@ def references_from_task_definitions(sources: tuple[TaskDefinitionSource, ...], 
 
 
 def _annotation_index(key: str) -> tuple[int, str]:
-    match = _POD_ANNOTATION.match(key)
+    match = _POD_ANNOTATION.fullmatch(key)
     return (int(match.group(1)) if match else 0, key)
 
 

@@ -44,7 +44,7 @@ class LayoutError(KecsSecretsError):
 
 
 class ValueShapeError(KecsSecretsError):
-    """A value cannot give the data keys a consumer selects (the message names keys, never values)."""
+    """A value cannot become data, or cannot give the data keys a consumer selects (the message names the item and keys, never values)."""
 
 
 class SourceGoneError(KecsSecretsError):

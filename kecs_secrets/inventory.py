@@ -18,8 +18,9 @@ from kecs_secrets.references import partition_of
 __all__ = ["parameter_arn", "read_inventory", "rfc3339"]
 
 
-def rfc3339(value: Any) -> str:
-    """RFC 3339 UTC from a datetime, an epoch number (LocalStack sends ``1755005925.233``) or a string."""
+def rfc3339(value: Any, *, precise: bool = False) -> str:
+    """RFC 3339 UTC from a datetime, an epoch number (LocalStack sends ``1755005925.233``) or a string: to the second,
+    or to the microsecond when ``precise``."""
     if isinstance(value, dt.datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -32,7 +33,7 @@ def rfc3339(value: Any) -> str:
             stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
     else:
         return ""
-    return stamp.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return stamp.astimezone(dt.UTC).isoformat(timespec="microseconds" if precise else "seconds").replace("+00:00", "Z")
 
 
 def _current_version(secret: Mapping[str, Any]) -> str | None:
@@ -78,8 +79,12 @@ def read_inventory(
         if version is None:
             warnings.append(f"Secrets Manager secret {name!r} has no AWSCURRENT version (no value yet): skipped")
             continue
-        changed = rfc3339(secret.get("LastChangedDate") or secret.get("CreatedDate"))
-        items.append(SourceItem(SECRETSMANAGER, name, secret["ARN"], version, changed, "secret", secret_tags))
+        changed = secret.get("LastChangedDate") or secret.get("CreatedDate")
+        items.append(
+            SourceItem(
+                SECRETSMANAGER, name, secret["ARN"], version, rfc3339(changed), "secret", secret_tags, rfc3339(changed, precise=True)
+            )
+        )
     seen: set[str] = set()
     account = ""
     for path in ssm_paths:
@@ -95,10 +100,11 @@ def read_inventory(
             if not arn:
                 account = account or source.account()
                 arn = parameter_arn(name, region, account)
+            changed = parameter.get("LastModifiedDate")
             items.append(
                 SourceItem(
-                    SSM, name, arn, str(parameter.get("Version", "")), rfc3339(parameter.get("LastModifiedDate")),
-                    parameter.get("Type", "String"), param_tags,
+                    SSM, name, arn, str(parameter.get("Version", "")), rfc3339(changed),
+                    parameter.get("Type", "String"), param_tags, rfc3339(changed, precise=True),
                 )
             )
     return sorted(items), warnings

@@ -32,14 +32,22 @@ __all__ = [
     "StackState",
     "StateObject",
     "StateValue",
+    "is_data_key",
 ]
 
 SECRETSMANAGER = "secretsmanager"
 SSM = "ssm"
 SSM_TYPES = ("String", "StringList", "SecureString")
-# The data key that holds a whole secret or parameter, and what any data key may look like.
+# The data key that holds a whole secret or parameter.
 WHOLE_VALUE_KEY = "value"
-DATA_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+# What any data key may look like: the API server's own rule for Secret and ConfigMap keys (IsConfigMapKey in
+# k8s.io/apimachinery validation: at most 253 of these characters, not "." or "..", not starting with "..").
+DATA_KEY_PATTERN = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+
+
+def is_data_key(key: str) -> bool:
+    """Whether the API server takes ``key`` as a key of a Secret's or ConfigMap's data (the whole string)."""
+    return bool(DATA_KEY_PATTERN.fullmatch(key)) and key not in (".", "..") and not key.startswith("..")
 
 LABEL_MANAGED_BY = "kecs.io/managed-by"
 LABEL_SOURCE = "kecs.io/source"
@@ -63,6 +71,9 @@ class SourceItem:
     ``version`` is the AWSCURRENT version id (Secrets Manager) or the parameter version (SSM);
     ``last_changed`` is the source's own last-changed time in RFC 3339 (UTC).
     ``item_type`` is ``secret`` for Secrets Manager, the parameter Type for SSM.
+    ``stamp`` is that same last-changed time to the microsecond: with the ARN and the version it tells one value
+    from another even where the version alone does not (an SSM parameter deleted and made again starts at
+    version 1 again; a secret deleted and made again under its name).
     """
 
     source: str
@@ -72,6 +83,7 @@ class SourceItem:
     last_changed: str
     item_type: str
     tags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    stamp: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -125,11 +137,16 @@ class StateObject:
 
 @dataclass(frozen=True)
 class StateValue:
-    """What the state recorded of a value reader: the item and version it read and that value's data keys (never the value)."""
+    """What the state recorded of a value reader: the item and version whose data it holds, that data's keys (never the
+    value), and, when known, the master it is for and the item's ``stamp`` at that version (None: an older state)."""
 
     arn: str
     version: str
     keys: tuple[str, ...]
+    master: str = ""
+    stamp: str | None = None
+    # What the reader was asked for (arn, version, stamp) when it holds another version (that one could not be used).
+    asked: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)

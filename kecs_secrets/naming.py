@@ -68,10 +68,10 @@ MAX_ROUNDS = 16
 PREFIXES: Mapping[str, str] = {SECRETSMANAGER: "sm-", SSM: "ssm-"}
 
 _OUTSIDE_SUBDOMAIN = re.compile(r"[^a-z0-9.-]")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # What KECS takes for the random suffix of a Secrets Manager ARN's name part (it strips it, once).
-_KECS_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_KECS_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
 
 
 def short_hash(text: str) -> str:
@@ -237,11 +237,11 @@ def kecs_secret_key_ref(value_from: str) -> KecsSecretRef | None:
 
 
 def is_dns1123_subdomain(name: str) -> bool:
-    return 0 < len(name) <= MAX_NAME_LENGTH and bool(_SUBDOMAIN.match(name))
+    return 0 < len(name) <= MAX_NAME_LENGTH and bool(_SUBDOMAIN.fullmatch(name))
 
 
 def is_dns1123_label(name: str) -> bool:
-    return 0 < len(name) <= 63 and bool(_LABEL.match(name))
+    return 0 < len(name) <= 63 and bool(_LABEL.fullmatch(name))
 
 
 def ecs_cluster_namespace(cluster: str, region: str) -> str:

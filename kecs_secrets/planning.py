@@ -22,7 +22,7 @@ from kecs_secrets.demand import (
     references_from_task_definitions,
 )
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
-from kecs_secrets.freshness import kept_data
+from kecs_secrets.freshness import held_versions, kept_data
 from kecs_secrets.incumbents import held_names
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.isolation import Unserved
@@ -76,6 +76,7 @@ class Plan:
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)
     # Wanted objects outside the state that carry this stack's annotation and a mark: taken over only if it verifies.
     claims: Mapping[ObjectKey, str] = field(default_factory=dict)
+    held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps (freshness)
 
 
 def snapshot_cluster(
@@ -175,15 +176,16 @@ def make_plan(
         pod_unserved = pods.unserved
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
     # Masters keep their names while their item exists: a new item never takes, moves or blocks one.
-    held = held_names(stack_state.objects, settings.master_namespace) if stack_state else {}
-    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys, held)
+    names_held = held_names(stack_state.objects, settings.master_namespace) if stack_state else {}
+    layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys, names_held)
     if pod_unserved:
         layout = replace(layout, unserved=tuple(sorted({*layout.unserved, *pod_unserved})))
     warnings += list(layout.warnings)
     marks = recorded_marks(stack_state.objects) if stack_state else {}
     if cluster is None:
-        kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
-        return Plan(layout, warnings=tuple(warnings), kept=kept, marks=marks)
+        kept = kept_data(layout, settings.master_namespace, stack_state.objects, values=stack_state.values) if stack_state else frozenset()
+        held = held_versions(layout, stack_state.values) if stack_state else {}
+        return Plan(layout, warnings=tuple(warnings), kept=kept, marks=marks, held=held)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
@@ -231,7 +233,8 @@ def make_plan(
     deletions = check_deletions(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, renamed=[old for old, _ in renamed]
     )
-    kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
+    kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects, stack_state.values) if stack_state else frozenset()
+    held = held_versions(layout, stack_state.values) if stack_state else {}
     claims = claimed_marks(wanted, snapshot, stack, state_objects)
     return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, marks,
-                {key: mark for key, mark in claims.items() if key not in adopt})
+                {key: mark for key, mark in claims.items() if key not in adopt}, held)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kecs_secrets.errors import ReferenceResolutionError
-from kecs_secrets.model import DATA_KEY_PATTERN, SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem
+from kecs_secrets.model import SECRETSMANAGER, SSM, WHOLE_VALUE_KEY, Reference, SourceItem, is_data_key
 
 __all__ = ["Inventory", "ResolvedReference", "arn_scope", "partition_of", "resolve_reference", "unresolved"]
 
@@ -143,7 +143,7 @@ def _checked_json_key(ref: Reference, key: str) -> str:
             ref,
             f"JSON key {WHOLE_VALUE_KEY!r} is reserved for the whole secret; a JSON field named {WHOLE_VALUE_KEY!r} cannot be selected",
         )
-    if not DATA_KEY_PATTERN.match(key):
+    if not is_data_key(key):
         raise unresolved(ref, f"JSON key {key!r} is not a valid Kubernetes data key (letters, digits, '-', '_', '.')")
     return key
 

@@ -5,6 +5,11 @@ requests go out in batches (20 secrets, 10 parameters per call) on a few threads
 gets its own answer or error. A secret whose current version is not the one the inventory saw (it
 changed in between) is read singly by its version id, so a replica always carries exactly the
 version its annotations name.
+
+A secret the batch call answers for with an error of its own (its KMS key disabled, a policy denying
+that one secret) and whose single read then fails the same way is that secret's problem only
+(``ValueShapeError``, the item's to report); a batch call that fails as a whole, throttling, a server
+error or no connection stop the run (the source is unreadable, and retrying may help).
 """
 
 from __future__ import annotations
@@ -13,13 +18,18 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from kecs_secrets.errors import SourceGoneError
+from kecs_secrets.errors import SourceGoneError, ValueShapeError
 from providers.aws import client, describe_error
 
 __all__ = ["BatchValueReader"]
 
 _SECRET_BATCH, _PARAMETER_BATCH = 20, 10
 _CALLS_AT_ONCE = 8
+# Errors of one read that say the service could not answer now, not that this item cannot be read.
+_RETRYABLE = {
+    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "InternalServiceError",
+    "InternalFailure", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException", "RequestTimeout",
+}
 
 Batch = list[tuple[Any, Future]]
 
@@ -37,8 +47,20 @@ def _secrets(where: tuple[str, str], chunk: Batch) -> None:
             kwargs = {"SecretId": arn, **({"VersionId": version} if version else {})}
             future.set_result(sm.get_secret_value(**kwargs))
         except Exception as err:
-            code = describe_error(err)
-            future.set_exception(SourceGoneError(code) if code == "ResourceNotFoundException" else err)
+            future.set_exception(_single_read_error(err))
+
+
+def _single_read_error(err: Exception) -> Exception:
+    """What the failed single read of one secret means: the item is gone, the item cannot be read, or the source cannot."""
+    from botocore.exceptions import ClientError
+
+    code = describe_error(err)
+    if code == "ResourceNotFoundException":
+        return SourceGoneError(code)
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) if isinstance(err, ClientError) else 0
+    if isinstance(err, ClientError) and code not in _RETRYABLE and 400 <= status < 500:
+        return ValueShapeError(f"cannot be read ({code})")
+    return err
 
 
 def _parameters(where: tuple[str, str], chunk: Batch) -> None:

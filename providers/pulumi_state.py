@@ -87,11 +87,17 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
         elif resource.get("type") == SOURCE_VALUES_TYPE:
             outputs = resource.get("outputs") or {}
             items, keys = _plain(outputs.get("items")), _plain(outputs.get("keys"))
+            held = _plain(outputs.get("held"))
+            held = held if isinstance(held, Mapping) else {}
             if isinstance(items, Mapping) and isinstance(keys, Mapping):
                 for name, item in items_of({"items": items}).items():
-                    arn, version, known = item["arn"], item["version"], keys.get(name)
-                    if isinstance(arn, str) and isinstance(version, str) and isinstance(known, list):
-                        values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known))))
+                    # The version whose data the reader holds: the one asked for, unless ``held`` names another.
+                    arn, version, stamp = held.get(name) or (item["arn"], item["version"], item["stamp"])
+                    asked = (str(item["arn"]), str(item["version"]), str(item["stamp"] or "")) if name in held else None
+                    known = keys.get(name)
+                    if isinstance(arn, str) and isinstance(version, str) and version and isinstance(known, list):
+                        stamp = stamp if isinstance(stamp, str) else None
+                        values.append(StateValue(arn, version, tuple(sorted(str(k) for k in known)), str(name), stamp, asked))
         elif resource.get("type") == SOURCE_VALUE_TYPE:
             outputs = resource.get("outputs") or {}
             item = _plain(outputs.get("item"))  # what the reader read (an earlier shape had it at the top level)

@@ -1,15 +1,21 @@
 """The dynamic provider that reads values from LocalStack/AWS, and its resource ``kecs:SourceValues``.
 
 A stack has one reader for all its values. Its input ``items`` says what to read (per master: source,
-name, ARN, version, encoding, JSON keys; as a list, to keep the state small), ``endpoint`` and
+name, ARN, version, encoding, JSON keys, stamp; as a list, to keep the state small), ``endpoint`` and
 ``region`` where (the same for every item); its outputs echo them and hold, per master, the value
 (``values``, one Pulumi secret for the whole map, so it is encrypted in state from the first moment),
 a ``fingerprint`` (an HMAC under the stack's own random key, which this resource makes on create and
 keeps in its outputs) and the data ``keys``. Owning the key, the reader has no input that waits for
 another resource: it registers at once, so a changed value reaches its master as early as it can.
 
-Only what changed is read: an update reads the items that are new or whose version (or endpoint,
-region, encoding) changed, and carries the other values over from its own earlier outputs. A run in
+One item's value that cannot be used (not valid text, nested too deeply, too large for a Secret) is that
+item's problem only: the reader keeps the data it held for the item, if any, and says in ``held`` which
+version that data is of (``[arn, version, stamp]``; all empty: no data), and in ``problems`` why (one line
+naming the item, never the value). Every other item is read as usual. The program gives the item's master
+and replicas the annotations of the version they hold, and reports the problem as a warning.
+
+Only what changed is read: an update reads the items that are new or whose version (ARN, version or
+stamp; or endpoint, region, encoding) changed, and carries the other values over from its own earlier outputs. A run in
 which nothing changed is no change of this resource at all, and reads nothing. Which masters and
 replicas take their data from here, and which keep the data their state holds, is decided by the
 program (``kecs_secrets.freshness``): a preview stays exact per object, because only the objects
@@ -50,18 +56,25 @@ __all__ = [
 
 # The values, and the stack's fingerprint key (made on create, then carried over in the outputs).
 SECRET_OUTPUTS = ["values", "fingerprint_key"]
-# What identifies one value: a change of any of these is a new read of that item.
-READ_KEYS = ("source", "name", "arn", "version", "encoding", "endpoint", "region")
+# What identifies one value: a change of any of these is a new read of that item. ``stamp`` (the item's last change, to
+# the microsecond) is None in the records of states made before it was recorded: the diff takes such a record for the
+# same as one with any stamp (so the upgrade is no change and reads nothing), and the reader's next update reads it
+# again (once: from then on it has its stamp), so a value it may have missed is not carried over.
+READ_KEYS = ("source", "name", "arn", "version", "stamp", "encoding", "endpoint", "region")
 ITEM_KEYS = (*READ_KEYS, "json_keys")
 # The fields of an entry of ``items`` as the program sends it (a list); endpoint and region are top-level inputs.
-COMPACT_KEYS = ("source", "name", "arn", "version", "encoding", "json_keys")
+COMPACT_KEYS = ("source", "name", "arn", "version", "encoding", "json_keys", "stamp")
+# What ``held`` says of a master whose reader holds no data for it.
+NO_DATA = ["", "", ""]
 SOURCE_VALUES_ID = "source-values"
 _NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "InvalidParameters"}
 
 
-def item_record(*, source: str, name: str, arn: str, version: str, encoding: str, json_keys: list[str]) -> list[Any]:
+def item_record(
+    *, source: str, name: str, arn: str, version: str, encoding: str, json_keys: list[str], stamp: str = ""
+) -> list[Any]:
     """One entry of the reader's ``items``, as the program sends it (fields in the order of ``COMPACT_KEYS``)."""
-    return [source, name, arn, version, encoding, sorted(json_keys)]
+    return [source, name, arn, version, encoding, sorted(json_keys), stamp]
 
 
 def items_of(props: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -85,8 +98,18 @@ def items_of(props: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     return records
 
 
+def _stamped(old: Mapping[str, Any], new: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``old`` with ``new``'s stamp where ``old`` has none (a record of a state made before stamps were recorded)."""
+    return {**old, "stamp": new.get("stamp")} if old.get("stamp") is None and new is not None else dict(old)
+
+
 def _same_read(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     return old is not None and all(old.get(k) == new.get(k) for k in READ_KEYS)
+
+
+def _same_items(olds: Mapping[str, Any] | None, news: Mapping[str, Any] | None) -> bool:
+    old_items, new_items = items_of(olds), items_of(news)
+    return {n: _stamped(item, new_items.get(n)) for n, item in old_items.items()} == new_items
 
 
 def _missing_keys(item: Mapping[str, Any], selected_by: Mapping[str, str], keys: list[str]) -> ValueShapeError | None:
@@ -114,8 +137,32 @@ def _raise_all(errors: list[KecsSecretsError]) -> None:
         raise ExceptionGroup(f"{len(errors)} values could not be read", errors)
 
 
-def _read_items(items: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, dict[str, bytes]], list[KecsSecretsError]]:
-    """The data of each item (by master name), read in batch calls per endpoint and region; and the errors, one per item."""
+Read = tuple[dict[str, bytes], dict[str, str]]  # one value's data, and that data as its object holds it
+
+
+def _data_of(item: Mapping[str, Any], got: Mapping[str, Any]) -> Read:
+    """The data of one value as the source returned it; a value that cannot be data raises ValueShapeError (naming the item)."""
+    source, name = item["source"], item["name"]
+    try:
+        if source == "secretsmanager":
+            data = secret_data(got.get("SecretString"), got.get("SecretBinary"), name=name)
+        else:
+            data = parameter_data(got.get("Type", "String"), got.get("Value"), name=name)
+    except ValueShapeError:
+        raise
+    except Exception as err:  # an answer of a shape nobody expected: that item's problem, said without its value
+        raise ValueShapeError(f"{source} item {name!r}: the source answered in no known shape ({type(err).__name__})") from None
+    try:
+        return data, encode_data(data, item.get("encoding") or "base64")
+    except ValueShapeError as err:
+        raise ValueShapeError(f"{source} item {name!r}: {err}") from None
+
+
+def _read_items(
+    items: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, Read], dict[str, ValueShapeError], list[KecsSecretsError]]:
+    """The data of each item (by master name), read in batch calls per endpoint and region; the items whose value
+    cannot be used (one error each, by master name); and the errors that stop the run (source unreadable, item gone)."""
     from botocore.exceptions import BotoCoreError, ClientError  # the AWS SDK only when a value is read
 
     from providers.aws import describe_error
@@ -132,18 +179,17 @@ def _read_items(items: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, dict[
         futures = reader.read_secrets([(i["arn"] or i["name"], i.get("version") or "") for _, i in secrets_])
         futures += reader.read_parameters([(i["name"], i.get("version") or "") for _, i in parameters])
         pending += [(n, i, f) for (n, i), f in zip([*secrets_, *parameters], futures, strict=True)]
-    data: dict[str, dict[str, bytes]] = {}
+    data: dict[str, Read] = {}
+    unusable: dict[str, ValueShapeError] = {}
     errors: list[KecsSecretsError] = []
     for master, item, future in pending:
         source, name, endpoint = item["source"], item["name"], item.get("endpoint") or ""
         try:
             got = future.result()
-            if source == "secretsmanager":
-                data[master] = secret_data(got.get("SecretString"), got.get("SecretBinary"), name=name)
-            else:
-                data[master] = parameter_data(got.get("Type", "String"), got["Value"])
         except SourceGoneError as err:
             errors.append(SourceGoneError(f"{source} item {name!r} version {item.get('version')!r} not found ({err})"))
+        except ValueShapeError as err:  # this item alone cannot be read
+            unusable[master] = ValueShapeError(f"{source} item {name!r} {err}")
         except ClientError as err:
             if describe_error(err) in _NOT_FOUND:
                 errors.append(SourceGoneError(f"{source} item {name!r} not found ({describe_error(err)})"))
@@ -153,7 +199,12 @@ def _read_items(items: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, dict[
             errors.append(SourceUnavailableError(f"cannot read {source} item {name!r} from {endpoint or 'AWS'}: {describe_error(err)}"))
         except KecsSecretsError as err:
             errors.append(err)
-    return data, errors
+        else:
+            try:
+                data[master] = _data_of(item, got)
+            except ValueShapeError as err:
+                unusable[master] = err
+    return data, unusable, errors
 
 
 def _fingerprint_key(props: Mapping[str, Any], olds: Mapping[str, Any] | None) -> str:
@@ -162,25 +213,50 @@ def _fingerprint_key(props: Mapping[str, Any], olds: Mapping[str, Any] | None) -
     return (olds or {}).get("fingerprint_key") or props.get("fingerprint_key") or secrets.token_hex(FINGERPRINT_KEY_BYTES)
 
 
-def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_keys: bool = True) -> dict[str, Any]:
-    """The reader's outputs for ``props``: values of new or changed items read, the others carried over from ``olds``."""
+def _held_of(old: Mapping[str, Any] | None, held: Any) -> list[str]:
+    """What data the reader held for a master: its ``held`` entry, else its record's ARN, version and stamp."""
+    if isinstance(held, (list, tuple)) and len(held) == len(NO_DATA):
+        return [str(part) for part in held]
+    return [str((old or {}).get(k) or "") for k in ("arn", "version", "stamp")]
+
+
+def _outputs(
+    props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_keys: bool = True, reread: bool = False
+) -> dict[str, Any]:
+    """The reader's outputs for ``props``: values of new or changed items read (every item when ``reread``), the
+    others carried over from ``olds``; an item whose new value cannot be used keeps what ``olds`` held for it."""
     items, key = items_of(props), _fingerprint_key(props, olds)
     old_items = items_of(olds) if olds and olds.get("fingerprint_key") == key else {}
     old_values = (olds or {}).get("values") or {}
     old_prints = (olds or {}).get("fingerprints") or {}
     old_keys = (olds or {}).get("keys") or {}
-    carried = {
+    old_held = (olds or {}).get("held") or {}
+    old_problems = (olds or {}).get("problems") or {}
+    # The masters for which ``olds`` holds data of the same item (not necessarily of the same version).
+    holding = {
         n for n, item in items.items()
-        if _same_read(old_items.get(n), item) and n in old_values and n in old_prints and n in old_keys
+        if n in old_values and n in old_prints and n in old_keys
+        and all((old_items.get(n) or {}).get(k) == item.get(k) for k in ("source", "name"))
     }
-    read, errors = _read_items({n: item for n, item in items.items() if n not in carried})
-    values = {n: old_values[n] for n in carried}
-    prints = {n: old_prints[n] for n in carried}
-    keys = {n: list(old_keys[n]) for n in carried}
-    for name, data in read.items():
-        values[name] = encode_data(data, items[name].get("encoding") or "base64")
+    carried = set() if reread else {
+        n for n, item in items.items() if _same_read(old_items.get(n), item) and (n in holding or n in old_problems)
+    }
+    read, unusable, errors = _read_items({n: item for n, item in items.items() if n not in carried})
+    kept = (carried | set(unusable)) & holding
+    values = {n: old_values[n] for n in kept}
+    prints = {n: old_prints[n] for n in kept}
+    keys = {n: list(old_keys[n]) for n in kept}
+    held = {n: list(old_held[n]) for n in carried if n in old_held}
+    problems = {n: old_problems[n] for n in carried if n in old_problems}
+    for name, (data, encoded) in read.items():
+        values[name] = encoded
         prints[name] = fingerprint(bytes.fromhex(key), data)
         keys[name] = sorted(data)
+    for name, err in sorted(unusable.items()):
+        held[name] = _held_of(old_items.get(name), old_held.get(name)) if name in holding else list(NO_DATA)
+        version = items[name].get("version")
+        what = f"keeps the data of version {held[name][1]!r}" if held[name][1] else "holds no data until a version that can be used"
+        problems[name] = f"{err} (version {version!r}): skipped; master {name!r} {what}"
     if check_keys:
         errors += _key_errors(items, props.get("selected_by") or {}, keys)
     _raise_all(errors)
@@ -192,6 +268,8 @@ def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_
         "values": dict(sorted(values.items())),
         "fingerprints": dict(sorted(prints.items())),
         "keys": dict(sorted(keys.items())),
+        "held": dict(sorted(held.items())),
+        "problems": dict(sorted(problems.items())),
     }
 
 
@@ -226,8 +304,8 @@ class SourceValuesProvider(ResourceProvider):
             # source's data, not an input, that is wrong, and it is reported like every other error of the project.
             unverified = self._keys_unverified(olds, news)
             if unverified:
-                read, errors = _read_items(unverified)
-                _raise_all(errors + _key_errors(unverified, news.get("selected_by") or {}, {n: sorted(d) for n, d in read.items()}))
+                read, _, errors = _read_items(unverified)  # a value that cannot be used is the update's to report
+                _raise_all(errors + _key_errors(unverified, news.get("selected_by") or {}, {n: sorted(d) for n, (d, _) in read.items()}))
         return CheckResult(news, failures)
 
     @staticmethod
@@ -246,7 +324,7 @@ class SourceValuesProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # The key is the reader's own (in its outputs only): what to read is the whole input.
-        changed = items_of(olds) != items_of(news)
+        changed = not _same_items(olds, news)
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -257,7 +335,7 @@ class SourceValuesProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # A refresh reads every value again; the consumers' keys are the next run's business.
-        outs = _outputs(props, None, check_keys=False)
+        outs = _outputs(props, props, check_keys=False, reread=True)
         inputs = {k: outs[k] for k in ("items", "endpoint", "region") if k in outs}
         inputs["selected_by"] = props.get("selected_by") or {}
         return ReadResult(id_, outs, inputs=inputs)
@@ -276,6 +354,8 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
     fingerprints: pulumi.Output[dict[str, str]]
     keys: pulumi.Output[dict[str, list[str]]]
     fingerprint_key: pulumi.Output[str]  # the stack's key (hex, secret): fingerprints and ownership marks
+    held: pulumi.Output[dict[str, list[str]]]  # master -> [arn, version, stamp] of the data held, where not the one asked for
+    problems: pulumi.Output[dict[str, str]]  # master -> why its item's value was not used (one line, never the value)
 
     def __init__(
         self,
@@ -298,6 +378,8 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
             "fingerprints": None,
             "keys": None,
             "fingerprint_key": None,
+            "held": None,
+            "problems": None,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         super().__init__(_PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret_opts, opts))

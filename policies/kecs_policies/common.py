@@ -229,12 +229,12 @@ def compile_pattern(pattern: str) -> re.Pattern[str] | None:
         return None
 
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
 
 
 def is_rfc3339(value: Any) -> bool:
     """RFC 3339 date-time (section 5.6) with a real calendar date and time."""
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         return False
     try:
         dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))

@@ -496,21 +496,27 @@ def test_every_object_carries_the_mark_of_its_kind_namespace_and_name_kept_as_th
     """A recorded mark is given as it is (known in any preview, waits for nothing); any other is made under the reader's
     key, without recording the reader as a dependency, and is not a secret (the metadata stays readable in the state)."""
     marks: dict[str, object] = {}
-    _spy_secrets(monkeypatch, lambda name, opts, kwargs: marks.__setitem__(name, kwargs["metadata"].annotations[ANNOTATION_MARK]))
+
+    def mark_of(meta):  # an object taking its data from the reader has its annotations from there too (an Output)
+        given = meta.annotations
+        return given.apply(lambda a: a[ANNOTATION_MARK]) if isinstance(given, pulumi.Output) else given[ANNOTATION_MARK]
+
+    _spy_secrets(monkeypatch, lambda name, opts, kwargs: marks.__setitem__(name, mark_of(kwargs["metadata"])))
 
     def as_secret(outputs):  # the key as the engine returns it (additionalSecretOutputs): a secret
         outputs["fingerprint_key"] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": outputs["fingerprint_key"]}
 
     _on_reader_registered(monkeypatch, mocks, as_secret)
     secrets = build(marks={("Secret", "batch-us-east-1", "sm-db-creds"): "recorded-mark"})
-    assert marks.pop("batch-us-east-1/sm-db-creds") == "recorded-mark"
+    recorded = pulumi.Output.from_input(marks.pop("batch-us-east-1/sm-db-creds"))
     assert {"sm-db-creds", "default-us-east-1/sm-db-creds"} <= set(marks)
 
     async def facts():
         return {name: (await m.resources(), await m.is_secret()) for name, m in marks.items()}
 
     def check(args):
-        found = args[0]
+        found, recorded_mark = args[0], args[1]
+        assert recorded_mark == "recorded-mark"
         for name, (resources, is_secret) in found.items():
             assert resources == set() and not is_secret, name
         key = bytes.fromhex(FAKE_KEY)
@@ -524,7 +530,7 @@ def test_every_object_carries_the_mark_of_its_kind_namespace_and_name_kept_as_th
                 ownership_mark(key, STACK, kind, namespace, name)
             assert meta["annotations"][ANNOTATION_MARK] == expected, (kind, namespace, name)
 
-    return pulumi.Output.all(pulumi.Output.from_input(facts()), *[r.urn for r in secrets.resources]).apply(check)
+    return pulumi.Output.all(pulumi.Output.from_input(facts()), recorded, *[r.urn for r in secrets.resources]).apply(check)
 
 
 def _spy_secrets(monkeypatch, seen) -> None:

@@ -160,7 +160,8 @@ def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     assert created.outs["keys"] == {"sm-db": ["password", "port", "user", "value"]}
     # What the reader keeps: what it read and the key (diff and refresh see only outputs), the values, their
     # fingerprints and key names; the value only in the outputs made secret.
-    assert set(created.outs) == {"items", "fingerprint_key", "values", "fingerprints", "keys"}
+    assert set(created.outs) == {"items", "fingerprint_key", "values", "fingerprints", "keys", "held", "problems"}
+    assert (created.outs["held"], created.outs["problems"]) == ({}, {})
     assert created.outs["items"] == {"sm-db": db}
     public = json.dumps({k: v for k, v in created.outs.items() if k not in SECRET_OUTPUTS})
     assert "pw" not in public and base64.b64encode(b"pw").decode() not in public
@@ -408,6 +409,8 @@ def test_an_update_without_an_item_drops_it_and_reads_nothing(endpoint, seeded):
         "values": {"ssm-list": first["values"]["ssm-list"]},
         "fingerprints": {"ssm-list": first["fingerprints"]["ssm-list"]},
         "keys": {"ssm-list": ["items", "value"]},
+        "held": {},
+        "problems": {},
     }
 
 

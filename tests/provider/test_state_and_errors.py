@@ -78,13 +78,33 @@ def test_the_state_reads_the_one_value_reader_of_this_version():
     }}
     state = stack_state_from_export({"version": 3, "deployment": {"resources": [reader, earlier]}})
     assert state.values == (
-        StateValue("arn:db", "v3", ("user", "value")),
-        StateValue("arn:x", "2", ("value",)),
+        StateValue("arn:db", "v3", ("user", "value"), "sm-db"),
+        StateValue("arn:x", "2", ("value",), "ssm-x"),
         StateValue("arn:y", "1", ("value",)),
     )
     # A reader whose items are encrypted (never decrypted here) gives nothing.
     hidden = {**reader, "outputs": {**reader["outputs"], "items": SECRET}}
     assert stack_state_from_export({"version": 3, "deployment": {"resources": [hidden]}}).values == ()
+
+
+def test_the_state_reads_the_version_whose_data_the_reader_holds_and_its_stamp():
+    """A reader that kept an item's earlier data (its new value could not be used) holds that version; one that holds no
+    data for an item gives nothing for it; the stamp is the record's (None in states made before stamps were recorded)."""
+    item = ["secretsmanager", "db", "arn:db", "v3", "base64", ["user"], "2025-08-12T13:38:45.233000Z"]
+    reader = {"urn": "urn:values", "type": "pulumi-python:dynamic/kecs:SourceValues", "outputs": {
+        "items": {"sm-db": item, "sm-new": ["secretsmanager", "new", "arn:new", "n1", "base64", []],
+                  "sm-ok": ["secretsmanager", "ok", "arn:ok", "o1", "base64", [], "2025-08-12T13:38:46.000001Z"]},
+        "endpoint": "http://localstack", "region": "us-east-1",
+        "keys": {"sm-db": ["value", "user"], "sm-ok": ["value"]},
+        "held": {"sm-db": ["arn:db", "v2", "2025-08-12T13:38:40.100000Z"], "sm-new": ["", "", ""]},
+        "problems": {"sm-db": "...", "sm-new": "..."},
+        "values": SECRET, "fingerprint_key": SECRET, "fingerprints": {"sm-db": "0" * 64, "sm-ok": "1" * 64},
+    }}
+    state = stack_state_from_export({"version": 3, "deployment": {"resources": [reader]}})
+    assert state.values == (
+        StateValue("arn:db", "v2", ("user", "value"), "sm-db", "2025-08-12T13:38:40.100000Z", ("arn:db", "v3", "2025-08-12T13:38:45.233000Z")),
+        StateValue("arn:ok", "o1", ("value",), "sm-ok", "2025-08-12T13:38:46.000001Z"),
+    )
 
 
 def test_the_state_gives_the_annotations_and_whether_data_was_given_of_each_object():
