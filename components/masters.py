@@ -62,6 +62,7 @@ class Masters(pulumi.ComponentResource):
             endpoint=args.endpoint,
             region=args.region,
             selected_by={plan.name: dict(plan.selected_by) for plan in args.masters},
+            isolated_keys={plan.name: plan.isolated_keys for plan in args.masters},
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The reader reads while the objects below are built, instead of after them.

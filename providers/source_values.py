@@ -30,7 +30,7 @@ reported as one line per item naming the item and the cause, never as a Python t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pulumi
@@ -112,9 +112,15 @@ def _same_items(olds: Mapping[str, Any] | None, news: Mapping[str, Any] | None) 
     return {n: _stamped(item, new_items.get(n)) for n, item in old_items.items()} == new_items
 
 
-def _missing_keys(item: Mapping[str, Any], selected_by: Mapping[str, str], keys: list[str]) -> ValueShapeError | None:
-    """The error for JSON keys a consumer selects that the value does not have, naming the reference and its origin."""
-    missing = sorted(set(item.get("json_keys") or []) - set(keys))
+def _missing_keys(
+    item: Mapping[str, Any], selected_by: Mapping[str, str], keys: list[str], isolated: Iterable[str] = ()
+) -> ValueShapeError | None:
+    """The error for JSON keys a consumer selects that the value does not have, naming the reference and its origin.
+
+    Keys only tenants select (``isolated``) are no error: the replica is made without that key, and the next
+    run, which knows the version's keys from the state, skips the reference and tells it on its pod.
+    """
+    missing = sorted(set(item.get("json_keys") or []) - set(keys) - set(isolated))
     if not missing:
         return None
     first = missing[0]
@@ -123,10 +129,16 @@ def _missing_keys(item: Mapping[str, Any], selected_by: Mapping[str, str], keys:
 
 
 def _key_errors(
-    items: Mapping[str, Mapping[str, Any]], selected_by: Mapping[str, Mapping[str, str]], keys: Mapping[str, list[str]]
+    items: Mapping[str, Mapping[str, Any]],
+    selected_by: Mapping[str, Mapping[str, str]],
+    keys: Mapping[str, list[str]],
+    isolated: Mapping[str, Iterable[str]] | None = None,
 ) -> list[KecsSecretsError]:
-    """One error per item (of those whose data keys are known) lacking a JSON key some reference selects."""
-    found = (_missing_keys(items[name], selected_by.get(name) or {}, keys[name]) for name in sorted(items) if name in keys)
+    """One error per item (of those whose data keys are known) lacking a JSON key the stack owner's demand selects."""
+    found = (
+        _missing_keys(items[name], selected_by.get(name) or {}, keys[name], (isolated or {}).get(name) or ())
+        for name in sorted(items) if name in keys
+    )
     return [missing for missing in found if missing is not None]
 
 
@@ -258,7 +270,7 @@ def _outputs(
         what = f"keeps the data of version {held[name][1]!r}" if held[name][1] else "holds no data until a version that can be used"
         problems[name] = f"{err} (version {version!r}): skipped; master {name!r} {what}"
     if check_keys:
-        errors += _key_errors(items, props.get("selected_by") or {}, keys)
+        errors += _key_errors(items, props.get("selected_by") or {}, keys, props.get("isolated_keys"))
     _raise_all(errors)
     return {
         # What to read, echoed as given (diff and refresh see only outputs).
@@ -305,7 +317,8 @@ class SourceValuesProvider(ResourceProvider):
             unverified = self._keys_unverified(olds, news)
             if unverified:
                 read, _, errors = _read_items(unverified)  # a value that cannot be used is the update's to report
-                _raise_all(errors + _key_errors(unverified, news.get("selected_by") or {}, {n: sorted(d) for n, (d, _) in read.items()}))
+                read_keys = {n: sorted(d) for n, (d, _) in read.items()}
+                _raise_all(errors + _key_errors(unverified, news.get("selected_by") or {}, read_keys, news.get("isolated_keys")))
         return CheckResult(news, failures)
 
     @staticmethod
@@ -338,6 +351,8 @@ class SourceValuesProvider(ResourceProvider):
         outs = _outputs(props, props, check_keys=False, reread=True)
         inputs = {k: outs[k] for k in ("items", "endpoint", "region") if k in outs}
         inputs["selected_by"] = props.get("selected_by") or {}
+        if props.get("isolated_keys"):
+            inputs["isolated_keys"] = props["isolated_keys"]
         return ReadResult(id_, outs, inputs=inputs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -365,6 +380,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
         endpoint: str,
         region: str,
         selected_by: Mapping[str, Mapping[str, str]] | None = None,
+        isolated_keys: Mapping[str, Iterable[str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -381,6 +397,11 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
             "held": None,
             "problems": None,
         }
+        # JSON keys only tenants select (kecs_secrets.isolation): a value lacking one is no error. Never compared by
+        # diff; present only when some master has such keys, so a stack without pod demand keeps its state as it was.
+        isolated = {name: sorted(keys) for name, keys in sorted((isolated_keys or {}).items()) if keys}
+        if isolated:
+            props["isolated_keys"] = isolated
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         super().__init__(_PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret_opts, opts))
 

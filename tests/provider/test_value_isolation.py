@@ -7,6 +7,9 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
+from kecs_secrets.errors import ValueShapeError
 from providers.source_values import NO_DATA, SourceValuesProvider
 from tests.provider.test_inventory_and_values import clients, endpoint, fresh_items, inventory, props_for, record  # noqa: F401
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
@@ -99,3 +102,19 @@ def test_a_secret_that_alone_cannot_be_read_is_its_problem_and_a_failing_batch_c
         with pytest.raises(ExceptionGroup) as caught:
             SourceValuesProvider().create(props)
         assert {type(e) for e in caught.value.exceptions} == {SourceUnavailableError}
+
+
+def test_a_json_key_only_tenants_select_missing_from_a_new_value_fails_nothing_the_owners_fails_the_check(endpoint, clients):  # noqa: F811
+    """The check reads a new value with selected keys: a missing key the owner's demand selects is the run's error; one only
+    tenants (pods) select is not (the replica is made without it, and the next run skips that reference by its pod)."""
+    with fresh_items(clients, {"db": '{"user": "u"}'}, {}) as q:
+        items, _ = inventory(endpoint, q)
+        item = record(items[f"{q}/db"], endpoint, json_keys=["password"])
+        by = {"sm-db": {"password": "reference 'db:password::' from pod web-us-east-1/api annotation kecs.dev/secret-0-arn"}}
+        tenant = {**props_for({"sm-db": item}), "selected_by": by, "isolated_keys": {"sm-db": ["password"]}}
+        assert SourceValuesProvider().check({}, tenant).failures == []
+        outs = SourceValuesProvider().create(tenant).outs
+        assert outs["keys"]["sm-db"] == ["user", "value"] and outs["problems"] == {}
+        owner = {**props_for({"sm-db": item}), "selected_by": by}
+        with pytest.raises(ValueShapeError, match=rf"from pod web-us-east-1/api .*: secret '{q}/db' has no JSON field 'password'"):
+            SourceValuesProvider().check({}, owner)
