@@ -71,7 +71,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import plot
 from components.objects import DELETION_POLICY
 from kecs_secrets.config import parse_config
-from kecs_secrets.layout import READ_RESOURCES, READ_VERBS, Layout
+from kecs_secrets.layout import Layout
 from kecs_secrets.model import ANNOTATION_SOURCE_VERSION, SECRETSMANAGER
 from kecs_secrets.planning import make_plan
 from kecs_secrets.values import encode_data, parameter_data, secret_data
@@ -327,15 +327,15 @@ def render(layout: Layout, master_ns: str, data: Mapping[str, Mapping[str, str]]
         version = r.annotations[ANNOTATION_SOURCE_VERSION]
         objects.append({"resource": f"{r.namespace}/{r.name}", "master": r.master, "version": version,
                         "body": body(r.kind, r.name, r.namespace, r.labels, r.annotations, **data_fields(r.kind, r.master))})
-    rule = {"apiGroups": [""], "resources": list(READ_RESOURCES), "verbs": list(READ_VERBS)}
     if layout.cluster_role is not None:
         plan = layout.cluster_role
-        objects.append({"resource": plan.name, "body": body("ClusterRole", plan.name, "", plan.labels, plan.annotations, rules=[rule])})
+        rules = [rule.as_api() for rule in plan.rules]
+        objects.append({"resource": plan.name, "body": body("ClusterRole", plan.name, "", plan.labels, plan.annotations, rules=rules)})
     for plan in layout.rbac:
         sa = body("ServiceAccount", plan.service_account, plan.namespace, plan.labels, plan.annotations, automountServiceAccountToken=False)
         objects.append({"resource": f"{plan.namespace}/{plan.service_account}", "body": sa})
         if plan.role_kind == "Role":
-            rules = [{**rule, "resourceNames": list(plan.resource_names)}]
+            rules = [rule.as_api() for rule in plan.rules]
             role = body("Role", plan.role_name, master_ns, plan.labels, plan.annotations, rules=rules)
             objects.append({"resource": f"{master_ns}/{plan.role_name}", "body": role})
         binding = body(

@@ -1,6 +1,7 @@
 """RBAC of ADR 21: the shared read-only ClusterRole, and per namespace a ServiceAccount bound in the master namespace.
 
-Names, labels, annotations and the rules come from the layout; this module only renders them.
+Names, labels, annotations and the rules (which name the masters a reader may read) come from the layout;
+this module only renders them.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.objects import Ownership, metadata
-from kecs_secrets.layout import READ_RESOURCES, READ_VERBS, ClusterRolePlan, RbacPlan
+from kecs_secrets.layout import ClusterRolePlan, RbacPlan, ReadRule
 
 __all__ = ["NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]
 
 
-def _read_rule(resource_names: tuple[str, ...] = ()) -> k8s.rbac.v1.PolicyRuleArgs:
-    return k8s.rbac.v1.PolicyRuleArgs(
-        api_groups=[""], resources=list(READ_RESOURCES), verbs=list(READ_VERBS), resource_names=list(resource_names) or None
-    )
+def _rules(rules: Sequence[ReadRule]) -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    api = [rule.as_api() for rule in rules]
+    return [
+        k8s.rbac.v1.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"], resource_names=r["resourceNames"])
+        for r in api
+    ]
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class ReaderClusterRoleArgs:
 
 
 class ReaderClusterRole(pulumi.ComponentResource):
-    """``kecs:secrets:ReaderClusterRole``: get/list/watch on secrets and configmaps, nothing else."""
+    """``kecs:secrets:ReaderClusterRole``: get/list/watch of the stack's masters that some namespace receives, by name."""
 
     def __init__(self, name: str, args: ReaderClusterRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:ReaderClusterRole", name, None, opts)
@@ -39,7 +42,7 @@ class ReaderClusterRole(pulumi.ComponentResource):
         self.role = k8s.rbac.v1.ClusterRole(
             plan.name,
             metadata=metadata("ClusterRole", "", plan.name, plan.labels, plan.annotations, args.ownership),
-            rules=[_read_rule()],
+            rules=_rules(plan.rules),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
         self.register_outputs({"name": plan.name})
@@ -75,7 +78,7 @@ class NamespaceReader(pulumi.ComponentResource):
             role = k8s.rbac.v1.Role(
                 f"{args.master_namespace}/{plan.role_name}",
                 metadata=metadata("Role", args.master_namespace, plan.role_name, plan.labels, plan.annotations, args.ownership),
-                rules=[_read_rule(plan.resource_names)],
+                rules=_rules(plan.rules),
                 opts=child,
             )
             depends.append(role)

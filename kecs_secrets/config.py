@@ -80,6 +80,7 @@ SCHEMA: Mapping[str, ConfigKey] = {
     "allowMassDeletion": ConfigKey("boolean", False),
     "deniedNamespaces": ConfigKey("array", list(DEFAULT_DENIED_NAMESPACES), items="string"),
     "allowedNamespaces": ConfigKey("array", [], items="string"),
+    "clusters": ConfigKey("array", [], items="string"),
     "strictPodDemand": ConfigKey("boolean", False),
     "kubeconfig": ConfigKey("string", ""),
     "kubeContext": ConfigKey("string", ""),
@@ -135,6 +136,7 @@ class Settings:
     allow_mass_deletion: bool
     denied_namespaces: tuple[str, ...]
     allowed_namespaces: tuple[str, ...]
+    clusters: tuple[str, ...]  # ECS clusters whose namespaces (in ``region``) this stack serves; empty: every cluster
     strict_pod_demand: bool
     kubeconfig: str
     kube_context: str
@@ -252,6 +254,10 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
     for namespace in allowed:
         if not is_dns1123_label(namespace) or namespace == master_namespace:
             raise ConfigError(f"config {_key('allowedNamespaces')} entry {namespace!r} is not a namespace that may receive replicas")
+    clusters = _string_list(raw, "clusters")
+    for cluster in clusters:
+        if not cluster or not is_dns1123_label(f"{cluster}-{region}"):
+            raise ConfigError(f"config {_key('clusters')} entry {cluster!r} gives no valid namespace name <cluster>-{region}")
     qps, burst = _typed(raw, "kubeClientQps"), _typed(raw, "kubeClientBurst")
     for name, value in (("kubeClientQps", qps), ("kubeClientBurst", burst)):
         if value < 1:
@@ -273,6 +279,7 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         allow_mass_deletion=_typed(raw, "allowMassDeletion"),
         denied_namespaces=_string_list(raw, "deniedNamespaces"),
         allowed_namespaces=allowed,
+        clusters=clusters,
         strict_pod_demand=_typed(raw, "strictPodDemand"),
         kubeconfig=_typed(raw, "kubeconfig"),
         kube_context=_typed(raw, "kubeContext"),

@@ -10,6 +10,11 @@ Who may ask: demand only counts for ECS cluster namespaces (KECS's labels ``kecs
 the namespaces ``kecs-secrets:allowedNamespaces`` lists. Whoever may create a pod elsewhere must not be
 able to pull a copy of any secret into their namespace: such pods are ignored (with a warning naming
 them), and config or task-definition demand for such a namespace is refused by name.
+
+Whom a stack serves: only the ECS cluster namespaces of its own region (and of the clusters
+``kecs-secrets:clusters`` names, if it names any), :class:`StackScope`. Several stacks share a cluster
+(dev in us-east-1, staging in eu-west-1): the pods of another region's namespaces are that stack's
+tenants, left alone without a word; config or task-definition demand for such a namespace is refused.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "LABEL_ECS_REGION",
     "LABEL_ECS_TYPE",
     "PodDemand",
+    "StackScope",
     "check_demand_namespaces",
     "demand_namespace_problem",
     "ecs_namespace_problem",
@@ -66,6 +72,26 @@ def ecs_namespace_problem(name: str, labels: Mapping[str, str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class StackScope:
+    """The ECS cluster namespaces one stack serves: those of its region and, if ``clusters`` names any, of those clusters."""
+
+    region: str
+    clusters: tuple[str, ...] = ()
+
+    def problem(self, labels: Mapping[str, str]) -> str | None:
+        """Why the ECS cluster namespace with ``labels`` belongs to another stack, or None if it is this stack's."""
+        region, cluster = labels.get(LABEL_ECS_REGION, ""), labels.get(LABEL_ECS_CLUSTER, "")
+        if region != self.region:
+            return (
+                f"it is an ECS cluster namespace of region {region!r}, and this stack serves region {self.region!r} "
+                "(kecs-secrets:region)"
+            )
+        if self.clusters and cluster not in self.clusters:
+            return f"its ECS cluster {cluster!r} is not among kecs-secrets:clusters {list(self.clusters)}"
+        return None
+
+
 def demand_namespace_problem(
     name: str, namespaces: Mapping[str, Mapping[str, str]], allowed: Iterable[str], refused: Iterable[str] = ()
 ) -> str | None:
@@ -84,9 +110,13 @@ def demand_namespace_problem(
 
 
 def check_demand_namespaces(
-    origins: Mapping[str, str], namespaces: Mapping[str, Mapping[str, str]], allowed: Iterable[str]
+    origins: Mapping[str, str],
+    namespaces: Mapping[str, Mapping[str, str]],
+    allowed: Iterable[str],
+    scope: StackScope | None = None,
 ) -> None:
-    """Refuse demand (config, task definitions) for a namespace that is neither an ECS cluster namespace nor allowed.
+    """Refuse demand (config, task definitions) for a namespace that is neither an ECS cluster namespace of
+    ``scope`` (this stack's region and clusters) nor allowed.
 
     ``origins`` maps each namespace that would receive replicas to where its demand came from. Namespaces
     that do not exist are left to the preflight's own, clearer error.
@@ -100,6 +130,9 @@ def check_demand_namespaces(
             raise LayoutError(
                 f"namespace {name!r} (from {origins[name]}) is not an ECS cluster namespace ({problem}); {_ALLOW_HINT}"
             )
+        problem = scope.problem(namespaces[name]) if scope else None
+        if problem:
+            raise LayoutError(f"namespace {name!r} (from {origins[name]}) is not served by this stack: {problem}; {_ALLOW_HINT}")
 
 
 def references_from_config(demand: Mapping[str, Any], key: str = "demand") -> list[Reference]:
@@ -193,11 +226,13 @@ def pod_demand(
     allowed: Iterable[str] = (),
     refused: Iterable[str] = (),
     strict: bool = False,
+    scope: StackScope | None = None,
 ) -> PodDemand:
     """The demand of the live pods whose demand counts.
 
     A pod outside ECS cluster namespaces (and outside ``allowed``) is ignored; a pod with a malformed
-    annotation is skipped whole, or fails the run with ``strict``.
+    annotation is skipped whole, or fails the run with ``strict``. A pod in an ECS cluster namespace
+    outside ``scope`` is another stack's tenant: left alone, without a warning.
     """
     allowed, refused = tuple(allowed), tuple(refused)
     result = PodDemand([], [], [])
@@ -208,6 +243,8 @@ def pod_demand(
         problem = demand_namespace_problem(namespace, namespaces, allowed, refused)
         if problem:
             result.warnings.append(f"pod {namespace}/{name} ignored: its namespace {namespace!r} may not receive secrets ({problem})")
+            continue
+        if scope and namespace not in allowed and scope.problem(namespaces[namespace]):
             continue
         refs, malformed = _pod_references(pod)
         if not malformed:
@@ -231,9 +268,10 @@ def references_from_pods(
     allowed: Iterable[str] = (),
     refused: Iterable[str] = (),
     strict: bool = False,
+    scope: StackScope | None = None,
 ) -> tuple[list[Reference], list[str]]:
     """References of the live pods whose demand counts, and a warning per pod that was ignored or skipped (see pod_demand)."""
-    demand = pod_demand(pods, namespaces, allowed=allowed, refused=refused, strict=strict)
+    demand = pod_demand(pods, namespaces, allowed=allowed, refused=refused, strict=strict, scope=scope)
     return demand.references, demand.warnings
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kecs_secrets.config import LayoutSettings
 from kecs_secrets.errors import LayoutError, ReferenceResolutionError
@@ -51,6 +52,7 @@ __all__ = [
     "Layout",
     "MasterPlan",
     "RbacPlan",
+    "ReadRule",
     "ReplicaPlan",
     "plan_layout",
 ]
@@ -58,9 +60,10 @@ __all__ = [
 # The extra key of a StringList parameter: its elements as a JSON array (``value`` keeps the list as stored).
 STRING_LIST_ITEMS_KEY = "items"
 
-# What a reader may do in the master namespace: read, nothing else.
+# What a reader may do in the master namespace: read its masters by name, nothing else.
 READ_VERBS = ("get", "list", "watch")
-READ_RESOURCES = ("secrets", "configmaps")
+_RESOURCE_OF_KIND = {"Secret": "secrets", "ConfigMap": "configmaps"}
+READ_RESOURCES = tuple(_RESOURCE_OF_KIND.values())
 
 
 @dataclass(frozen=True)
@@ -96,24 +99,42 @@ class ReplicaPlan:
 
 
 @dataclass(frozen=True)
+class ReadRule:
+    """One rule of a reader role: get/list/watch of the named objects of one resource, never of all of them.
+
+    One rule per resource: a rule naming ``secrets`` and ``configmaps`` with one list of names would also let
+    its holder read a ConfigMap someone made under a Secret master's name. ``list`` and ``watch`` restricted
+    by name only answer a request with the field selector ``metadata.name=<one of the names>``.
+    """
+
+    resource: str  # "secrets" | "configmaps"
+    names: tuple[str, ...]  # never empty: a rule without names would grant every object of the resource
+
+    def as_api(self) -> dict[str, Any]:
+        """The rule as the Kubernetes API writes it (rbac.authorization.k8s.io/v1 PolicyRule)."""
+        return {"apiGroups": [""], "resources": [self.resource], "verbs": list(READ_VERBS), "resourceNames": list(self.names)}
+
+
+@dataclass(frozen=True)
 class RbacPlan:
     namespace: str
     service_account: str
     role_binding: str
     role_kind: str  # "ClusterRole" (shared, cluster-role mode) or "Role" (in the master namespace, need-to-know)
     role_name: str
-    resource_names: tuple[str, ...]  # need-to-know: exactly the masters the namespace needs
+    rules: tuple[ReadRule, ...]  # need-to-know: the Role's rules, naming exactly the masters the namespace needs
     labels: Mapping[str, str] = field(default_factory=dict)  # of the ServiceAccount, RoleBinding and Role
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ClusterRolePlan:
-    """The shared read-only ClusterRole (cluster-role mode): get/list/watch on secrets and configmaps."""
+    """The shared read-only ClusterRole (cluster-role mode): get/list/watch of the masters some namespace receives."""
 
     name: str
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
+    rules: tuple[ReadRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,11 +248,12 @@ def plan_layout(
     replicas = tuple(
         _replica(ns, by_name[name], settings) for ns in sorted(needed) for name in sorted(needed[ns])
     )
-    rbac = tuple(_rbac(ns, sorted(needed[ns]), settings) for ns in sorted(needed))
+    rbac = tuple(_rbac(ns, [by_name[name] for name in sorted(needed[ns])], settings) for ns in sorted(needed))
     cluster_role = None
     if settings.rbac_mode == "cluster-role" and rbac:
+        served = [by_name[name] for name in sorted(set().union(*needed.values()))]
         cluster_role = ClusterRolePlan(
-            cluster_role_name(settings.master_namespace), {LABEL_MANAGED_BY: "kecs"}, _stack_annotation(settings)
+            cluster_role_name(settings.master_namespace), {LABEL_MANAGED_BY: "kecs"}, _stack_annotation(settings), _read_rules(served)
         )
     warnings = _kecs_item_warnings(inventory.items, names) + warnings
     for ref, why in _kecs_reference_problems(resolved_refs, names, by_name):
@@ -391,10 +413,20 @@ def _replica(namespace: str, master: MasterPlan, settings: LayoutSettings) -> Re
     return ReplicaPlan(namespace, master.name, master.kind, master.name, labels, annotations)
 
 
-def _rbac(namespace: str, masters: list[str], settings: LayoutSettings) -> RbacPlan:
+def _read_rules(masters: Sequence[MasterPlan]) -> tuple[ReadRule, ...]:
+    """A reader's rules: per resource, exactly these masters' names (no rule for a resource without one)."""
+    rules = []
+    for kind, resource in _RESOURCE_OF_KIND.items():
+        names = tuple(sorted(m.name for m in masters if m.kind == kind))
+        if names:
+            rules.append(ReadRule(resource, names))
+    return tuple(rules)
+
+
+def _rbac(namespace: str, masters: Sequence[MasterPlan], settings: LayoutSettings) -> RbacPlan:
     name = reader_name(namespace)
     labels = {LABEL_MANAGED_BY: "kecs", LABEL_FOR_NAMESPACE: namespace}
     annotations = _stack_annotation(settings)
     if settings.rbac_mode == "need-to-know":
-        return RbacPlan(namespace, name, name, "Role", name, tuple(masters), labels, annotations)
+        return RbacPlan(namespace, name, name, "Role", name, _read_rules(masters), labels, annotations)
     return RbacPlan(namespace, name, name, "ClusterRole", cluster_role_name(settings.master_namespace), (), labels, annotations)

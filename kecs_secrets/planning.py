@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import NAMESPACE, Settings
 from kecs_secrets.demand import (
+    StackScope,
     check_demand_namespaces,
     ecs_namespace_problem,
     merge,
@@ -170,6 +171,7 @@ def make_plan(
             allowed=settings.allowed_namespaces,
             refused=(settings.master_namespace, *settings.denied_namespaces),
             strict=settings.strict_pod_demand,
+            scope=StackScope(settings.region, settings.clusters),
         )
         refs += pods.references
         warnings += pods.warnings
@@ -190,7 +192,7 @@ def make_plan(
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
     missing_namespaces(layout, settings.master_namespace, snapshot.namespaces)
-    check_demand_namespaces(layout.origins, namespaces, settings.allowed_namespaces)
+    check_demand_namespaces(layout.origins, namespaces, settings.allowed_namespaces, StackScope(settings.region, settings.clusters))
     wanted = wanted_objects(layout, settings.master_namespace)
     conflicts = find_unmanaged(wanted, snapshot, stack, stack_state.objects if stack_state else None)
     # An object outside the state carrying a mark the state records for another object is a copy (of a replica its

@@ -40,6 +40,8 @@ __all__ = [
     "DEFAULT_SECRET_READING_CLUSTER_ROLES",
     "READER_PREFIX",
     "READ_VERBS",
+    "is_reader_object",
+    "named_reads",
     "no_cluster_wide_secret_read",
     "no_cluster_wide_secret_read_validator",
     "reader_binding",
@@ -86,7 +88,17 @@ def rule_reads_secrets(rule: Mapping[str, Any]) -> bool:
     )
 
 
-def _is_reader_object(props: Any, master_ns: str) -> bool:
+def named_reads(props: Any) -> set[tuple[str, str]] | None:
+    """(resource, name) pairs a reader role's rules name, or None while its rules are not known."""
+    if plain(get(props, "rules")) is UNKNOWN:
+        return None
+    found = set()
+    for rule in _rules(props):
+        found |= {(resource, name) for resource in _strings(rule.get("resources")) for name in _strings(rule.get("resourceNames"))}
+    return found
+
+
+def is_reader_object(props: Any, master_ns: str) -> bool:
     """The reader ClusterRole of the master namespace, a kecs-secret-reader-* object, or one carrying the kecs labels."""
     name = get(props, "metadata", "name")
     found = labels(props)
@@ -97,9 +109,10 @@ def _is_reader_object(props: Any, master_ns: str) -> bool:
 
 def reader_rbac_read_only_validator(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """A reader Role/ClusterRole (<master ns>-secret-reader, kecs-secret-reader-*, or labelled for kecs)
-    grants only get/list/watch on the allowed resources of the core group, with no wildcard and no aggregation."""
+    grants only get/list/watch on the allowed resources of the core group, with no wildcard and no aggregation,
+    and only of named objects: each rule names its objects (resourceNames) for one resource."""
     master_ns = config_value(args.get_config(), "masterNamespace", DEFAULT_MASTER_NAMESPACE)
-    if args.resource_type not in (ROLE, CLUSTER_ROLE) or not _is_reader_object(args.props, master_ns):
+    if args.resource_type not in (ROLE, CLUSTER_ROLE) or not is_reader_object(args.props, master_ns):
         return
     allowed = tuple(config_value(args.get_config(), "allowedResources", list(DEFAULT_READER_RESOURCES)))
     if args.resource_type == CLUSTER_ROLE and get(args.props, "aggregationRule") not in (None, UNKNOWN):
@@ -122,17 +135,31 @@ def reader_rbac_read_only_validator(args: ResourceValidationArgs, report_violati
             report_violation(f"{where}: wildcard apiGroup '*'; readers use only the core group \"\"", None)
         if urls:
             report_violation(f"{where}: nonResourceURLs are not for secret readers", None)
+        names = rule.get("resourceNames")
+        if resources and names is not UNKNOWN and not _strings(names):
+            report_violation(
+                f"{where}: no resourceNames: it reads every object of {resources} in the namespace, not only the stack's "
+                "masters; name them",
+                None,
+            )
+        elif len(resources) > 1 and names is not UNKNOWN:
+            report_violation(
+                f"{where}: one list of resourceNames for {resources}: a master's name would also open an object of the "
+                "other resource under that name; one rule per resource",
+                None,
+            )
 
 
 reader_rbac_read_only = ResourceValidationPolicy(
     name=READ_ONLY_NAME,
     description=(
         "The secret-reader Role/ClusterRole (<master namespace>-secret-reader, kecs-secret-reader-<ns>) only gets, lists and "
-        "watches secrets/configmaps of the core group: no other verb, no wildcard verb, resource or group, no aggregation."
+        "watches secrets/configmaps of the core group, by name (each rule lists resourceNames for one resource): no other "
+        "verb, no wildcard verb, resource or group, no aggregation."
     ),
     validate=reader_rbac_read_only_validator,
     severity=Severity.CRITICAL,
-    remediation_steps="Use components/rbac.py's READ_VERBS and READ_RESOURCES for reader roles.",
+    remediation_steps="Let the program's layout (kecs_secrets.layout.ReadRule) make the reader roles' rules.",
     config_schema=PolicyConfigSchema(
         properties={
             "masterNamespace": master_namespace_schema(),
@@ -145,7 +172,7 @@ reader_rbac_read_only = ResourceValidationPolicy(
 
 
 def _is_reader_binding(props: Any, master_ns: str) -> bool:
-    if _is_reader_object(props, master_ns):
+    if is_reader_object(props, master_ns):
         return True
     subjects = plain(get(props, "subjects"))
     return isinstance(subjects, list) and any(

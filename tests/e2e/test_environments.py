@@ -5,8 +5,9 @@
    A wrong token fails preview and up with ClusterAuthError naming the context and the user, and changes
    nothing; the same configuration given as two files in KUBECONFIG works.
 2. A staging stack (Pulumi.staging.yaml: moto's server with its own account id and region, its own master
-   namespace) converges side by side with a dev stack (LocalStack) on the same cluster; destroying staging
-   leaves every dev object byte-identical (resourceVersion and uid).
+   namespace) converges side by side with a dev stack (LocalStack) on the same cluster; with podDemand and
+   pods in both regions' namespaces, each serves only its own region's pods and neither replicates into the
+   other's namespaces; destroying staging leaves every dev object byte-identical (resourceVersion and uid).
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def environments(tmp_path_factory, endpoint, kubeconfig, kube):
             "dev": (endpoint, "us-east-1", LOCALSTACK_ACCOUNT),
             "staging": (moto_endpoint, region, STAGING_ACCOUNT),
         }
-        values = {}
+        values, arns = {}, {}
         for env, (url, env_region, _) in sources.items():
             sm = boto3.client("secretsmanager", endpoint_url=url, region_name=env_region, **credentials)
             ssm = boto3.client("ssm", endpoint_url=url, region_name=env_region, **credentials)
@@ -223,6 +224,9 @@ def environments(tmp_path_factory, endpoint, kubeconfig, kube):
             # The same names in both environments, different values.
             sm.create_secret(Name=f"{prefix}/db", SecretString=values[env])
             ssm.put_parameter(Name=f"/{prefix}/level", Type="String", Value=env)
+            # Only pods ask for this one.
+            values[f"{env}-extra"] = f"{env}-extra-{random.token_hex(6)}"
+            arns[env] = sm.create_secret(Name=f"{prefix}/extra", SecretString=values[f"{env}-extra"])["ARN"]
         common = {"namePrefixes": [f"{prefix}/", f"/{prefix}/"], "kubeconfig": kubeconfig, "taskDefinitions": []}
         dev = ProjectStack(tmp_path_factory.mktemp("dev"), "dev", {
             **committed_config("dev"), **common, "endpoint": endpoint, "masterNamespace": dev_ns,
@@ -234,13 +238,15 @@ def environments(tmp_path_factory, endpoint, kubeconfig, kube):
             "demand": {staging_web: [f"{prefix}/db", f"arn:aws:ssm:{region}:{STAGING_ACCOUNT}:parameter/{prefix}/level"]},
         })  # fmt: skip
         world = {
-            "prefix": prefix, "values": values, "sources": sources, "dev": dev, "staging": staging,
-            "dev_namespaces": [dev_ns, dev_web], "staging_namespaces": [staging_ns, staging_web],
+            "prefix": prefix, "values": values, "sources": sources, "dev": dev, "staging": staging, "arns": arns,
+            "dev_namespaces": [dev_ns, dev_web], "staging_namespaces": [staging_ns, staging_web], "pods": [],
         }  # fmt: skip
         try:
             yield world
         finally:
             try:
+                for path in world["pods"]:  # first: another stack with podDemand must not see them (namespaces go slowly)
+                    kube.delete(path)
                 staging.remove()
             finally:
                 try:
@@ -249,7 +255,8 @@ def environments(tmp_path_factory, endpoint, kubeconfig, kube):
                     for ns in (dev_ns, staging_ns, dev_web, staging_web):
                         kube.delete_namespace(ns)
                     lsm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1", **credentials)
-                    lsm.delete_secret(SecretId=f"{prefix}/db", ForceDeleteWithoutRecovery=True)
+                    for name in (f"{prefix}/db", f"{prefix}/extra"):
+                        lsm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
                     boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1", **credentials).delete_parameter(Name=f"/{prefix}/level")
 
 
@@ -268,12 +275,56 @@ def test_e_dev_and_staging_converge_side_by_side(environments, kube):
         assert decoded(managed(kube, master_ns, "secrets")[f"ssm-{p}-level"]) == {"value": env.encode()}
         assert decoded(managed(kube, web, "secrets")[f"sm-{p}-db"]) == {"value": w["values"][env].encode()}
         assert kube.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{master_ns}-secret-reader") is not None
-    # Neither stack made anything in the other's namespaces.
+    assert_apart(w, kube)
+
+
+def assert_apart(w, kube: KubeAdmin) -> None:
+    """Neither stack made anything in the other's namespaces."""
     for env, other in (("dev", "staging"), ("staging", "dev")):
         for ns in w[f"{other}_namespaces"]:
             for kind in ("secrets", "configmaps", "serviceaccounts"):
                 owners = {o["metadata"]["annotations"][STACK_ANNOTATION] for o in managed(kube, ns, kind).values()}
                 assert f"kecs-secrets/{env}" not in owners
+
+
+def kecs_pod(kube: KubeAdmin, w, namespace: str, name: str, value_froms: list[str]) -> None:
+    """A pod as KECS makes it for a task whose secrets are ``value_froms`` (Pending: no kubelet runs here)."""
+    annotations = {f"kecs.dev/secret-{i}-arn": f"app:VAR{i}:{value}" for i, value in enumerate(value_froms)}
+    annotations["kecs.dev/secret-count"] = str(len(value_froms))
+    kube.post(f"/api/v1/namespaces/{namespace}/pods", {
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {"automountServiceAccountToken": False, "containers": [{"name": "app", "image": "busybox"}]},
+    })  # fmt: skip
+    w["pods"].append(f"/api/v1/namespaces/{namespace}/pods/{name}")
+
+
+def test_e2_with_pod_demand_each_stack_serves_only_its_regions_pods(environments, kube):
+    """Pods of dev's region and of staging's region on one cluster: each stack serves its own, ignores the others'
+    (no replica, no warning, no failure on an ARN of the other account and region)."""
+    w = environments
+    p = w["prefix"]
+    _, dev_web = w["dev_namespaces"]
+    _, staging_web = w["staging_namespaces"]
+    # Each task names its own environment's secrets: a bare name both sources have, and an ARN of its own account.
+    kecs_pod(kube, w, dev_web, "dev-task", [f"{p}/extra", w["arns"]["dev"]])
+    kecs_pod(kube, w, staging_web, "staging-task", [f"{p}/extra", w["arns"]["staging"]])
+    for env in ("dev", "staging"):
+        # clusters: only this test's ECS cluster (other tests' pods may share the cluster); both regions have it.
+        w[env].update_config(podDemand=True, clusters=[f"web-{p}"])
+        _, log = w[env].up()
+        text = "\n".join(log.text)
+        assert "dev-task" not in text and "staging-task" not in text, text[-3000:]  # no line about any pod
+    for env in ("dev", "staging"):
+        _, web = w[f"{env}_namespaces"]
+        replicas = managed(kube, web, "secrets")
+        assert set(replicas) == {f"sm-{p}-db", f"ssm-{p}-level", f"sm-{p}-extra"}
+        assert decoded(replicas[f"sm-{p}-extra"]) == {"value": w["values"][f"{env}-extra"].encode()}
+        assert {o["metadata"]["annotations"][STACK_ANNOTATION] for o in replicas.values()} == {f"kecs-secrets/{env}"}
+    assert_apart(w, kube)
+    # Both converged: a second run of each changes nothing.
+    for env in ("dev", "staging"):
+        preview, _ = w[env].preview()
+        assert set(preview.change_summary) <= {"same"}, (env, preview.change_summary)
 
 
 def test_f_destroying_staging_leaves_dev_byte_identical(environments, kube):

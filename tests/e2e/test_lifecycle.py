@@ -205,7 +205,12 @@ def up_from_empty_creates_exactly_the_layout(world, stack, logs):
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{world.master_ns}-secret-reader"}
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"kecs-secret-reader-{ns}", "namespace": ns}]
     role = kube.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{world.master_ns}-secret-reader")
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]}]
+    # By name: the masters some namespace receives, each under its own resource; nothing else of the master namespace.
+    read = ["get", "list", "watch"]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": read, "resourceNames": sorted([sm_api, sm_blob, sm_db, ssm_pw])},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": read, "resourceNames": sorted([ssm_flags, ssm_param])},
+    ]
     assert kube.get(f"/api/v1/namespaces/{world.pods}/serviceaccounts/kecs-secret-reader-{world.pods}") is None
 
 
@@ -282,11 +287,22 @@ def empty_source_is_never_read_as_delete_everything(world, stack, logs):
 def rbac_by_subject_access_review(world, stack, logs):
     kube = world.kube
     web_sa = f"system:serviceaccount:{world.web}:kecs-secret-reader-{world.web}"
-    for verb in ("get", "list", "watch"):
-        assert kube.can(web_sa, verb, "secrets", world.master_ns)
-        assert kube.can(web_sa, verb, "configmaps", world.master_ns)
+    sm_db, ssm_flags = f"sm-{p(world, 'db-creds')}", f"ssm-{p(world, 'feature-flags')}"
+    for sa in (web_sa, f"system:serviceaccount:{world.batch}:kecs-secret-reader-{world.batch}"):
+        for verb in ("get", "list", "watch"):
+            # Its stack's masters, by name (list and watch only with the field selector metadata.name=<master>)...
+            assert kube.can(sa, verb, "secrets", world.master_ns, sm_db)
+            assert kube.can(sa, verb, "configmaps", world.master_ns, ssm_flags)
+            # ...and nothing else of the master namespace: not every secret, not a Secret or ConfigMap that is no
+            # master, not a ConfigMap under a Secret master's name.
+            assert not kube.can(sa, verb, "secrets", world.master_ns)
+            assert not kube.can(sa, verb, "configmaps", world.master_ns)
+            assert not kube.can(sa, verb, "secrets", world.master_ns, "unmanaged-secret")
+            assert not kube.can(sa, verb, "configmaps", world.master_ns, "unmanaged-config")
+            assert not kube.can(sa, verb, "configmaps", world.master_ns, sm_db)
     for verb in ("create", "update", "patch", "delete"):
         assert not kube.can(web_sa, verb, "secrets", world.master_ns)
+        assert not kube.can(web_sa, verb, "secrets", world.master_ns, sm_db)
     assert not kube.can(web_sa, "get", "secrets", world.batch), "another namespace's replicas"
     assert not kube.can(web_sa, "get", "pods", world.master_ns)
 
@@ -300,6 +316,8 @@ def need_to_know_mode_narrows_to_the_needed_masters(world, stack, logs):
     assert kube.can(web_sa, "get", "secrets", world.master_ns, f"sm-{p(world, 'db-creds')}")
     assert not kube.can(web_sa, "get", "secrets", world.master_ns, f"sm-{p(world, 'api.token')}")
     assert not kube.can(web_sa, "update", "secrets", world.master_ns, f"sm-{p(world, 'db-creds')}")
+    assert not kube.can(web_sa, "get", "secrets", world.master_ns, "unmanaged-secret")
+    assert not kube.can(web_sa, "get", "configmaps", world.master_ns, f"sm-{p(world, 'db-creds')}")  # a rule per resource
     assert kube.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{world.master_ns}-secret-reader") is None
     stack.update_config(rbacMode="cluster-role")
     _, log = stack.up()

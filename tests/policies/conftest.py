@@ -282,9 +282,15 @@ def role_binding(
 
 
 def read_rule(**overrides: Any) -> dict[str, Any]:
-    rule: dict[str, Any] = {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]}
+    """A reader rule as the program makes it: one resource, by name (the healthy stack's Secret master)."""
+    rule: dict[str, Any] = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"], "resourceNames": ["sm-app-db"]}
     rule.update(overrides)
     return rule
+
+
+def reader_rules() -> list[dict[str, Any]]:
+    """The reader ClusterRole's rules for the healthy stack: its two masters, each under its own resource."""
+    return [read_rule(), read_rule(resources=["configmaps"], resourceNames=["ssm-app-flags"])]
 
 
 def cluster_role(
@@ -295,7 +301,7 @@ def cluster_role(
 ) -> Resource:
     props: dict[str, Any] = {
         "metadata": metadata(name, None, {"kecs.io/managed-by": "kecs"} if labels is None else labels),
-        "rules": [read_rule()] if rules is None else rules,
+        "rules": reader_rules() if rules is None else rules,
     }
     props.update(fields)
     return Resource(CLUSTER_ROLE, props)

@@ -33,7 +33,19 @@ ROLE_CASES = [
     ("wildcard verb", cluster_role(rules=[read_rule(verbs=["*"])]), [READ_ONLY]),
     ("wildcard resource", cluster_role(rules=[read_rule(resources=["*"])]), [READ_ONLY]),
     ("subresource wildcard", role("team-a", rules=[read_rule(resources=["secrets/*"])]), [READ_ONLY]),
-    ("other resource", role("team-a", rules=[read_rule(resources=["secrets", "pods"])]), [READ_ONLY]),
+    ("other resource", role("team-a", rules=[read_rule(resources=["pods"])]), [READ_ONLY]),
+    # By name only: a reader role without resourceNames reads every Secret of the master namespace (the ADR's old shape).
+    (
+        "the wide reader ClusterRole",
+        cluster_role(rules=[{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]}]),
+        [READ_ONLY],
+    ),
+    ("empty resourceNames", role("team-a", rules=[read_rule(resourceNames=[])]), [READ_ONLY]),
+    (
+        "one list of names for secrets and configmaps",
+        cluster_role(rules=[read_rule(resources=["secrets", "configmaps"], resourceNames=["sm-app-db", "ssm-app-flags"])]),
+        [READ_ONLY],
+    ),
     ("wildcard group", cluster_role(rules=[read_rule(apiGroups=["*"])]), [READ_ONLY]),
     ("non-resource URLs", cluster_role(rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]), [READ_ONLY]),
     (
@@ -82,8 +94,14 @@ def test_reader_roles_read_only(resource: Resource, expected: list[str]) -> None
     ],
 )
 def test_read_only_config(config: dict | None, resources: list[str], expected: list[str]) -> None:
-    resource = cluster_role(rules=[read_rule(resources=resources)])
+    resource = cluster_role(rules=[read_rule(resources=[name]) for name in resources])
     assert names(run_resource_policies(resource, {READ_ONLY: config} if config else None)) == expected
+
+
+def test_a_violation_names_the_rule_without_resource_names() -> None:
+    wide = cluster_role(rules=[read_rule(), {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}])
+    [violation] = run_resource_policies(wide)
+    assert violation.message.startswith("rule 1: no resourceNames: it reads every object of ['configmaps'] in the namespace")
 
 
 @pytest.mark.parametrize(

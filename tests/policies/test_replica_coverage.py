@@ -9,12 +9,15 @@ from tests.policies.conftest import (
     MASTER_NS,
     Resource,
     assert_no_canary,
+    cluster_role,
     healthy_stack,
     master,
     names,
+    read_rule,
     replica,
     replica_annotations,
     replica_labels,
+    role,
     role_binding,
     run_stack_policies,
     service_account,
@@ -29,6 +32,14 @@ def drop(resources: list[Resource], type_suffix: str, name: str) -> list[Resourc
 
 def with_reader(namespace: str) -> list[Resource]:
     return [service_account(namespace), role_binding(namespace)]
+
+
+def with_cluster_role(*rules: dict) -> list[Resource]:
+    """The healthy stack with other rules on its reader ClusterRole."""
+    return [*drop(healthy_stack(), ":ClusterRole", "kecs-system-secret-reader"), cluster_role(rules=list(rules))]
+
+
+NEED_TO_KNOW = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kecs-secret-reader-team-a"}
 
 
 CASES = [
@@ -49,6 +60,36 @@ CASES = [
     ("namespace without its ServiceAccount", drop(healthy_stack(), ":ServiceAccount", "kecs-secret-reader-team-a"), [POLICY]),
     ("a new namespace with nothing", [*healthy_stack(), replica("sm-app-db", "team-b")], [POLICY, POLICY]),
     ("a new namespace with its reader", [*healthy_stack(), replica("sm-app-db", "team-b"), *with_reader("team-b")], []),
+    # The reader may read what its namespace receives, and nothing in the master namespace that is not a master.
+    ("reader ClusterRole does not name a replica's master", with_cluster_role(read_rule()), [POLICY]),
+    (
+        "reader ClusterRole names a Secret that is not a master",
+        with_cluster_role(*cluster_role().props["rules"], read_rule(resourceNames=["kecs-internal-token"])),
+        [POLICY],
+    ),
+    (
+        "a ConfigMap master named under secrets",
+        with_cluster_role(read_rule(resourceNames=["sm-app-db", "ssm-app-flags"])),
+        [POLICY, POLICY],
+    ),
+    (
+        "need-to-know Role naming its namespace's masters",
+        [
+            *drop(drop(healthy_stack(), ":ClusterRole", "kecs-system-secret-reader"), ":RoleBinding", "kecs-secret-reader-team-a"),
+            role("team-a", rules=cluster_role().props["rules"]),
+            role_binding("team-a", role_ref=NEED_TO_KNOW),
+        ],
+        [],
+    ),
+    (
+        "need-to-know Role missing one",
+        [
+            *drop(drop(healthy_stack(), ":ClusterRole", "kecs-system-secret-reader"), ":RoleBinding", "kecs-secret-reader-team-a"),
+            role("team-a"),
+            role_binding("team-a", role_ref=NEED_TO_KNOW),
+        ],
+        [POLICY],
+    ),
     ("replica in the master namespace", [*healthy_stack(), replica("sm-app-db-copy", MASTER_NS)], [POLICY]),
     ("replica in a denied namespace", [*healthy_stack(), replica("sm-app-db", "kube-system"), *with_reader("kube-system")], [POLICY]),
     (
@@ -102,8 +143,8 @@ def test_denied_namespaces_config(config: dict | None, namespace: str, expected:
     [
         pytest.param(None, [], id="default master namespace"),
         # Masters and the RoleBinding in kecs-system do not count any more: two replicas without a master,
-        # one namespace without its RoleBinding.
-        pytest.param({"masterNamespace": "hub"}, [POLICY] * 3, id="masters and bindings elsewhere"),
+        # two names on the reader ClusterRole that are no masters in hub, one namespace without its RoleBinding.
+        pytest.param({"masterNamespace": "hub"}, [POLICY] * 5, id="masters and bindings elsewhere"),
     ],
 )
 def test_master_namespace_config(config: dict | None, expected: list[str]) -> None:

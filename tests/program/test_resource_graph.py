@@ -161,7 +161,11 @@ def test_rbac_cluster_role_mode(mocks):
     def check(_):
         (role,) = mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
         assert role.inputs["metadata"]["name"] == "kecs-system-secret-reader"
-        assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]}]
+        # By name, and only the masters some namespace receives (not sm-myapp-prod-db.v2 nor ssm-app-feature-flags).
+        assert role.inputs["rules"] == [{
+            "apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"],
+            "resourceNames": ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"],
+        }]
         accounts = k8s_objects(mocks, "kubernetes:core/v1:ServiceAccount")
         assert set(accounts) == {
             ("default-us-east-1", "kecs-secret-reader-default-us-east-1"),
@@ -178,6 +182,21 @@ def test_rbac_cluster_role_mode(mocks):
 
 
 @pulumi.runtime.test
+def test_rbac_cluster_role_names_secrets_and_configmaps_in_rules_of_their_own(mocks):
+    secrets = build(ssm_kind="by-sensitivity")
+
+    def check(_):
+        (role,) = mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+        assert role.inputs["rules"] == [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"],
+             "resourceNames": ["sm-db-creds", "ssm-app-db-password"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"], "resourceNames": ["ssm-app-param"]},
+        ]  # fmt: skip
+
+    return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
+
+
+@pulumi.runtime.test
 def test_rbac_need_to_know_mode(mocks):
     secrets = build("need-to-know")
 
@@ -185,8 +204,12 @@ def test_rbac_need_to_know_mode(mocks):
         assert mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") == []
         roles = k8s_objects(mocks, "kubernetes:rbac.authorization.k8s.io/v1:Role")
         role = roles[("kecs-system", "kecs-secret-reader-default-us-east-1")].inputs
-        assert role["rules"][0]["resourceNames"] == ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"]
-        assert role["rules"][0]["verbs"] == ["get", "list", "watch"]
+        assert role["rules"] == [{
+            "apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"],
+            "resourceNames": ["sm-db-creds", "ssm-app-db-password", "ssm-app-param"],
+        }]
+        batch = roles[("kecs-system", "kecs-secret-reader-batch-us-east-1")].inputs
+        assert batch["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"], "resourceNames": ["sm-db-creds"]}]
 
     return pulumi.Output.all(*[r.urn for r in secrets.resources]).apply(check)
 

@@ -60,6 +60,9 @@ def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default():
         ({"allowedNamespaces": ["Not_A_Namespace"]}, "kecs-secrets:allowedNamespaces"),
         ({"allowedNamespaces": ["kecs-system"]}, "kecs-secrets:allowedNamespaces"),
         ({"strictPodDemand": "yes"}, "kecs-secrets:strictPodDemand"),
+        ({"clusters": "web"}, "kecs-secrets:clusters must be of type array of string"),
+        ({"clusters": [""]}, "kecs-secrets:clusters entry ''"),
+        ({"clusters": ["Web_App"]}, "kecs-secrets:clusters entry 'Web_App' gives no valid namespace name <cluster>-us-east-1"),
     ],
 )
 def test_invalid_config_names_the_key(raw, culprit):
@@ -88,6 +91,11 @@ def test_unknown_key_is_named_with_the_closest_known_key(names, line):
 def test_task_definition_region_defaults_to_stack_region():
     settings = parse_config({"region": "eu-west-1", "taskDefinitions": [{"path": "a.json", "cluster": "c"}]})
     assert settings.task_definitions[0].region == "eu-west-1"
+
+
+def test_clusters_default_to_every_cluster_of_the_stacks_region():
+    assert parse_config({}).clusters == ()
+    assert parse_config({"region": "eu-west-1", "clusters": ["web", "batch"]}).clusters == ("web", "batch")
 
 
 def test_every_ssm_parameter_is_a_secret_by_default():

@@ -1,6 +1,7 @@
 import pytest
 
 from kecs_secrets.demand import (
+    StackScope,
     check_demand_namespaces,
     ecs_cluster_namespace,
     ecs_namespace_problem,
@@ -176,3 +177,57 @@ def test_config_or_task_definition_demand_for_an_unlabelled_namespace_is_refused
         check_demand_namespaces({"attacker": "config kecs-secrets:demand.attacker[0]"}, NAMESPACES, ())
     check_demand_namespaces({"attacker": "config", "web-us-east-1": "td"}, NAMESPACES, ("attacker",))
     check_demand_namespaces({"missing": "config"}, NAMESPACES, ())  # left to the preflight's "does not exist"
+
+
+# ---- several stacks on one cluster: each serves the ECS cluster namespaces of its region (and clusters) ----
+
+STAGING = {"kecs.dev/type": "ecs-cluster", "kecs.dev/cluster": "web", "kecs.dev/region": "eu-west-1"}
+SHARED = {
+    **NAMESPACES,
+    "web-eu-west-1": STAGING,
+    "batch-us-east-1": {**ECS, "kecs.dev/cluster": "batch"},
+}
+DEV_SCOPE, STAGING_SCOPE = StackScope("us-east-1"), StackScope("eu-west-1")
+
+
+def test_a_stack_scope_is_its_region_and_the_clusters_it_names():
+    assert DEV_SCOPE.problem(ECS) is None and STAGING_SCOPE.problem(STAGING) is None
+    assert DEV_SCOPE.problem(STAGING) == (
+        "it is an ECS cluster namespace of region 'eu-west-1', and this stack serves region 'us-east-1' (kecs-secrets:region)"
+    )
+    assert StackScope("us-east-1", ("web",)).problem(ECS) is None
+    assert StackScope("us-east-1", ("web",)).problem(SHARED["batch-us-east-1"]) == (
+        "its ECS cluster 'batch' is not among kecs-secrets:clusters ['web']"
+    )
+
+
+def test_pods_of_another_regions_namespaces_are_left_to_their_stack_without_a_warning():
+    pods = [
+        pod("web-us-east-1", "dev-task", {"kecs.dev/secret-0-arn": "c:E:app/db"}),
+        pod("web-eu-west-1", "staging-task", {"kecs.dev/secret-0-arn": "c:E:app/db"}),
+        pod("attacker", "evil", {"kecs.dev/secret-0-arn": "c:E:app/db"}),
+    ]
+    for scope, served in ((DEV_SCOPE, "web-us-east-1"), (STAGING_SCOPE, "web-eu-west-1")):
+        refs, warnings = references_from_pods(pods, SHARED, scope=scope)
+        assert [r.namespace for r in refs] == [served]
+        assert len(warnings) == 1 and warnings[0].startswith("pod attacker/evil ignored")  # not another stack's tenant
+    # A setting that names clusters narrows it further; allowedNamespaces stays the explicit override.
+    batch = [pod("batch-us-east-1", "job", {"kecs.dev/secret-0-arn": "c:E:app/db"}), *pods]
+    refs, warnings = references_from_pods(batch, SHARED, scope=StackScope("us-east-1", ("web",)))
+    assert [r.namespace for r in refs] == ["web-us-east-1"] and len(warnings) == 1
+    refs, _ = references_from_pods(pods, SHARED, scope=DEV_SCOPE, allowed=("web-eu-west-1",))
+    assert [r.namespace for r in refs] == ["web-eu-west-1", "web-us-east-1"]
+
+
+def test_config_or_task_definition_demand_for_another_regions_namespace_is_refused_by_name():
+    origin = "task definition td/web.json (family web, container app, secret PW)"
+    with pytest.raises(LayoutError) as caught:
+        check_demand_namespaces({"web-us-east-1": origin}, SHARED, (), STAGING_SCOPE)
+    assert str(caught.value) == (
+        f"namespace 'web-us-east-1' (from {origin}) is not served by this stack: it is an ECS cluster namespace of region "
+        "'us-east-1', and this stack serves region 'eu-west-1' (kecs-secrets:region); "
+        "add it to kecs-secrets:allowedNamespaces to allow it"
+    )
+    with pytest.raises(LayoutError, match=r"namespace 'batch-us-east-1' \(from config\) is not served by this stack: its ECS cluster"):
+        check_demand_namespaces({"batch-us-east-1": "config"}, SHARED, (), StackScope("us-east-1", ("web",)))
+    check_demand_namespaces({"web-eu-west-1": "config", "web-us-east-1": "config"}, SHARED, ("web-us-east-1",), STAGING_SCOPE)

@@ -2,7 +2,7 @@ import pytest
 
 from kecs_secrets.config import LayoutSettings
 from kecs_secrets.errors import DeletionGuardError, LayoutError, ReferenceResolutionError
-from kecs_secrets.layout import plan_layout
+from kecs_secrets.layout import ReadRule, plan_layout
 from kecs_secrets.model import (
     ANNOTATION_LAST_REPLICATED,
     ANNOTATION_SOURCE_NAMESPACE,
@@ -150,6 +150,24 @@ def test_rbac_cluster_role_mode(inventory_items):
     )
 
 
+def test_the_shared_cluster_role_names_exactly_the_masters_some_namespace_receives(inventory_items):
+    """Nothing else in the master namespace: not the masters no namespace needs, not objects of anybody else."""
+    settings = LayoutSettings(ssm_kind="by-sensitivity")
+    demand = [ref("a-us-east-1", "app-param"), ref("a-us-east-1", "db-creds"), ref("b-us-east-1", "/app/db/password")]
+    layout = plan(inventory_items, demand, settings)
+    # One rule per resource: a Secret master's name never opens a ConfigMap of that name, nor the other way round.
+    assert layout.cluster_role.rules == (
+        ReadRule("secrets", ("sm-db-creds", "ssm-app-db-password")),
+        ReadRule("configmaps", ("ssm-app-param",)),
+    )
+    assert layout.cluster_role.rules[1].as_api() == {
+        "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"], "resourceNames": ["ssm-app-param"],
+    }
+    assert all(rbac.rules == () for rbac in layout.rbac)  # they bind the ClusterRole
+    only_secrets = plan(inventory_items, [ref("a-us-east-1", "db-creds")])
+    assert only_secrets.cluster_role.rules == (ReadRule("secrets", ("sm-db-creds",)),)  # never a rule without names
+
+
 def test_cluster_role_is_named_after_the_master_namespace(inventory_items):
     layout = plan(inventory_items, [ref("ns-us-east-1", "app-param")], LayoutSettings(master_namespace="other-system"))
     assert layout.rbac[0].role_name == "other-system-secret-reader"
@@ -160,7 +178,11 @@ def test_rbac_need_to_know_mode_lists_exactly_the_needed_masters(inventory_items
     layout = plan(inventory_items, [ref("ns-us-east-1", "app-param"), ref("ns-us-east-1", "/app/db/password")], settings)
     (rbac,) = layout.rbac
     assert (rbac.role_kind, rbac.role_name) == ("Role", "kecs-secret-reader-ns-us-east-1")
-    assert rbac.resource_names == ("ssm-app-db-password", "ssm-app-param")
+    assert rbac.rules == (ReadRule("secrets", ("ssm-app-db-password", "ssm-app-param")),)
+    assert layout.cluster_role is None
+    by_kind = plan(inventory_items, [ref("ns-us-east-1", "app-param"), ref("ns-us-east-1", "db-creds")],
+                   LayoutSettings(rbac_mode="need-to-know", ssm_kind="by-sensitivity"))  # fmt: skip
+    assert by_kind.rbac[0].rules == (ReadRule("secrets", ("sm-db-creds",)), ReadRule("configmaps", ("ssm-app-param",)))
 
 
 def test_no_demand_means_no_rbac_at_all_kecs_bug_8(inventory_items):

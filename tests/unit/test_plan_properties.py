@@ -168,7 +168,8 @@ def _outcome(result: Plan | KecsSecretsError) -> str:
 def _others(plan: Plan) -> tuple:
     """What the namespaces other than WEB get, and the masters' names and items."""
     replicas = sorted((r.namespace, r.name, r.kind, tuple(sorted(r.annotations.items()))) for r in plan.layout.replicas if r.namespace != WEB)
-    rbac = sorted((p.namespace, p.role_kind, p.resource_names) for p in plan.layout.rbac if p.namespace != WEB)
+    rbac = sorted((p.namespace, p.role_kind, p.rules) for p in plan.layout.rbac if p.namespace != WEB)
+    # Not the shared ClusterRole's names: a tenant's reference that is served (some of a bad pod's are) adds its master there.
     return replicas, rbac, sorted((m.name, m.kind, m.item) for m in plan.layout.masters)
 
 
