@@ -31,6 +31,7 @@ class MastersArgs:
 class Masters(pulumi.ComponentResource):
     objects: dict[str, pulumi.Resource]
     fingerprints: pulumi.Output[dict[str, str]]  # master name -> HMAC of its data under the stack's key
+    key_fingerprints: pulumi.Output[dict[str, dict[str, str]]]  # master name -> selected JSON key -> HMAC of that key
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
@@ -65,6 +66,7 @@ class Masters(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, provider=args.provider),
             )
         self.fingerprints = values.fingerprints
+        self.key_fingerprints = values.key_fingerprints
         self.register_outputs({"names": sorted(self.objects)})
 
     def data(self, name: str) -> pulumi.Output:

@@ -21,12 +21,13 @@ from kecs_secrets.demand import (
     references_from_pods,
     references_from_task_definitions,
 )
+from kecs_secrets.ecs_demand import EcsDemand, counted_references, ecs_references, read_ecs_demand
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
 from kecs_secrets.freshness import kept_data
 from kecs_secrets.inventory import read_inventory
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
-from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource, StateReader
+from kecs_secrets.ports import ClusterReader, DocumentSource, EcsApi, MetadataSource, StateReader
 from kecs_secrets.preflight import (
     ClusterSnapshot,
     Leftover,
@@ -63,6 +64,8 @@ class Plan:
     renamed: tuple[tuple[str, str], ...] = ()
     leftovers: tuple[Leftover, ...] = ()  # objects of this stack neither in its state nor wanted: this run deletes them
     kept: frozenset[ObjectKey] = frozenset()  # masters and replicas that keep the data their state holds (freshness)
+    ecs: EcsDemand | None = None  # what the ECS API said is in use (ecsDemand), for restartOnChange
+    changed: frozenset[str] = frozenset()  # masters the state holds at another version: this run changes their value
 
 
 def snapshot_cluster(
@@ -105,6 +108,7 @@ def make_plan(
     dry_run: bool,
     state: StateReader | None = None,
     warn: Callable[[str], None] = log.warning,
+    ecs: EcsApi | None = None,
 ) -> Plan:
     """Read the inventory, the state and the demand, plan the layout and check it against the cluster.
 
@@ -158,12 +162,29 @@ def make_plan(
         )
         refs += pod_refs
         warnings += pod_warnings
+    ecs_demand = None
+    if settings.ecs_demand.enabled:
+        if ecs is None:
+            raise ConfigError(f"config {NAMESPACE}:ecsDemand is enabled, but the program was given no ECS API")
+        # Tenant demand, like the pods': resolved with theirs in plan_layout (their origins start with "ECS ").
+        ecs_demand = read_ecs_demand(ecs, settings.ecs_demand)
+        ecs_refs, ecs_warnings = ecs_references(ecs_demand)
+        ecs_refs, ignored = counted_references(
+            ecs_refs,
+            namespaces if cluster is not None else None,
+            allowed=settings.allowed_namespaces,
+            refused=(settings.master_namespace, *settings.denied_namespaces),
+        )
+        refs += ecs_refs
+        warnings += ecs_warnings + ignored
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
     layout = plan_layout(items, merge(refs), settings.layout_settings(stack), settings.region, known_keys)
     warnings += list(layout.warnings)
+    recorded = {v.arn: v.version for v in stack_state.values} if stack_state else {}
+    changed = frozenset(m.name for m in layout.masters if recorded.get(m.item.arn, m.item.version) != m.item.version)
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects) if stack_state else frozenset()
-        return Plan(layout, warnings=tuple(warnings), kept=kept)
+        return Plan(layout, warnings=tuple(warnings), kept=kept, ecs=ecs_demand, changed=changed)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
@@ -194,4 +215,4 @@ def make_plan(
         existing, planned, settings.max_master_deletions, settings.allow_mass_deletion, moved=[old for old, _ in renamed]
     )
     kept = kept_data(layout, settings.master_namespace, state_objects, snapshot.objects) if stack_state else frozenset()
-    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt)
+    return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, ecs_demand, changed)

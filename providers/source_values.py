@@ -5,7 +5,9 @@ name, ARN, version, encoding, JSON keys; as a list, to keep the state small), ``
 ``region`` where (the same for every item); its outputs echo them and hold, per master, the value
 (``values``, one Pulumi secret for the whole map, so it is encrypted in state from the first moment),
 a ``fingerprint`` (an HMAC under the stack's own random key, which this resource makes on create and
-keeps in its outputs) and the data ``keys``. Owning the key, the reader has no input that waits for
+keeps in its outputs), the data ``keys``, and ``key_fingerprints``: an HMAC of each JSON key a consumer
+selects, so that a change of one key can be told from a change of another without reading a value.
+Owning the key, the reader has no input that waits for
 another resource: it registers at once, so a changed value reaches its master as early as it can.
 
 Only what changed is read: an update reads the items that are new or whose version (or endpoint,
@@ -169,18 +171,24 @@ def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_
     old_values = (olds or {}).get("values") or {}
     old_prints = (olds or {}).get("fingerprints") or {}
     old_keys = (olds or {}).get("keys") or {}
+    old_key_prints = (olds or {}).get("key_fingerprints") or {}
     carried = {
         n for n, item in items.items()
         if _same_read(old_items.get(n), item) and n in old_values and n in old_prints and n in old_keys
+        and set(item.get("json_keys") or ()) <= set(old_key_prints.get(n) or ())
     }
     read, errors = _read_items({n: item for n, item in items.items() if n not in carried})
     values = {n: old_values[n] for n in carried}
     prints = {n: old_prints[n] for n in carried}
     keys = {n: list(old_keys[n]) for n in carried}
+    key_prints = {n: _selected(old_key_prints[n], items[n]) for n in carried if items[n].get("json_keys")}
     for name, data in read.items():
         values[name] = encode_data(data, items[name].get("encoding") or "base64")
         prints[name] = fingerprint(bytes.fromhex(key), data)
         keys[name] = sorted(data)
+        selected = {k: fingerprint(bytes.fromhex(key), {k: data[k]}) for k in items[name].get("json_keys") or () if k in data}
+        if selected:
+            key_prints[name] = selected
     if check_keys:
         errors += _key_errors(items, props.get("selected_by") or {}, keys)
     _raise_all(errors)
@@ -192,7 +200,13 @@ def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_
         "values": dict(sorted(values.items())),
         "fingerprints": dict(sorted(prints.items())),
         "keys": dict(sorted(keys.items())),
+        # Per master, a fingerprint of each JSON key a consumer selects: what changed, key by key (restartOnChange).
+        "key_fingerprints": dict(sorted(key_prints.items())),
     }
+
+
+def _selected(prints: Mapping[str, str], item: Mapping[str, Any]) -> dict[str, str]:
+    return {k: prints[k] for k in sorted(item.get("json_keys") or ()) if k in prints}
 
 
 class SourceValuesProvider(ResourceProvider):
@@ -275,6 +289,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
     values: pulumi.Output[dict[str, dict[str, str]]]
     fingerprints: pulumi.Output[dict[str, str]]
     keys: pulumi.Output[dict[str, list[str]]]
+    key_fingerprints: pulumi.Output[dict[str, dict[str, str]]]
 
     def __init__(
         self,
@@ -296,6 +311,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
             "values": None,
             "fingerprints": None,
             "keys": None,
+            "key_fingerprints": None,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         super().__init__(_PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret_opts, opts))
