@@ -18,7 +18,7 @@ distinct task definition once; :func:`ecs_references` and :func:`task_definition
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kecs_secrets.config import EcsDemandSettings
@@ -124,9 +124,15 @@ def read_ecs_demand(api: EcsApi, settings: EcsDemandSettings) -> EcsDemand:
             used, arn = task.get("taskDefinitionArn"), str(task.get("taskArn", ""))
             if isinstance(used, str) and used and task.get("desiredStatus", "RUNNING") == "RUNNING":
                 users.add(EcsUser(cluster, "task", _last(arn), used, arn))
+    # A service may name its task definition "family:revision": its full ARN is what the description says.
     described: dict[str, Mapping[str, Any]] = {}
-    for arn in sorted({user.task_definition for user in users}):
-        described[arn] = api.task_definition(arn)
+    canonical: dict[str, str] = {}
+    for given in sorted({user.task_definition for user in users}):
+        document = api.task_definition(given)
+        arn = document.get("taskDefinitionArn")
+        canonical[given] = arn if isinstance(arn, str) and arn else given
+        described[canonical[given]] = document
+    users = {replace(user, task_definition=canonical[user.task_definition]) for user in users}
     if settings.all_revisions:
         users |= _revisions(api, users, described)
     return EcsDemand(settings.region, tuple(sorted(users, key=_user_order)), described)
