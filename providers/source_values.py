@@ -201,7 +201,7 @@ def _outputs(props: Mapping[str, Any], olds: Mapping[str, Any] | None, *, check_
         "fingerprints": dict(sorted(prints.items())),
         "keys": dict(sorted(keys.items())),
         # Per master, a fingerprint of each JSON key a consumer selects: what changed, key by key (restartOnChange).
-        "key_fingerprints": dict(sorted(key_prints.items())),
+        **({"key_fingerprints": dict(sorted(key_prints.items()))} if key_prints else {}),
     }
 
 
