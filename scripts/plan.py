@@ -18,6 +18,7 @@ import pulumi.runtime
 from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.planning import make_plan
 from providers.aws_source import BotoSource
+from providers.ecs_source import EcsSource
 from providers.kube import KubeReader
 from providers.stack_config import load_settings, read_stack_file
 from providers.task_definitions import TaskDefinitionFiles
@@ -36,7 +37,8 @@ def main() -> int:
         settings = load_settings()
         cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
         plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
-                         TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+                         TaskDefinitionFiles(ROOT), dry_run=True, warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+                         ecs=EcsSource(settings.ecs_demand.endpoint, settings.ecs_demand.region) if settings.ecs_demand.enabled else None)
     except KecsSecretsError as err:
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         return 1
