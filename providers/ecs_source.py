@@ -65,29 +65,31 @@ class EcsSource:
     def clusters(self) -> list[str]:
         return self._call("ListClusters", lambda: self._pages("list_clusters", "clusterArns"))
 
-    def services(self, cluster: str) -> list[Mapping[str, Any]]:
-        arns = self._call(f"ListServices (cluster {cluster})", lambda: self._pages("list_services", "serviceArns", cluster=cluster))
+    def _listed_and_described(
+        self, cluster: str, listing: tuple[str, str, dict[str, Any]], describe: tuple[str, str, int], key: str
+    ) -> list[Mapping[str, Any]]:
+        """List* in pages of 100 (``listing``: API name, paginator, arguments), then Describe* in batches
+        (``describe``: API name, client method, batch size); ``key`` names the items in both."""
+        (list_api, paginator, arguments), (describe_api, method, size) = listing, describe
+        arns = self._call(f"{list_api} (cluster {cluster})", lambda: self._pages(paginator, f"{key}Arns", cluster=cluster, **arguments))
         described: list[Mapping[str, Any]] = []
-        for batch in _batches(arns, DESCRIBE_SERVICES_BATCH):
+        for batch in _batches(arns, size):
             answer = self._call(
-                f"DescribeServices (cluster {cluster})", lambda batch=batch: self._ecs().describe_services(cluster=cluster, services=batch)
+                f"{describe_api} (cluster {cluster})",
+                lambda batch=batch: getattr(self._ecs(), method)(cluster=cluster, **{f"{key}s": batch}),
             )
-            described += answer.get("services") or []
+            described += answer.get(f"{key}s") or []
         return described
+
+    def services(self, cluster: str) -> list[Mapping[str, Any]]:
+        return self._listed_and_described(
+            cluster, ("ListServices", "list_services", {}), ("DescribeServices", "describe_services", DESCRIBE_SERVICES_BATCH), "service"
+        )
 
     def tasks(self, cluster: str) -> list[Mapping[str, Any]]:
         # desiredStatus RUNNING covers pending and running tasks (ECS never sets a desired status of PENDING).
-        arns = self._call(
-            f"ListTasks (cluster {cluster})",
-            lambda: self._pages("list_tasks", "taskArns", cluster=cluster, desiredStatus="RUNNING"),
-        )
-        described: list[Mapping[str, Any]] = []
-        for batch in _batches(arns, DESCRIBE_TASKS_BATCH):
-            answer = self._call(
-                f"DescribeTasks (cluster {cluster})", lambda batch=batch: self._ecs().describe_tasks(cluster=cluster, tasks=batch)
-            )
-            described += answer.get("tasks") or []
-        return described
+        listing = ("ListTasks", "list_tasks", {"desiredStatus": "RUNNING"})
+        return self._listed_and_described(cluster, listing, ("DescribeTasks", "describe_tasks", DESCRIBE_TASKS_BATCH), "task")
 
     def task_definition(self, arn: str) -> Mapping[str, Any]:
         answer = self._call(f"DescribeTaskDefinition {arn}", lambda: self._ecs().describe_task_definition(taskDefinition=arn))
