@@ -31,7 +31,7 @@ def ours(kube, namespace):
 
 
 def k8s_changes(log):
-    return sorted((op, urn.rsplit("::", 1)[1]) for urn, op in log.changed().items() if urn.split("::")[2].startswith(K8S))
+    return sorted((op, urn.rsplit("::", 1)[1]) for urn, op in log.changed().items() if urn.split("::")[2].rsplit("$", 1)[-1].startswith(K8S))
 
 
 @pytest.fixture
