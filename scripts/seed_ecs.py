@@ -7,7 +7,8 @@ Each PATTERN (a glob of task definition JSON files, the ``register-task-definiti
 goes to cluster CLUSTER: the cluster is made if missing, each file is registered and a service named after its
 family runs it (desired count 1). Idempotent: a family whose latest revision already has the file's container
 definitions is not registered again, and its service is left as it is; a changed file makes a new revision and
-moves the service to it. `make demo` runs it against moto's server (LocalStack community has no ECS API); the
+moves the service to it; a service of the cluster that no file names any more (an edge-case file the seed
+removed) is deleted. `make demo` runs it against moto's server (LocalStack community has no ECS API); the
 dev stack then reads its demand from there (kecs-secrets:ecsDemand). Prints names only.
 """
 
@@ -66,9 +67,23 @@ def main(argv: Iterable[str] | None = None) -> int:
     for source in args.sources:
         pattern, _, cluster = source.rpartition(":")
         ecs.create_cluster(clusterName=cluster)
+        families = set()
         for path in sorted(glob.glob(pattern)):
             print(f"ecs: {seed(ecs, path, cluster)}")
+            with open(path, encoding="utf-8") as handle:
+                families.add(json.load(handle)["family"])
+        for gone in _services(ecs, cluster) - families:
+            ecs.update_service(cluster=cluster, service=gone, desiredCount=0)
+            ecs.delete_service(cluster=cluster, service=gone)
+            print(f"ecs: {cluster}/{gone}: service deleted (no task definition file names it any more)")
     return 0
+
+
+def _services(ecs: Any, cluster: str) -> set[str]:
+    """The names of the cluster's ACTIVE services."""
+    arns = [a for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for a in page["serviceArns"]]
+    found = [s for i in range(0, len(arns), 10) for s in ecs.describe_services(cluster=cluster, services=arns[i : i + 10])["services"]]
+    return {s["serviceName"] for s in found if s.get("status") == "ACTIVE"}
 
 
 if __name__ == "__main__":

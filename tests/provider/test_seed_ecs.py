@@ -26,6 +26,10 @@ def test_the_seeded_ecs_api_gives_the_demand_of_the_files_and_a_second_seed_chan
         assert printed == ["ecs: default/demo-web: service created on demo-web:1", "ecs: default/demo-web: unchanged (demo-web:1)"]
         assert len(ecs_client(moto).list_task_definitions()["taskDefinitionArns"]) == 1
         refs, warnings = ecs_references(read_ecs_demand(EcsSource(moto, "us-east-1"), EcsDemandSettings(enabled=True, region="us-east-1")))
+        # A file gone (the seed removes the edge-case files when run without them): its service goes too.
+        assert seed(["--endpoint", moto, f"{os.path.join(ROOT, 'examples', 'nothing-*.json')}:default"]) == 0
+        assert capsys.readouterr().out.splitlines() == ["ecs: default/demo-web: service deleted (no task definition file names it any more)"]
+        assert read_ecs_demand(EcsSource(moto, "us-east-1"), EcsDemandSettings(enabled=True, region="us-east-1")).users == ()
     files = references_from_task_definitions((TaskDefinitionSource(EXAMPLES, "default", "us-east-1"),), TaskDefinitionFiles(ROOT))
     assert warnings == []
     assert sorted((r.namespace, r.value_from) for r in refs) == sorted((r.namespace, r.value_from) for r in files)
