@@ -105,7 +105,9 @@ def test_the_release_kept_the_key_in_a_resource_of_its_own(moved):
 
 def test_the_upgrade_deletes_the_key_resource_and_changes_nothing_else(moved):
     for log in (moved["preview"], moved["upgrade"]):
-        changed = log.changed()
+        # The engine's default provider of dynamic resources carries the project's config as its inputs: a config key
+        # the new version declares (with its default) updates that record once, which changes no resource of ours.
+        changed = {urn: op for urn, op in log.changed().items() if "::pulumi:providers:pulumi-python::default" not in urn}
         assert len(changed) == 1, changed
         ((urn, op),) = changed.items()
         assert op == "delete" and urn.split("::")[2].endswith(f"${KEY_TYPE}"), changed
