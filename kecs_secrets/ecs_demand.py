@@ -24,7 +24,7 @@ from typing import Any
 from kecs_secrets.config import EcsDemandSettings
 from kecs_secrets.demand import demand_namespace_problem
 from kecs_secrets.model import Reference
-from kecs_secrets.naming import ecs_cluster_namespace
+from kecs_secrets.naming import ecs_cluster_namespace, is_dns1123_label
 from kecs_secrets.ports import EcsApi
 
 __all__ = [
@@ -205,7 +205,12 @@ def ecs_references(demand: EcsDemand) -> tuple[list[Reference], list[str]]:
     for user in demand.users:
         groups.setdefault((ecs_cluster_namespace(user.cluster, demand.region), user.task_definition), []).append(user)
     refs: list[Reference] = []
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"{ECS_ORIGIN}cluster {cluster!r} ignored: its namespace {namespace!r} is not a valid namespace name"
+        for cluster, namespace in sorted({(u.cluster, ecs_cluster_namespace(u.cluster, demand.region)) for u in demand.users})
+        if not is_dns1123_label(namespace)
+    ]
+    groups = {key: users for key, users in groups.items() if is_dns1123_label(key[0])}
     for arn in sorted({user.task_definition for user in demand.users}):
         fields, problems = task_definition_secrets(demand.task_definitions.get(arn))
         if problems:

@@ -116,6 +116,15 @@ def test_a_task_definition_of_the_wrong_shape_gives_no_reference_and_a_problem(d
     assert found == [] and len(problems) == 1
 
 
+def test_a_cluster_whose_name_gives_no_valid_namespace_is_ignored_with_a_warning():
+    shapes = copy.deepcopy(SHAPES)
+    shapes["services"]["Web_Cluster"] = shapes["services"].pop("web")
+    shapes["tasks"]["Web_Cluster"] = shapes["tasks"].pop("web")
+    refs, warnings = ecs_references(read_ecs_demand(FakeEcs(shapes), enabled(clusters=("Web_Cluster",))))
+    assert refs == []
+    assert warnings == ["ECS cluster 'Web_Cluster' ignored: its namespace 'Web_Cluster-us-east-1' is not a valid namespace name"]
+
+
 def test_all_revisions_adds_each_active_revision_of_the_families_in_use_described_once():
     api = FakeEcs()
     demand = read_ecs_demand(api, enabled(all_revisions=True))
