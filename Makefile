@@ -10,6 +10,9 @@ STATE       := $(CURDIR)/.state
 STACK       ?= dev
 TOOLCHAIN    = $(shell scripts/toolchain.sh)
 PULUMI_HOME_DIR := $(STATE)/pulumi-home
+# The demo's ECS API: moto's server on its own port (LocalStack community has no ECS), started by the same script.
+ECS_PORT    ?= 4599
+ECS_API      = KECS_AWS_EMULATOR=moto LOCALSTACK_PORT=$(ECS_PORT) scripts/localstack.sh
 # Everything the Pulumi CLI needs to run here without the network: a local file backend, no plugin
 # downloads, no update check. The passphrase only protects the local demo/CI state. Provider plugins come
 # from PULUMI_HOME (installed there by `make plugins`), never from PATH.
@@ -20,10 +23,10 @@ PULUMI_ENV   = PATH="$(TOOLCHAIN):$(CURDIR)/$(VENV)/bin:$$PATH" \
                PULUMI_IGNORE_AMBIENT_PLUGINS=true \
                PULUMI_HOME="$(PULUMI_HOME_DIR)" KUBECONFIG="$(STATE)/cluster/kubeconfig"
 
-.PHONY: help venv toolchain plugins localstack cluster namespaces seed pods demo up preview destroy plan summary policy-check test lint bench stop clean
+.PHONY: help venv toolchain plugins localstack ecs-api cluster namespaces seed pods demo up preview destroy plan summary policy-check test lint bench stop clean
 
 help:
-	@echo "make demo          LocalStack + local control plane + demo data + pulumi up of the '$(STACK)' stack"
+	@echo "make demo          LocalStack + an ECS API (moto) + local control plane + demo data + pulumi up of the '$(STACK)' stack"
 	@echo "                   (EDGE_CASES=1: also the items no KECS pod can be served; the run warns about each)"
 	@echo "make test          every test (unit, program, provider, policies, e2e) against real components"
 	@echo "make policy-check  pulumi preview of the '$(STACK)' stack with the CrossGuard policy pack"
@@ -66,6 +69,9 @@ plugins: venv toolchain
 localstack:
 	scripts/localstack.sh start
 
+ecs-api:
+	$(ECS_API) start
+
 cluster:
 	scripts/cluster.sh start
 
@@ -75,8 +81,11 @@ namespaces: cluster
 	scripts/cluster.sh ecs-namespace batch us-east-1
 
 # EDGE_CASES=1 also seeds the items no KECS pod can be served (the run then warns about each; `make clean` resets).
-seed: venv localstack
+# The demo task definitions are also registered in the ECS API, one service each: the dev stack reads its demand there.
+seed: venv localstack ecs-api
 	$(VENV)/bin/python scripts/seed_demo.py --endpoint "$$(scripts/localstack.sh endpoint)" $(if $(EDGE_CASES),--edge-cases)
+	$(VENV)/bin/python scripts/seed_ecs.py --endpoint "$$($(ECS_API) endpoint)" \
+		'examples/task-definitions/*.json:default' '.state/seed/task-definitions/*.json:batch'
 
 # One Pending pod per demo task definition, made the way KECS's task converter makes it (kecs-secrets kecs-pods):
 # kecs.dev/secret-<i>-arn annotations and env secretKeyRefs. No kubelet runs them; `make summary` checks them.
@@ -130,6 +139,7 @@ bench: venv toolchain
 
 stop:
 	-scripts/localstack.sh stop
+	-$(ECS_API) stop
 	-scripts/cluster.sh stop
 
 clean: stop

@@ -11,7 +11,9 @@ from kecs_secrets.errors import KecsSecretsError
 from kecs_secrets.isolation import pod_events, post_pod_events
 from kecs_secrets.planning import make_plan
 from kecs_secrets.preflight import shown
+from kecs_secrets.restarts import restart_candidates, restart_targets
 from providers.aws_source import BotoSource
+from providers.ecs_source import EcsSource
 from providers.pulumi_state import PulumiStackState
 from providers.stack_config import load_settings
 from providers.task_definitions import TaskDefinitionFiles
@@ -36,6 +38,7 @@ try:
         dry_run=pulumi.runtime.is_dry_run(),
         state=state,
         warn=pulumi.log.warn,
+        ecs=EcsSource(settings.ecs_demand.endpoint, settings.ecs_demand.region) if settings.ecs_demand.enabled else None,
     )
 except KecsSecretsError as err:
     # A clean, one-line failure before any resource is registered: nothing changes.
@@ -64,6 +67,13 @@ gone = [name for name in plan.deletions if name not in {old for old, _ in plan.r
 if gone:
     pulumi.log.info(f"masters this run deletes (no longer in the source): {gone}")
 
+restarts = None
+if settings.ecs_demand.restart_on_change and plan.ecs is not None:
+    restarts = restart_targets(plan.ecs, plan.layout, settings.region)
+    if pulumi.runtime.is_dry_run():
+        would = restart_candidates(restarts, plan.changed)
+        pulumi.log.info(f"restartOnChange: ECS services restarted if the value (or JSON key) they read changed: {would or 'none'}")
+
 secrets = CentralizedSecrets(
     "kecs-secrets",
     CentralizedSecretsArgs(
@@ -82,6 +92,9 @@ secrets = CentralizedSecrets(
         marks=plan.marks,
         claims=plan.claims,
         held=plan.held,
+        restarts=restarts,
+        ecs_endpoint=settings.ecs_demand.endpoint,
+        ecs_region=settings.ecs_demand.region,
     ),
 )
 if plan.leftovers:

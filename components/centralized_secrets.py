@@ -11,14 +11,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.masters import Masters, MastersArgs
-from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS, OUTPUT_WARNINGS
+from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS, OUTPUT_RESTARTED, OUTPUT_WARNINGS
 from components.rbac import NamespaceReader, NamespaceReaderArgs, ReaderClusterRole, ReaderClusterRoleArgs
 from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
+from components.restarts import watched_values
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import DEFAULTS
 from kecs_secrets.layout import Layout
 from kecs_secrets.preflight import Leftover, ObjectKey
+from kecs_secrets.restarts import RestartTarget
 from providers.leftovers import LeftoverSweep
+from providers.service_restarts import ServiceRestarts
 
 __all__ = ["CentralizedSecrets", "CentralizedSecretsArgs"]
 
@@ -40,6 +43,9 @@ class CentralizedSecretsArgs:
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the ownership marks the state recorded
     claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
     held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
+    restarts: tuple[RestartTarget, ...] | None = None  # restartOnChange: the ECS services to watch (None: off)
+    ecs_endpoint: str = ""
+    ecs_region: str = ""
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
@@ -90,6 +96,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         self.resources = [provider, *masters.objects.values()]
         if cluster_role is not None:
             self.resources.append(cluster_role)
+        replica_objects: dict[tuple[str, str], pulumi.Resource] = {}
         for namespace, plans in _group(layout).items():
             replicas = NamespaceReplicas(
                 namespace,
@@ -99,6 +106,19 @@ class CentralizedSecrets(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.extend(replicas.objects.values())
+            replica_objects.update({(namespace, name): obj for name, obj in replicas.objects.items()})
+        restarted: pulumi.Output | None = None
+        if args.restarts is not None:
+            # After the replicas its services read: a new value is in place before their new tasks start.
+            watched = sorted({(t.namespace, m) for t in args.restarts for m, _ in t.selects})
+            restarted = ServiceRestarts(
+                "restarts",
+                endpoint=args.ecs_endpoint,
+                region=args.ecs_region,
+                services={t.arn: {"cluster": t.cluster, "name": t.service, "selects": [list(s) for s in t.selects]} for t in args.restarts},
+                seen=watched_values(args.restarts, layout.masters, masters.fingerprints, masters.key_fingerprints),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[replica_objects[key] for key in watched if key in replica_objects]),
+            ).restarted
         needs = layout.replicas_by_namespace()
         for plan in layout.rbac:
             reader = NamespaceReader(
@@ -127,6 +147,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             },
             # The layout's warnings, and one per item whose value could not be used (the reader's, known after it ran).
             OUTPUT_WARNINGS: masters.problems.apply(lambda problems: [*layout.warnings, *problems]),
+            **({OUTPUT_RESTARTED: restarted} if restarted is not None else {}),
         }
         masters.problems.apply(_warn_each)
         self.register_outputs({OUTPUT_COUNTS: self.outputs[OUTPUT_COUNTS]})

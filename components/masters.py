@@ -40,6 +40,7 @@ class Masters(pulumi.ComponentResource):
     key: pulumi.Output[str]  # the stack's key (secret), e.g. for the leftover sweep to verify marks with
     ownership: Ownership  # the marks (and adoptions) of every object of the stack, the masters' and the others'
     problems: pulumi.Output[list[str]]  # one line per item whose value the reader could not use (never a value)
+    key_fingerprints: pulumi.Output[dict[str, dict[str, str]]]  # master name -> selected JSON key -> HMAC of that key
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kecs:secrets:Masters", name, None, opts)
@@ -83,6 +84,7 @@ class Masters(pulumi.ComponentResource):
             )
         self.fingerprints = values.fingerprints
         self.problems = values.problems.apply(lambda problems: sorted((problems or {}).values()))
+        self.key_fingerprints = values.key_fingerprints
         self.register_outputs({"names": sorted(self.objects)})
 
     def data(self, name: str) -> pulumi.Output:

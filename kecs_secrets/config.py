@@ -26,6 +26,7 @@ __all__ = [
     "SCHEMA",
     "SSM_KINDS",
     "ConfigKey",
+    "EcsDemandSettings",
     "LayoutSettings",
     "Settings",
     "TaskDefinitionSource",
@@ -88,6 +89,7 @@ SCHEMA: Mapping[str, ConfigKey] = {
     "checkCluster": ConfigKey("boolean", True),
     "kubeClientQps": ConfigKey("integer", 1000),
     "kubeClientBurst": ConfigKey("integer", 2000),
+    "ecsDemand": ConfigKey("object", {}),
 }
 DEFAULTS: Mapping[str, Any] = {name: key.default for name, key in SCHEMA.items()}
 
@@ -119,6 +121,22 @@ class TaskDefinitionSource:
 
 
 @dataclass(frozen=True)
+class EcsDemandSettings:
+    """``kecs-secrets:ecsDemand``: read demand from a live ECS API (off unless ``enabled``).
+
+    ``endpoint``: the ECS API ("" is real AWS; the source's endpoint unless set); ``clusters`` empty means every
+    cluster; ``region``: the ECS API's region, which names the namespaces ``<cluster>-<region>``.
+    """
+
+    enabled: bool = False
+    endpoint: str = ""
+    region: str = ""
+    clusters: tuple[str, ...] = ()
+    all_revisions: bool = False
+    restart_on_change: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     endpoint: str
     region: str
@@ -144,6 +162,7 @@ class Settings:
     check_cluster: bool
     kube_client_qps: int
     kube_client_burst: int
+    ecs_demand: EcsDemandSettings = EcsDemandSettings()
 
     def layout_settings(self, stack: str) -> LayoutSettings:
         return LayoutSettings(
@@ -222,6 +241,51 @@ def _task_definitions(raw: Mapping[str, Any], region: str) -> tuple[TaskDefiniti
     return tuple(result)
 
 
+_ECS_FIELDS: Mapping[str, str] = {
+    "enabled": "boolean", "endpoint": "string", "region": "string", "clusters": "array", "allRevisions": "boolean",
+    "restartOnChange": "boolean",
+}
+_ECS_CLUSTER = re.compile(r"\A[A-Za-z0-9_-]{1,255}\Z")
+
+
+def _ecs_demand(raw: Mapping[str, Any], endpoint: str, region: str) -> EcsDemandSettings:
+    """``ecsDemand``: an object of the fields in ``_ECS_FIELDS``, each optional; unknown fields are refused."""
+    value = _typed(raw, "ecsDemand")
+    where = f"config {_key('ecsDemand')}"
+    unknown = sorted(set(value) - set(_ECS_FIELDS))
+    if unknown:
+        closest = difflib.get_close_matches(unknown[0], list(_ECS_FIELDS), n=1, cutoff=0.0)
+        raise ConfigError(f"{where} has unknown field {unknown[0]!r} (known fields: {', '.join(_ECS_FIELDS)}; closest: {closest[0]!r})")
+    for name, kind in _ECS_FIELDS.items():
+        wanted = _PYTHON_TYPES[kind]
+        if name in value and (not isinstance(value[name], wanted) or (wanted is not bool and isinstance(value[name], bool))):
+            raise ConfigError(f"{where}.{name} must be of type {kind}")
+    ecs_endpoint = value.get("endpoint", None)
+    if ecs_endpoint and not re.match(r"^https?://[^\s/]+(/.*)?$", ecs_endpoint):
+        raise ConfigError(f"{where}.endpoint must be empty (real AWS) or an http(s) URL")
+    ecs_region = value.get("region", region)
+    if not is_region_name(ecs_region):
+        raise ConfigError(f"{where}.region is not an AWS region name")
+    clusters = value.get("clusters", [])
+    for cluster in clusters:
+        if not isinstance(cluster, str) or not _ECS_CLUSTER.match(cluster):
+            raise ConfigError(f"{where}.clusters entries must be ECS cluster names (letters, digits, '-', '_')")
+        if not is_dns1123_label(f"{cluster}-{ecs_region}"):
+            raise ConfigError(f"{where}.clusters entry {cluster!r} gives an invalid namespace name")
+    restart = value.get("restartOnChange", False)
+    enabled = value.get("enabled", False)
+    if restart and not enabled:
+        raise ConfigError(f"{where}.restartOnChange needs {where}.enabled: true")
+    return EcsDemandSettings(
+        enabled=enabled,
+        endpoint=endpoint if ecs_endpoint is None else ecs_endpoint,
+        region=ecs_region,
+        clusters=tuple(sorted(set(clusters))),
+        all_revisions=value.get("allRevisions", False),
+        restart_on_change=restart,
+    )
+
+
 def parse_config(raw: Mapping[str, Any]) -> Settings:
     """Validate a mapping of config key (without the ``kecs-secrets:`` namespace) to typed value.
 
@@ -287,4 +351,5 @@ def parse_config(raw: Mapping[str, Any]) -> Settings:
         check_cluster=_typed(raw, "checkCluster"),
         kube_client_qps=qps,
         kube_client_burst=burst,
+        ecs_demand=_ecs_demand(raw, endpoint, region),
     )

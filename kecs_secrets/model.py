@@ -17,6 +17,7 @@ __all__ = [
     "ANNOTATION_STACK",
     "CONFIG_DEMAND",
     "DATA_KEY_PATTERN",
+    "ECS_DEMAND",
     "LABEL_FOR_NAMESPACE",
     "LABEL_MANAGED_BY",
     "LABEL_REPLICATED_FROM",
@@ -94,6 +95,7 @@ class SourceItem:
 CONFIG_DEMAND = "config"
 TASK_DEFINITION_DEMAND = "task-definition"
 POD_DEMAND = "pod"
+ECS_DEMAND = "ecs"  # the live ECS API (kecs-secrets:ecsDemand)
 
 
 @dataclass(frozen=True, order=True)

@@ -22,6 +22,7 @@ from kecs_secrets.demand import (
     references_from_config,
     references_from_task_definitions,
 )
+from kecs_secrets.ecs_demand import EcsDemand, counted_references, ecs_references, read_ecs_demand
 from kecs_secrets.errors import ClusterUnavailableError, ConfigError, StateUnavailableError
 from kecs_secrets.freshness import held_versions, kept_data
 from kecs_secrets.incumbents import held_names
@@ -30,7 +31,7 @@ from kecs_secrets.isolation import Unserved
 from kecs_secrets.layout import Layout, plan_layout
 from kecs_secrets.model import Reference, StackState, StateObject
 from kecs_secrets.ownership import recorded_marks
-from kecs_secrets.ports import ClusterReader, DocumentSource, MetadataSource, StateReader
+from kecs_secrets.ports import ClusterReader, DocumentSource, EcsApi, MetadataSource, StateReader
 from kecs_secrets.preflight import (
     ClusterSnapshot,
     Leftover,
@@ -78,6 +79,8 @@ class Plan:
     # Wanted objects outside the state that carry this stack's annotation and a mark: taken over only if it verifies.
     claims: Mapping[ObjectKey, str] = field(default_factory=dict)
     held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps (freshness)
+    ecs: EcsDemand | None = None  # what the ECS API said is in use (ecsDemand), for restartOnChange
+    changed: frozenset[str] = frozenset()  # masters the state holds at another version: this run changes their value
 
 
 def snapshot_cluster(
@@ -120,6 +123,7 @@ def make_plan(
     dry_run: bool,
     state: StateReader | None = None,
     warn: Callable[[str], None] = log.warning,
+    ecs: EcsApi | None = None,
 ) -> Plan:
     """Read the inventory, the state and the demand, plan the layout and check it against the cluster.
 
@@ -176,6 +180,22 @@ def make_plan(
         refs += pods.references
         warnings += pods.warnings
         pod_unserved = pods.unserved
+    ecs_demand = None
+    if settings.ecs_demand.enabled:
+        if ecs is None:
+            raise ConfigError(f"config {NAMESPACE}:ecsDemand is enabled, but the program was given no ECS API")
+        # Tenant demand, like the pods': resolved with theirs in plan_layout (their origins start with "ECS ").
+        ecs_demand = read_ecs_demand(ecs, settings.ecs_demand)
+        ecs_refs, ecs_warnings = ecs_references(ecs_demand)
+        ecs_refs, ignored = counted_references(
+            ecs_refs,
+            namespaces if cluster is not None else None,
+            allowed=settings.allowed_namespaces,
+            refused=(settings.master_namespace, *settings.denied_namespaces),
+            scope=StackScope(settings.region, settings.clusters),
+        )
+        refs += ecs_refs
+        warnings += ecs_warnings + ignored
     known_keys = {(v.arn, v.version): v.keys for v in stack_state.values} if stack_state else {}
     # Masters keep their names while their item exists: a new item never takes, moves or blocks one.
     names_held = held_names(stack_state.objects, settings.master_namespace) if stack_state else {}
@@ -184,10 +204,12 @@ def make_plan(
         layout = replace(layout, unserved=tuple(sorted({*layout.unserved, *pod_unserved})))
     warnings += list(layout.warnings)
     marks = recorded_marks(stack_state.objects) if stack_state else {}
+    recorded = {v.arn: v.version for v in stack_state.values} if stack_state else {}
+    changed = frozenset(m.name for m in layout.masters if recorded.get(m.item.arn, m.item.version) != m.item.version)
     if cluster is None:
         kept = kept_data(layout, settings.master_namespace, stack_state.objects, values=stack_state.values) if stack_state else frozenset()
         held = held_versions(layout, stack_state.values) if stack_state else {}
-        return Plan(layout, warnings=tuple(warnings), kept=kept, marks=marks, held=held)
+        return Plan(layout, warnings=tuple(warnings), kept=kept, marks=marks, held=held, ecs=ecs_demand, changed=changed)
 
     state_objects = stack_state.objects if stack_state else ()
     snapshot = snapshot_cluster(cluster, namespaces, _scopes(layout, settings, namespaces, state_objects))
@@ -239,4 +261,4 @@ def make_plan(
     held = held_versions(layout, stack_state.values) if stack_state else {}
     claims = claimed_marks(wanted, snapshot, stack, state_objects)
     return Plan(layout, adopt, tuple(deletions), tuple(warnings), renamed, tuple(leftovers), kept - adopt, marks,
-                {key: mark for key, mark in claims.items() if key not in adopt}, held)
+                {key: mark for key, mark in claims.items() if key not in adopt}, held, ecs_demand, changed)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from kecs_secrets.isolation import PodEvent
 from kecs_secrets.model import StackState
 
-__all__ = ["ClusterReader", "DocumentSource", "EventWriter", "MetadataSource", "StateReader", "ValueReader"]
+__all__ = ["ClusterReader", "DocumentSource", "EcsApi", "EventWriter", "MetadataSource", "StateReader", "ValueReader"]
 
 
 class MetadataSource(Protocol):
@@ -85,3 +85,32 @@ class StateReader(Protocol):
     """
 
     def read(self) -> StackState: ...
+
+
+class EcsApi(Protocol):
+    """The read side of an ECS API (KECS's own, or AWS), in the API's own shapes (``describe_*`` answers).
+
+    Paging and batching are the adapter's (the API's limits); any failure raises
+    :class:`~kecs_secrets.errors.SourceUnavailableError` naming the call and the endpoint, never a partial answer:
+    a demand source that could not be read must never look like "nobody needs anything".
+    """
+
+    def clusters(self) -> list[str]:
+        """Every cluster's ARN."""
+        ...
+
+    def services(self, cluster: str) -> list[Mapping[str, Any]]:
+        """Every service of ``cluster`` (name or ARN), described."""
+        ...
+
+    def tasks(self, cluster: str) -> list[Mapping[str, Any]]:
+        """Every pending or running task of ``cluster`` (desired status RUNNING), described."""
+        ...
+
+    def task_definition(self, arn: str) -> Mapping[str, Any]:
+        """One task definition (any status), described."""
+        ...
+
+    def active_revisions(self, family: str) -> list[str]:
+        """The ARNs of the ACTIVE revisions of ``family`` (exactly that family, not every family it prefixes)."""
+        ...

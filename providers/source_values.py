@@ -5,7 +5,9 @@ name, ARN, version, encoding, JSON keys, stamp; as a list, to keep the state sma
 ``region`` where (the same for every item); its outputs echo them and hold, per master, the value
 (``values``, one Pulumi secret for the whole map, so it is encrypted in state from the first moment),
 a ``fingerprint`` (an HMAC under the stack's own random key, which this resource makes on create and
-keeps in its outputs) and the data ``keys``. Owning the key, the reader has no input that waits for
+keeps in its outputs), the data ``keys``, and ``key_fingerprints``: an HMAC of each JSON key a consumer
+selects, so that a change of one key can be told from a change of another without reading a value.
+Owning the key, the reader has no input that waits for
 another resource: it registers at once, so a changed value reaches its master as early as it can.
 
 One item's value that cannot be used (not valid text, nested too deeply, too large for a Secret) is that
@@ -244,26 +246,38 @@ def _outputs(
     old_keys = (olds or {}).get("keys") or {}
     old_held = (olds or {}).get("held") or {}
     old_problems = (olds or {}).get("problems") or {}
+    old_key_prints = (olds or {}).get("key_fingerprints") or {}
     # The masters for which ``olds`` holds data of the same item (not necessarily of the same version).
     holding = {
         n for n, item in items.items()
         if n in old_values and n in old_prints and n in old_keys
         and all((old_items.get(n) or {}).get(k) == item.get(k) for k in ("source", "name"))
     }
+
+    def printed(n: str, item: Mapping[str, Any]) -> bool:
+        """Every selected JSON key the held data has carries its fingerprint (else it is read once more to make them)."""
+        wanted = set(item.get("json_keys") or ()) & set(old_keys.get(n) or ())
+        return n not in holding or wanted <= set(old_key_prints.get(n) or ())
+
     carried = set() if reread else {
-        n for n, item in items.items() if _same_read(old_items.get(n), item) and (n in holding or n in old_problems)
+        n for n, item in items.items()
+        if _same_read(old_items.get(n), item) and (n in holding or n in old_problems) and printed(n, item)
     }
     read, unusable, errors = _read_items({n: item for n, item in items.items() if n not in carried})
     kept = (carried | set(unusable)) & holding
     values = {n: old_values[n] for n in kept}
     prints = {n: old_prints[n] for n in kept}
     keys = {n: list(old_keys[n]) for n in kept}
+    key_prints = {n: _selected(old_key_prints[n], items[n]) for n in kept if items[n].get("json_keys") and n in old_key_prints}
     held = {n: list(old_held[n]) for n in carried if n in old_held}
     problems = {n: old_problems[n] for n in carried if n in old_problems}
     for name, (data, encoded) in read.items():
         values[name] = encoded
         prints[name] = fingerprint(bytes.fromhex(key), data)
         keys[name] = sorted(data)
+        selected = {k: fingerprint(bytes.fromhex(key), {k: data[k]}) for k in items[name].get("json_keys") or () if k in data}
+        if selected:
+            key_prints[name] = selected
     for name, err in sorted(unusable.items()):
         held[name] = _held_of(old_items.get(name), old_held.get(name)) if name in holding else list(NO_DATA)
         version = items[name].get("version")
@@ -282,7 +296,13 @@ def _outputs(
         "keys": dict(sorted(keys.items())),
         "held": dict(sorted(held.items())),
         "problems": dict(sorted(problems.items())),
+        # Per master, a fingerprint of each JSON key a consumer selects: what changed, key by key (restartOnChange).
+        **({"key_fingerprints": dict(sorted(key_prints.items()))} if key_prints else {}),
     }
+
+
+def _selected(prints: Mapping[str, str], item: Mapping[str, Any]) -> dict[str, str]:
+    return {k: prints[k] for k in sorted(item.get("json_keys") or ()) if k in prints}
 
 
 class SourceValuesProvider(ResourceProvider):
@@ -371,6 +391,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
     fingerprint_key: pulumi.Output[str]  # the stack's key (hex, secret): fingerprints and ownership marks
     held: pulumi.Output[dict[str, list[str]]]  # master -> [arn, version, stamp] of the data held, where not the one asked for
     problems: pulumi.Output[dict[str, str]]  # master -> why its item's value was not used (one line, never the value)
+    key_fingerprints: pulumi.Output[dict[str, dict[str, str]]]
 
     def __init__(
         self,
@@ -396,6 +417,7 @@ class SourceValues(Resource, module="kecs", name="SourceValues"):
             "fingerprint_key": None,
             "held": None,
             "problems": None,
+            "key_fingerprints": None,
         }
         # JSON keys only tenants select (kecs_secrets.isolation): a value lacking one is no error. Never compared by
         # diff; present only when some master has such keys, so a stack without pod demand keeps its state as it was.

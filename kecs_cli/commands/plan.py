@@ -20,6 +20,7 @@ from kecs_cli import PROJECT_ROOT
 from kecs_cli.commands import DEFAULT_EXIT_CODES
 from kecs_secrets.planning import make_plan
 from providers.aws_source import BotoSource
+from providers.ecs_source import EcsSource
 from providers.kube import KubeReader
 from providers.pulumi_state import PulumiStackState
 from providers.stack_config import load_settings, read_stack_file
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     cluster = KubeReader(settings.kubeconfig, settings.kube_context) if settings.check_cluster else None
     plan = make_plan(settings, f"kecs-secrets/{args.stack}", BotoSource(settings.endpoint, settings.region), cluster,
                      TaskDefinitionFiles(ROOT), dry_run=True, state=PulumiStackState(args.stack, cwd=ROOT),
-                     warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+                     warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+                     ecs=EcsSource(settings.ecs_demand.endpoint, settings.ecs_demand.region) if settings.ecs_demand.enabled else None)
     layout = plan.layout
     print(f"masters in {settings.master_namespace} ({len(layout.masters)}):")
     for m in layout.masters:

@@ -28,7 +28,9 @@ def test_dev_stack_config_is_valid(stack_config):
     stack_config(read_stack_file(os.path.join(ROOT, "Pulumi.dev.yaml")))
     settings = load_settings()
     assert settings.max_master_deletions == 10  # written as the text "10" in Pulumi.dev.yaml
-    assert settings.task_definitions[0].cluster == "default"
+    # The demo's demand comes from its ECS API (moto's server on port 4599), where `make seed` registers it.
+    assert settings.task_definitions == ()
+    assert (settings.ecs_demand.enabled, settings.ecs_demand.endpoint, settings.ecs_demand.region) == (True, "http://127.0.0.1:4599", "us-east-1")
 
 
 def test_staging_stack_config_is_valid(stack_config):

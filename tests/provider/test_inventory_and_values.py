@@ -160,8 +160,10 @@ def test_provider_reads_json_secret_with_every_field(endpoint, seeded):
     assert created.outs["keys"] == {"sm-db": ["password", "port", "user", "value"]}
     # What the reader keeps: what it read and the key (diff and refresh see only outputs), the values, their
     # fingerprints and key names; the value only in the outputs made secret.
-    assert set(created.outs) == {"items", "fingerprint_key", "values", "fingerprints", "keys", "held", "problems"}
+    assert set(created.outs) == {"items", "fingerprint_key", "values", "fingerprints", "keys", "held", "problems", "key_fingerprints"}
     assert (created.outs["held"], created.outs["problems"]) == ({}, {})
+    # Per selected JSON key, its own fingerprint (what restartOnChange compares key by key).
+    assert created.outs["key_fingerprints"] == {"sm-db": {"password": fingerprint(bytes.fromhex(created.outs["fingerprint_key"]), {"password": b"pw"})}}
     assert created.outs["items"] == {"sm-db": db}
     public = json.dumps({k: v for k, v in created.outs.items() if k not in SECRET_OUTPUTS})
     assert "pw" not in public and base64.b64encode(b"pw").decode() not in public

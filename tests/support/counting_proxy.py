@@ -13,8 +13,12 @@ import http.server
 import json
 import threading
 import urllib.parse
+from collections.abc import Callable
 
-__all__ = ["VALUE_READS", "CountingProxy"]
+__all__ = ["VALUE_READS", "CountingProxy", "Limits"]
+
+# (API, request body) -> (an error to answer instead, the body to forward, a change of the answer's body).
+Limits = Callable[[str, bytes | None], tuple[tuple[int, str] | None, bytes | None, Callable[[bytes], bytes] | None]]
 
 VALUE_READS = {
     "secretsmanager.GetSecretValue",
@@ -26,9 +30,12 @@ VALUE_READS = {
 
 
 class CountingProxy:
-    def __init__(self, upstream: str, fail: dict[str, tuple[int, str]] | None = None) -> None:
-        """``fail`` maps an API (``secretsmanager.BatchGetSecretValue``) to the (HTTP status, AWS error code) it answers."""
+    def __init__(self, upstream: str, fail: dict[str, tuple[int, str]] | None = None, limits: Limits | None = None) -> None:
+        """``fail`` maps an API (``secretsmanager.BatchGetSecretValue``) to the (HTTP status, AWS error code) it answers;
+        ``limits`` may refuse a call, change what is forwarded and change the answer (e.g. AWS's page and batch limits
+        that the upstream does not enforce)."""
         self.fail = dict(fail or {})
+        self.limits = limits
         parsed = urllib.parse.urlparse(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.counts: collections.Counter[str] = collections.Counter()
@@ -52,16 +59,21 @@ class CountingProxy:
                     target = "query." + urllib.parse.parse_qs(body.decode()).get("Action", ["?"])[0]
                 with proxy._lock:
                     proxy.counts[target or f"{self.command} {self.path.split('?')[0]}"] += 1
-                if target in proxy.fail:
-                    status, code = proxy.fail[target]
+                refused, reshape = None, None
+                if proxy.limits is not None and target:
+                    refused, body, reshape = proxy.limits(target, body)
+                if target in proxy.fail or refused:
+                    status, code = refused or proxy.fail[target]
                     self._answer(status, [("Content-Type", "application/x-amz-json-1.1")],
                                  json.dumps({"__type": code, "message": "injected by the test proxy"}).encode())
                     return
                 conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read()
+                if reshape is not None and answer.status == 200:
+                    data = reshape(data)
                 self._answer(answer.status, answer.getheaders(), data)
                 conn.close()
 
