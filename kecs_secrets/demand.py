@@ -44,7 +44,6 @@ __all__ = [
     "pod_demand",
     "references_from_config",
     "references_from_pod",
-    "references_from_pods",
     "references_from_task_definition",
     "references_from_task_definitions",
 ]
@@ -259,20 +258,6 @@ def pod_demand(
         skipped = f"pod {namespace}/{name} is skipped: its annotation {first.reference.origin.rsplit(' ', 1)[-1]} is malformed"
         result.unserved.extend(malformed[:1] + [Unserved(ref, skipped) for ref in refs])
     return result
-
-
-def references_from_pods(
-    pods: Iterable[Mapping[str, Any]],
-    namespaces: Mapping[str, Mapping[str, str]],
-    *,
-    allowed: Iterable[str] = (),
-    refused: Iterable[str] = (),
-    strict: bool = False,
-    scope: StackScope | None = None,
-) -> tuple[list[Reference], list[str]]:
-    """References of the live pods whose demand counts, and a warning per pod that was ignored or skipped (see pod_demand)."""
-    demand = pod_demand(pods, namespaces, allowed=allowed, refused=refused, strict=strict, scope=scope)
-    return demand.references, demand.warnings
 
 
 def _pod_key(pod: Mapping[str, Any]) -> tuple[str, str]:

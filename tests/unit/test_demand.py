@@ -9,7 +9,6 @@ from kecs_secrets.demand import (
     pod_demand,
     references_from_config,
     references_from_pod,
-    references_from_pods,
     references_from_task_definition,
 )
 from kecs_secrets.errors import ConfigError, LayoutError
@@ -17,6 +16,12 @@ from kecs_secrets.isolation import is_isolated
 from kecs_secrets.model import POD_DEMAND, Reference
 
 ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-creds-A1b2C3:username::"
+
+
+def references_from_pods(pods, namespaces, **kwargs):
+    """The pods' references that count and the warnings (``pod_demand`` without the Events' details)."""
+    demand = pod_demand(pods, namespaces, **kwargs)
+    return demand.references, demand.warnings
 
 
 def test_cluster_namespace_follows_kecs():

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kecs_secrets.config import LayoutSettings
-from kecs_secrets.demand import references_from_pods
 from kecs_secrets.errors import ConfigError, KecsSecretsError, ReferenceResolutionError
 from kecs_secrets.layout import plan_layout
 from kecs_secrets.model import SECRETSMANAGER, SSM, Reference, SourceItem
 from kecs_secrets.naming import assign_names, is_dns1123_label, is_dns1123_subdomain, kubernetes_name, possible_names
 from kecs_secrets.references import Inventory, arn_scope, resolve_reference
+from tests.unit.test_demand import references_from_pods
 
 REGION, ACCOUNT = "us-east-1", "000000000000"
 PROPERTY = settings(
