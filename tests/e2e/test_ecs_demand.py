@@ -112,7 +112,8 @@ def test_ecs_demand_follows_what_runs_and_restarts_exactly_the_services_reading_
     ])
     ecs.client.update_service(cluster=f"web-{p}", service="api", taskDefinition=web2)
     _, log = stack.up()
-    assert k8s_changes(log) == [("create", f"{s['web']}/{new}")]
+    # The new replica, and the reader ClusterRole, which names exactly the masters some namespace receives.
+    assert k8s_changes(log) == [("create", f"{s['web']}/{new}"), ("update", f"{p}-system-secret-reader")]
     assert ours(kube, s["web"]) == {db, new} and ours(kube, s["jobs"]) == {token}
     assert "UpdateService" not in ecs.calls()
 

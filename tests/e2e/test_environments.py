@@ -227,7 +227,8 @@ def environments(tmp_path_factory, endpoint, kubeconfig, kube):
             # Only pods ask for this one.
             values[f"{env}-extra"] = f"{env}-extra-{random.token_hex(6)}"
             arns[env] = sm.create_secret(Name=f"{prefix}/extra", SecretString=values[f"{env}-extra"])["ARN"]
-        common = {"namePrefixes": [f"{prefix}/", f"/{prefix}/"], "kubeconfig": kubeconfig, "taskDefinitions": []}
+        # The committed stacks' demand from files and from the demo's ECS API are the demo's; here demand is the test's own.
+        common = {"namePrefixes": [f"{prefix}/", f"/{prefix}/"], "kubeconfig": kubeconfig, "taskDefinitions": [], "ecsDemand": {}}
         dev = ProjectStack(tmp_path_factory.mktemp("dev"), "dev", {
             **committed_config("dev"), **common, "endpoint": endpoint, "masterNamespace": dev_ns,
             "demand": {dev_web: [f"{prefix}/db", f"/{prefix}/level"]},
