@@ -31,10 +31,12 @@ how soon a changed value reaches the cluster. --phases measures only some phases
 and to the baseline come from the same invocation. Main runs use PULUMI_SKIP_CHECKPOINTS=true and --parallel 32; --compare
 adds runs in another mode (checkpoints = Pulumi's defaults, a checkpoint after every step: the first
 `up` only; provider-qps = the Kubernetes provider's own client limit) for ours and the floor.
+After each size's timed runs (so no phase includes it), bench/ecs_calls.py counts the ECS calls of one demand
+read at that size in its terms (M clusters, services and tasks per cluster stated) against the documented count.
 Results: printed, and written to bench/results.md (after every size), drawn beside it as bench/results.svg
-(bench/plot.py). Exits 1 if a no-change preview or
-up of the project read a secret value. The default invocation takes about an hour on a quiet 2-core
-machine, a third of it the checkpoints comparison at 500,10,50 (`--compare checkpoints@200,5,20`: minutes).
+(bench/plot.py). Exits 1 if a no-change preview or up of the project read a secret value, or if the ECS calls
+differ from the documented count. The default invocation takes about an hour on a quiet 2-core machine,
+a third of it the checkpoints comparison at 500,10,50 (`--compare checkpoints@200,5,20`: minutes).
 
 LocalStack and the control plane are found or started as for the tests (tests/support): with
 LOCALSTACK_ENDPOINT and KECS_KUBECONFIG it uses running ones, else it starts its own on ports the kernel
@@ -68,7 +70,7 @@ import boto3
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench import plot
+from bench import ecs_calls, plot
 from components.objects import DELETION_POLICY
 from kecs_secrets.config import parse_config
 from kecs_secrets.layout import Layout
@@ -228,7 +230,7 @@ class Dataset:
         for i in range(m):
             kube.create_ecs_namespace(f"c{i}-{self.p}", REGION)
         refs = [*self.arns, *(f"/{self.p}/param-{i:05d}" for i in range(n))]
-        self.demand = {ns: [refs[(i * k + j) % len(refs)] for j in range(k)] for i, ns in enumerate(self.namespaces)}
+        self.demand = ecs_calls.demand(refs, self.namespaces, k)
 
     def _secret(self, i: int) -> str:
         value = json.dumps({"username": f"user{i}", "password": random.token_hex(12)})
@@ -779,13 +781,19 @@ def main() -> int:
         "floor = bench/floor, the same objects from a plain Pulumi program with static data; "
         "floor+readers = the floor plus one trivial dynamic resource per master; direct script = boto3 + the Kubernetes API.\n\n"
     )
-    results = []
+    results: list[dict] = []
+    ecs: list[ecs_calls.EcsCalls] = []
     for size, mode, programs, runs, baseline in plan:
         results.append(run_group(size, mode, programs, runs, baseline, endpoint, kubeconfig, kube))
+        if mode == "tuned" and size not in [row.size for row in ecs]:
+            ecs.append(ecs_calls.measure(size))  # after the size's timed runs, on its own ECS API: no phase includes it
         # Written after every size, so a long run that is stopped keeps what it measured.
         took = f"\nTook {(time.monotonic() - started) / 60:.0f} minutes.\n"
-        write_results(Path(args.out), header + table(results) + "\n" + took)
-    print(header + table(results))
+        write_results(Path(args.out), header + table(results) + "\n" + ecs_calls.section(ecs) + took)
+    print(header + table(results) + "\n" + ecs_calls.section(ecs))
+    wrong = [line for row in ecs for line in row.failures()]
+    for line in wrong:
+        print(f"FAIL: {line}", file=sys.stderr)
     reading = [
         (r["size"], label, r["mode"], phase)
         for r in results for label, p in r["programs"].items() if label not in (FLOOR.label, FLOOR_READERS.label, FLOOR_DRAIN.label)
@@ -793,8 +801,7 @@ def main() -> int:
     ]
     if reading:
         print(f"FAIL: a no-change run read secret values: {reading}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if reading or wrong else 0
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import boto3
 
 from tests.support.counting_proxy import CountingProxy
 
-__all__ = ["ECS", "AwsEcsLimits", "EcsApi", "ecs_api", "ecs_client", "register", "run_tasks"]
+__all__ = ["BATCHES", "ECS", "PAGE_MAX", "AwsEcsLimits", "EcsApi", "ecs_api", "ecs_client", "register", "run_tasks"]
 
 ECS = "AmazonEC2ContainerServiceV20141113."
 # What AWS allows: List* pages (maxResults, default 100) and Describe* batches.
