@@ -87,6 +87,11 @@ class RunLog:
     def changed(self) -> dict[str, str]:
         return {urn: op for urn, op in self.ops.items() if op not in ("same", "read")}
 
+    def changed_by_the_program(self) -> dict[str, str]:
+        """``changed()`` without the engine's default provider of dynamic resources: its inputs are the project's
+        config, so a config key a newer version declares (with its default) updates that record once, on upgrade."""
+        return {urn: op for urn, op in self.changed().items() if "::pulumi:providers:pulumi-python::default" not in urn}
+
 
 class ProjectStack:
     def __init__(
