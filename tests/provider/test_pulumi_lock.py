@@ -14,11 +14,7 @@ from pathlib import Path
 
 from kecs_secrets.stack_lock import LockVerdict
 from providers.pulumi_lock import check_stack_lock, lock_directory, read_locks, remove_stale_locks
-from tests.support.real import ROOT
-from tests.support.stack import pulumi_env
-
-STACK = "organization/lock-test/dev"
-WAIT_SECONDS = 120  # a bound for a broken run to fail, never a timing the test depends on
+from tests.support.tiny_stack import STACK, WAIT_SECONDS, pulumi, tiny_project
 
 # A program that says it runs (the CLI holds the lock by then) and waits until the test releases it.
 PROGRAM = """\
@@ -33,30 +29,11 @@ for _ in range(6000):
 
 
 def _project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    backend, project = tmp_path / "backend", tmp_path / "project"
-    backend.mkdir()
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text(
-        f"name: lock-test\nruntime:\n  name: python\n  options:\n    virtualenv: {os.path.join(ROOT, '.venv')}\n", encoding="utf-8"
-    )
-    (project / "__main__.py").write_text(PROGRAM, encoding="utf-8")
-    env = {
-        **os.environ,
-        **pulumi_env(backend, "lock-test"),
-        "PULUMI_HOME": str(tmp_path / "home"),
-        "LOCK_TEST_STARTED": str(tmp_path / "started"),
-        "LOCK_TEST_RELEASE": str(tmp_path / "release"),
-    }
-    _pulumi(project, env, "stack", "init", STACK)
-    return project, env
-
-
-def _pulumi(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pulumi", *args, "--non-interactive"], cwd=project, env=env, capture_output=True, text=True, timeout=WAIT_SECONDS, check=False)
+    return tiny_project(tmp_path, PROGRAM, LOCK_TEST_STARTED=str(tmp_path / "started"), LOCK_TEST_RELEASE=str(tmp_path / "release"))
 
 
 def _up(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return _pulumi(project, env, "up", "--yes", "--skip-preview", "--stack", STACK)
+    return pulumi(project, env, "up", "--yes", "--skip-preview", "--stack", STACK)
 
 
 def _start_up_and_wait_for_the_program(project: Path, env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
