@@ -51,9 +51,9 @@ def test_wrong_usage_exits_2():
 
 @pytest.fixture
 def extra_command(tmp_path, monkeypatch):
-    """A module dropped into the commands package (on a second path of it): what adding a mode (`watch`) is."""
-    (tmp_path / "watch.py").write_text(textwrap.dedent('''
-        """Watch something (a test's command)."""
+    """A module dropped into the commands package (on a second path of it): what adding a mode is."""
+    (tmp_path / "probe.py").write_text(textwrap.dedent('''
+        """Probe something (a test's command)."""
         from kecs_secrets.errors import ConfigError
 
         def add_arguments(parser):
@@ -62,23 +62,23 @@ def extra_command(tmp_path, monkeypatch):
         def run(args):
             if args.fail:
                 raise ConfigError("config kecs-secrets:x: wrong")
-            print("watched")
+            print("probed")
             return 0
         '''), encoding="utf-8")
     monkeypatch.setattr(kecs_cli.commands, "__path__", [*kecs_cli.commands.__path__, str(tmp_path)])
     yield
-    sys.modules.pop("kecs_cli.commands.watch", None)
+    sys.modules.pop("kecs_cli.commands.probe", None)
 
 
 def test_adding_a_subcommand_is_adding_one_module(extra_command, capsys):
-    assert "watch" in [c.name for c in commands()]
-    assert "Watch something (a test's command)." in build_parser().format_help()
-    assert main(["watch"]) == 0
-    assert capsys.readouterr().out == "watched\n"
+    assert "probe" in [c.name for c in commands()]
+    assert "Probe something (a test's command)." in build_parser().format_help()
+    assert main(["probe"]) == 0
+    assert capsys.readouterr().out == "probed\n"
 
 
 def test_a_refusal_is_one_line_and_exit_code_1(extra_command, capsys):
-    assert main(["watch", "--fail"]) == 1
+    assert main(["probe", "--fail"]) == 1
     captured = capsys.readouterr()
     assert captured.err == "ConfigError: config kecs-secrets:x: wrong\n"
     assert captured.out == ""
