@@ -3,11 +3,14 @@
 Wiring only: stack settings -> adapters -> ``make_plan`` (the pure core) -> ``CentralizedSecrets``.
 """
 
+import os
+
 import pulumi
 
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
 from components.registrations import start_registrations
 from kecs_secrets.errors import KecsSecretsError
+from kecs_secrets.focus import FOCUS_ENV, Focus
 from kecs_secrets.isolation import pod_events, post_pod_events
 from kecs_secrets.planning import make_plan
 from kecs_secrets.preflight import shown
@@ -21,6 +24,7 @@ from providers.task_definitions import TaskDefinitionFiles
 # The state export and the source listings run in the background while the Kubernetes client loads.
 state = PulumiStackState(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}").start()
 try:
+    focus = Focus.from_env(os.environ.get(FOCUS_ENV))  # set by the watch mode for a focused update, never by hand
     settings = load_settings()
     stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
     source = BotoSource(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths)
@@ -52,7 +56,12 @@ if cluster is not None and not pulumi.runtime.is_dry_run():
 if plan.adopt:
     # Server-side apply takes these over: from now on they belong to this stack (and go with `destroy`).
     pulumi.log.warn("adopting existing objects: " + ", ".join(f"{k} {ns + '/' if ns else ''}{n}" for k, ns, n in sorted(plan.adopt)))
-if plan.leftovers:
+if focus is not None:
+    pulumi.log.info(
+        f"focused update (the watch): namespaces {sorted(focus.namespaces)}, masters {sorted(focus.masters)}; "
+        "every other object is left as the state has it"
+    )
+elif plan.leftovers:
     # Left by an interrupted run: not in the state (so Pulumi cannot delete them) and not wanted; kecs:LeftoverSweep
     # deletes those whose ownership mark verifies, and the run names what it deleted and what it left alone.
     pulumi.log.info(
@@ -95,9 +104,10 @@ secrets = CentralizedSecrets(
         restarts=restarts,
         ecs_endpoint=settings.ecs_demand.endpoint,
         ecs_region=settings.ecs_demand.region,
+        focus=focus,
     ),
 )
-if plan.leftovers:
+if secrets.sweep is not None and plan.leftovers:
 
     def _report(outcome: tuple[list[str], list[str]]) -> None:
         deleted, skipped = outcome

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import types
 from components.masters import Masters, MastersArgs
 from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS, OUTPUT_RESTARTED, OUTPUT_WARNINGS
 from components.rbac import NamespaceReader, NamespaceReaderArgs, ReaderClusterRole, ReaderClusterRoleArgs
@@ -17,6 +18,7 @@ from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
 from components.restarts import watched_values
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import DEFAULTS
+from kecs_secrets.focus import Focus
 from kecs_secrets.layout import Layout
 from kecs_secrets.preflight import Leftover, ObjectKey
 from kecs_secrets.restarts import RestartTarget
@@ -46,16 +48,17 @@ class CentralizedSecretsArgs:
     restarts: tuple[RestartTarget, ...] | None = None  # restartOnChange: the ECS services to watch (None: off)
     ecs_endpoint: str = ""
     ecs_region: str = ""
+    focus: Focus | None = None  # a focused update (the watch): only these objects are registered (components/focus.py)
 
 
 class CentralizedSecrets(pulumi.ComponentResource):
     outputs: dict[str, Any]
     resources: list[pulumi.Resource]  # every Kubernetes object it manages, e.g. to wait on in tests
-    sweep: LeftoverSweep  # deletes the leftovers whose ownership mark verifies; its outputs say which it deleted and skipped
+    sweep: LeftoverSweep | None  # deletes the leftovers whose ownership mark verifies (None in a focused update)
 
     def __init__(self, name: str, args: CentralizedSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kecs:secrets:CentralizedSecrets", name, None, opts)
-        layout = args.layout
+        super().__init__(types.CENTRALIZED_SECRETS, name, None, opts)
+        layout, focus = args.layout, args.focus
         # Value changes must update in place (not delete-then-create, which would make replicas vanish),
         # and a kubeconfig change must not replace every object.
         provider = k8s.Provider(
@@ -75,11 +78,13 @@ class CentralizedSecrets(pulumi.ComponentResource):
             MastersArgs(
                 layout.masters, args.master_namespace, args.endpoint, args.region, provider, args.adopt, args.kept,
                 args.stack, args.marks, args.claims, args.held,
+                only=None if focus is None else focus.masters_wanted(layout.replicas_by_namespace()),
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        # Always present (empty when there is nothing to remove), so that removing leftovers is never a change later.
-        self.sweep = LeftoverSweep(
+        # Always present in a full update (empty when there is nothing to remove), so that removing leftovers is
+        # never a change later; a focused update leaves it as the state has it.
+        self.sweep = None if focus is not None else LeftoverSweep(
             "leftovers",
             objects=args.leftovers,
             stack=args.stack,
@@ -97,7 +102,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         if cluster_role is not None:
             self.resources.append(cluster_role)
         replica_objects: dict[tuple[str, str], pulumi.Resource] = {}
-        for namespace, plans in _group(layout).items():
+        for namespace, plans in _group(layout, focus).items():
             replicas = NamespaceReplicas(
                 namespace,
                 NamespaceReplicasArgs(
@@ -108,7 +113,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             self.resources.extend(replicas.objects.values())
             replica_objects.update({(namespace, name): obj for name, obj in replicas.objects.items()})
         restarted: pulumi.Output | None = None
-        if args.restarts is not None:
+        if args.restarts is not None and focus is None:
             # After the replicas its services read: a new value is in place before their new tasks start.
             watched = sorted({(t.namespace, m) for t in args.restarts for m, _ in t.selects})
             restarted = ServiceRestarts(
@@ -121,6 +126,8 @@ class CentralizedSecrets(pulumi.ComponentResource):
             ).restarted
         needs = layout.replicas_by_namespace()
         for plan in layout.rbac:
+            if focus is not None and plan.namespace not in focus.namespaces:
+                continue
             reader = NamespaceReader(
                 plan.namespace,
                 NamespaceReaderArgs(
@@ -158,8 +165,10 @@ def _warn_each(lines: list[str]) -> None:
         pulumi.log.warn(line)
 
 
-def _group(layout: Layout) -> dict[str, tuple]:
+def _group(layout: Layout, focus: Focus | None) -> dict[str, tuple]:
     groups: dict[str, list] = {}
     for replica in layout.replicas:
+        if focus is not None and not focus.covers_replica(replica.namespace, replica.master):
+            continue
         groups.setdefault(replica.namespace, []).append(replica)
     return {ns: tuple(plans) for ns, plans in groups.items()}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import types
 from components.objects import Ownership, data_object, metadata
 from components.registrations import send_registrations
 from kecs_secrets.adoption import AdoptionSet
@@ -32,6 +33,7 @@ class MastersArgs:
     marks: Mapping[ObjectKey, str] = field(default_factory=dict)  # the marks the state recorded
     claims: Mapping[ObjectKey, str] = field(default_factory=dict)  # live marks of wanted objects outside the state
     held: Mapping[str, list[str]] = field(default_factory=dict)  # master -> the earlier version its reader keeps
+    only: frozenset[str] | None = None  # a focused update: the masters to register (the reader always reads them all)
 
 
 class Masters(pulumi.ComponentResource):
@@ -43,7 +45,7 @@ class Masters(pulumi.ComponentResource):
     key_fingerprints: pulumi.Output[dict[str, dict[str, str]]]  # master name -> selected JSON key -> HMAC of that key
 
     def __init__(self, name: str, args: MastersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kecs:secrets:Masters", name, None, opts)
+        super().__init__(types.MASTERS, name, None, opts)
         self.objects, self._data = {}, {}
         items = {
             plan.name: item_record(
@@ -74,6 +76,8 @@ class Masters(pulumi.ComponentResource):
         key = pulumi.Output.unsecret(_without_dependencies(self.key))
         self.ownership = Ownership(args.stack, key, args.marks, args.adopt, args.claims)
         for plan in args.masters:
+            if args.only is not None and plan.name not in args.only:
+                continue
             kept = (plan.kind, args.namespace, plan.name) in args.kept
             held = annotations_holding(plan.annotations, args.held.get(plan.name))
             annotations = held if kept else self.annotations(plan.name, plan.annotations)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import types
 from components.objects import Ownership, metadata
 from kecs_secrets.layout import ClusterRolePlan, RbacPlan, ReadRule
 
@@ -37,7 +38,7 @@ class ReaderClusterRole(pulumi.ComponentResource):
     """``kecs:secrets:ReaderClusterRole``: get/list/watch of the stack's masters that some namespace receives, by name."""
 
     def __init__(self, name: str, args: ReaderClusterRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kecs:secrets:ReaderClusterRole", name, None, opts)
+        super().__init__(types.READER_CLUSTER_ROLE, name, None, opts)
         plan = args.plan
         self.role = k8s.rbac.v1.ClusterRole(
             plan.name,
@@ -64,7 +65,7 @@ class NamespaceReader(pulumi.ComponentResource):
     """``kecs:secrets:NamespaceReader``: ServiceAccount in the namespace, RoleBinding (and Role) in the master namespace."""
 
     def __init__(self, name: str, args: NamespaceReaderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kecs:secrets:NamespaceReader", name, None, opts)
+        super().__init__(types.NAMESPACE_READER, name, None, opts)
         plan = args.plan
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.masters))
         self.service_account = k8s.core.v1.ServiceAccount(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import types
 from components.objects import Ownership, data_object, metadata
 from kecs_secrets.freshness import annotations_holding
 from kecs_secrets.layout import ReplicaPlan
@@ -33,7 +34,7 @@ class NamespaceReplicas(pulumi.ComponentResource):
     objects: dict[str, pulumi.Resource]
 
     def __init__(self, name: str, args: NamespaceReplicasArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kecs:secrets:NamespaceReplicas", name, None, opts)
+        super().__init__(types.NAMESPACE_REPLICAS, name, None, opts)
         self.objects = {}
         for plan in args.replicas:
             kept = (plan.kind, plan.namespace, plan.name) in args.kept

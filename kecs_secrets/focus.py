@@ -1,0 +1,68 @@
+"""A focused update: the part of the layout one update of the watch mode converges, the rest left as the state has it.
+
+The watch turns a pod's new demand into a focus on its namespace (the namespace's replicas and RBAC) and a
+rotated value into a focus on its masters (each master and its replicas in every namespace). The program
+still plans the whole layout from the same inputs and gives each object it registers exactly the inputs a
+full update would; it only registers fewer objects, and the update targets exactly the objects of the focus
+(components/focus.py names them). So a focused update makes, changes and deletes what a full update would
+for those objects, and nothing else: the follow-up full update finds nothing to do there.
+
+The focus travels from the watch to the program in one environment variable (``FOCUS_ENV``), as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from kecs_secrets.errors import ConfigError
+
+__all__ = ["FOCUS_ENV", "Focus"]
+
+FOCUS_ENV = "KECS_SECRETS_FOCUS"
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Namespaces whose replicas and RBAC converge, and masters that converge with their replicas everywhere."""
+
+    namespaces: frozenset[str] = frozenset()
+    masters: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.namespaces or self.masters)
+
+    def __or__(self, other: Focus) -> Focus:
+        return Focus(self.namespaces | other.namespaces, self.masters | other.masters)
+
+    def covers_replica(self, namespace: str, master: str) -> bool:
+        return namespace in self.namespaces or master in self.masters
+
+    def masters_wanted(self, replicas_by_namespace: Mapping[str, Iterable[str]]) -> frozenset[str]:
+        """The masters the focused objects need registered: the focused ones, and those the focused namespaces receive."""
+        received = (name for ns in self.namespaces for name in replicas_by_namespace.get(ns, ()))
+        return self.masters | frozenset(received)
+
+    def to_env(self) -> str:
+        return json.dumps({"namespaces": sorted(self.namespaces), "masters": sorted(self.masters)}, separators=(",", ":"))
+
+    @classmethod
+    def from_env(cls, text: str | None) -> Focus | None:
+        """The focus in ``FOCUS_ENV`` (None when unset or empty: a full update). Anything else is a ConfigError."""
+        if not text:
+            return None
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raise ConfigError(f"{FOCUS_ENV}: not JSON") from None
+        if not isinstance(raw, dict) or set(raw) - {"namespaces", "masters"}:
+            raise ConfigError(f"{FOCUS_ENV}: expected an object with 'namespaces' and 'masters' lists")
+        parts = []
+        for key in ("namespaces", "masters"):
+            values = raw.get(key, [])
+            if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+                raise ConfigError(f"{FOCUS_ENV}.{key}: expected a list of names")
+            parts.append(frozenset(values))
+        focus = cls(*parts)
+        return focus or None
