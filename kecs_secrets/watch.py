@@ -7,9 +7,13 @@ waits an exponential backoff with bounded jitter (reset by the first success). A
 person asked) does not wait for the backoff. Time is always passed in (seconds on a monotonic clock) and
 the jitter comes from an injected source of numbers in [0, 1), so every decision is reproducible.
 
-Staleness is the age of the oldest trigger no successful update has served yet, including the ones the
-running update is serving: it is what a pod waiting for its replica, or a replica waiting for a rotated
-value, experiences.
+A trigger may carry a focus (kecs_secrets/focus.py): the part of the layout it concerns. Focused triggers
+coalesce into one focused update of the union of their focuses; any trigger without a focus makes the next
+update a full one (which serves the focused triggers too).
+
+Staleness is the age of the oldest demand trigger (not the periodic or follow-up full updates) no successful
+update has served yet, including the ones the running update is serving: it is what a pod waiting for its
+replica, or a replica waiting for a rotated value, experiences.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from kecs_secrets.focus import Focus
+
 __all__ = ["Backoff", "Cycle", "Outcome", "Scheduler", "Trigger"]
 
 
@@ -28,9 +34,15 @@ class Trigger(enum.Enum):
 
     POD_DEMAND = "pod-demand"  # a pod names a replica its namespace lacks
     SOURCE_CHANGE = "source-change"  # the source's metadata shows a new, changed or deleted item
+    ECS_DEMAND = "ecs-demand"  # the ECS API's services and tasks reference other secrets than before
     FILES = "files"  # the task definition files or the stack config changed
     RESYNC = "resync"  # the periodic full converge (drift)
+    FOLLOW_UP = "follow-up"  # the full converge after focused updates
     MANUAL = "manual"  # a person asked (``--once``, a signal)
+
+
+# What staleness measures: demand and changes waiting to be served, not the periodic full converges.
+_BOOKKEEPING = frozenset({Trigger.RESYNC, Trigger.FOLLOW_UP})
 
 
 @dataclass(frozen=True)
@@ -64,10 +76,12 @@ class Backoff:
 
 @dataclass(frozen=True)
 class Cycle:
-    """One update: the triggers it serves (each with its oldest unserved arrival) and when it started."""
+    """One update: the triggers it serves (each with its oldest unserved arrival), when it started, and its focus
+    (None: a full update)."""
 
     triggers: Mapping[Trigger, float]
     started: float
+    focus: Focus | None = None
 
     @property
     def oldest(self) -> float:
@@ -97,13 +111,20 @@ class Scheduler:
     random: Callable[[], float]
     backoff: Backoff = field(default_factory=Backoff)
     _pending: dict[Trigger, float] = field(default_factory=dict)
+    _focus: Focus = field(default_factory=Focus)  # the union of the pending focused triggers' focuses
+    _full: bool = False  # a pending trigger wants a full update
     _running: Cycle | None = None
     _failures: int = 0
     _retry_at: float | None = None
 
-    def trigger(self, kind: Trigger, now: float) -> None:
-        """Record that ``kind`` happened at ``now``; triggers of one kind coalesce, keeping the oldest time."""
+    def trigger(self, kind: Trigger, now: float, focus: Focus | None = None) -> None:
+        """Record that ``kind`` happened at ``now`` (about ``focus``, or the whole layout); triggers of one kind
+        coalesce, keeping the oldest time. A time in the future makes the update wait for it."""
         self._pending[kind] = min(now, self._pending.get(kind, now))
+        if focus:
+            self._focus |= focus
+        else:
+            self._full = True
 
     @property
     def pending(self) -> Mapping[Trigger, float]:
@@ -135,8 +156,9 @@ class Scheduler:
         """Begin an update serving every pending trigger; refused while another runs or before it is due."""
         if not self.due(now):
             raise RuntimeError("watch: no update is due (one is running, nothing is pending or the backoff runs)")
-        self._running = Cycle(MappingProxyType(dict(self._pending)), now)
+        self._running = Cycle(MappingProxyType(dict(self._pending)), now, None if self._full else self._focus)
         self._pending.clear()
+        self._focus, self._full = Focus(), False
         return self._running
 
     def finish(self, now: float, succeeded: bool) -> Outcome:
@@ -149,12 +171,13 @@ class Scheduler:
             self._failures, self._retry_at = 0, None
         else:
             for kind, since in cycle.triggers.items():
-                self.trigger(kind, since)
+                self.trigger(kind, since, cycle.focus)
             self._failures += 1
             self._retry_at = now + self.backoff.delay(self._failures, self.random())
         return Outcome(cycle, now, succeeded, self._failures, self._retry_at)
 
     def staleness(self, now: float) -> float:
         """Seconds since the oldest trigger no successful update has served (0 when there is none)."""
-        times = list(self._pending.values()) + (list(self._running.triggers.values()) if self._running else [])
+        running = self._running.triggers.items() if self._running else ()
+        times = [since for kind, since in (*self._pending.items(), *running) if kind not in _BOOKKEEPING]
         return max(0.0, now - min(times)) if times else 0.0

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kecs_secrets.focus import Focus
 from kecs_secrets.watch import Backoff, Scheduler, Trigger
 
 PROPERTY = settings(derandomize=True, max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -149,7 +150,7 @@ def test_any_sequence_serves_every_trigger_once_never_overlaps_and_backs_off(ste
                 assert last_failure + ceiling * (1 - backoff.jitter) <= watch.next_start() <= last_failure + ceiling + 1e-9
             cycle = watch.start(now)
             assert dict(cycle.triggers) == unserved and not watch.pending
-            assert watch.staleness(now) == (now - min(unserved.values()))
+            assert watch.staleness(now) == _staleness(now, unserved)
             with pytest.raises(RuntimeError):
                 watch.start(now)
             now += 1.0
@@ -162,4 +163,37 @@ def test_any_sequence_serves_every_trigger_once_never_overlaps_and_backs_off(ste
         else:
             assert not unserved or watch.next_start() > now
         assert dict(watch.pending) == unserved
-        assert watch.staleness(now) == (now - min(unserved.values()) if unserved else 0.0)
+        assert watch.staleness(now) == _staleness(now, unserved)
+
+
+def _staleness(now: float, unserved: dict) -> float:
+    """The age of the oldest unserved demand trigger (the periodic and follow-up full updates are not demand)."""
+    demand = [since for kind, since in unserved.items() if kind not in (Trigger.RESYNC, Trigger.FOLLOW_UP)]
+    return now - min(demand) if demand else 0.0
+
+
+def test_focused_triggers_coalesce_into_one_focused_update_and_any_full_trigger_makes_it_full() -> None:
+    watch = Scheduler(lambda: 0.0)
+    watch.trigger(Trigger.POD_DEMAND, 1.0, Focus(namespaces=frozenset({"a"})))
+    watch.trigger(Trigger.SOURCE_CHANGE, 2.0, Focus(masters=frozenset({"sm-x"})))
+    watch.trigger(Trigger.POD_DEMAND, 3.0, Focus(namespaces=frozenset({"b"})))
+    cycle = watch.start(3.0)
+    assert cycle.focus == Focus(frozenset({"a", "b"}), frozenset({"sm-x"}))
+    watch.trigger(Trigger.POD_DEMAND, 4.0, Focus(namespaces=frozenset({"c"})))
+    watch.finish(5.0, succeeded=False)  # the failed update's focus is pending again, with the new one
+    watch.trigger(Trigger.FILES, 6.0)
+    retry = watch.start(watch.next_start())
+    assert retry.focus is None, "a trigger without a focus (files) makes the update full"
+    watch.finish(8.0, succeeded=True)
+    watch.trigger(Trigger.POD_DEMAND, 9.0, Focus(namespaces=frozenset({"d"})))
+    assert watch.start(9.0).focus == Focus(namespaces=frozenset({"d"})), "a full update leaves no focus behind"
+
+
+def test_a_follow_up_due_later_waits_and_is_not_staleness() -> None:
+    watch = Scheduler(lambda: 0.0)
+    watch.trigger(Trigger.FOLLOW_UP, 60.0)
+    assert not watch.due(30.0) and watch.next_start() == 60.0
+    assert watch.staleness(70.0) == 0.0
+    watch.trigger(Trigger.POD_DEMAND, 65.0, Focus(namespaces=frozenset({"a"})))
+    assert watch.staleness(70.0) == 5.0
+    assert watch.start(70.0).focus is None
