@@ -23,13 +23,15 @@ PULUMI_ENV   = PATH="$(TOOLCHAIN):$(CURDIR)/$(VENV)/bin:$$PATH" \
                PULUMI_IGNORE_AMBIENT_PLUGINS=true \
                PULUMI_HOME="$(PULUMI_HOME_DIR)" KUBECONFIG="$(STATE)/cluster/kubeconfig"
 
-.PHONY: help venv toolchain plugins localstack ecs-api cluster namespaces seed pods demo up preview destroy plan summary policy-check test lint bench stop clean
+.PHONY: help venv toolchain plugins localstack ecs-api cluster namespaces seed pods demo up preview watch destroy plan summary policy-check test lint bench stop clean
 
 help:
 	@echo "make demo          LocalStack + an ECS API (moto) + local control plane + demo data + pulumi up of the '$(STACK)' stack"
 	@echo "                   (EDGE_CASES=1: also the items no KECS pod can be served; the run warns about each)"
 	@echo "make test          every test (unit, program, provider, policies, e2e) against real components"
 	@echo "make policy-check  pulumi preview of the '$(STACK)' stack with the CrossGuard policy pack"
+	@echo "make watch         converge the '$(STACK)' stack whenever a pod needs a secret or a source value changes"
+	@echo "                   (WATCH_ARGS=\"--metrics-port 9100 --interval 10\"; Ctrl-C stops it after the update running)"
 	@echo "make plan          print the layout the '$(STACK)' stack would converge to (no Pulumi, no changes)"
 	@echo "make summary       what the stack made, and whether every KECS pod's secretKeyRef resolves"
 	@echo "                   (SUMMARY_ARGS=\"--json PATH --mermaid PATH\": also a JSON report and a Mermaid diagram)"
@@ -136,6 +138,11 @@ lint: venv
 
 bench: venv toolchain
 	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+# The watch mode on the same stack, state and environment as `make up` (after `make demo`).
+watch: venv toolchain plugins $(STATE)/pulumi
+	$(PULUMI_ENV) pulumi stack select --create $(STACK) --non-interactive
+	$(PULUMI_ENV) $(VENV)/bin/kecs-secrets watch --stack $(STACK) $(WATCH_ARGS)
 
 stop:
 	-scripts/localstack.sh stop

@@ -10,12 +10,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import types
 from components.masters import Masters, MastersArgs
 from components.outputs import OUTPUT_COUNTS, OUTPUT_MASTERS, OUTPUT_REPLICAS, OUTPUT_RESTARTED, OUTPUT_WARNINGS
 from components.rbac import NamespaceReader, NamespaceReaderArgs, ReaderClusterRole, ReaderClusterRoleArgs
 from components.replicas import NamespaceReplicas, NamespaceReplicasArgs
 from components.restarts import watched_values
+from kecs_secrets import targets as types
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.config import DEFAULTS
 from kecs_secrets.focus import Focus
@@ -48,7 +48,7 @@ class CentralizedSecretsArgs:
     restarts: tuple[RestartTarget, ...] | None = None  # restartOnChange: the ECS services to watch (None: off)
     ecs_endpoint: str = ""
     ecs_region: str = ""
-    focus: Focus | None = None  # a focused update (the watch): only these objects are registered (components/focus.py)
+    focus: Focus | None = None  # a focused update (the watch): only these objects are registered (kecs_secrets/targets.py)
 
 
 class CentralizedSecrets(pulumi.ComponentResource):

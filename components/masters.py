@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import types
 from components.objects import Ownership, data_object, metadata
 from components.registrations import send_registrations
+from kecs_secrets import targets as types
 from kecs_secrets.adoption import AdoptionSet
 from kecs_secrets.freshness import annotations_holding
 from kecs_secrets.layout import MasterPlan

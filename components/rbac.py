@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import types
 from components.objects import Ownership, metadata
+from kecs_secrets import targets as types
 from kecs_secrets.layout import ClusterRolePlan, RbacPlan, ReadRule
 
 __all__ = ["NamespaceReader", "NamespaceReaderArgs", "ReaderClusterRole", "ReaderClusterRoleArgs"]

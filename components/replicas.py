@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import types
 from components.objects import Ownership, data_object, metadata
+from kecs_secrets import targets as types
 from kecs_secrets.freshness import annotations_holding
 from kecs_secrets.layout import ReplicaPlan
 from kecs_secrets.preflight import ObjectKey

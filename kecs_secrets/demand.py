@@ -174,7 +174,7 @@ def references_from_task_definition(document: Any, namespace: str, origin: str) 
     return refs
 
 
-def _pod_references(pod: Mapping[str, Any]) -> tuple[list[Reference], list[Unserved]]:
+def pod_references(pod: Mapping[str, Any]) -> tuple[list[Reference], list[Unserved]]:
     """References a pod's ``kecs.dev/secret-<i>-arn`` annotations declare, and each malformed annotation with its problem."""
     metadata = pod.get("metadata") or {}
     namespace, name = _pod_key(pod)
@@ -197,7 +197,7 @@ def _pod_references(pod: Mapping[str, Any]) -> tuple[list[Reference], list[Unser
 
 def references_from_pod(pod: Mapping[str, Any]) -> list[Reference]:
     """References a KECS pod declares through its ``kecs.dev/secret-<i>-arn`` annotations (ConfigError names a malformed one)."""
-    refs, malformed = _pod_references(pod)
+    refs, malformed = pod_references(pod)
     if malformed:
         raise ConfigError(f"{malformed[0].reference.origin}: {malformed[0].why}")
     return refs
@@ -245,7 +245,7 @@ def pod_demand(
             continue
         if scope and namespace not in allowed and scope.problem(namespaces[namespace]):
             continue
-        refs, malformed = _pod_references(pod)
+        refs, malformed = pod_references(pod)
         if not malformed:
             result.references.extend(refs)
             continue

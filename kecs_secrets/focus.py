@@ -4,7 +4,7 @@ The watch turns a pod's new demand into a focus on its namespace (the namespace'
 rotated value into a focus on its masters (each master and its replicas in every namespace). The program
 still plans the whole layout from the same inputs and gives each object it registers exactly the inputs a
 full update would; it only registers fewer objects, and the update targets exactly the objects of the focus
-(components/focus.py names them). So a focused update makes, changes and deletes what a full update would
+(kecs_secrets/targets.py names them). So a focused update makes, changes and deletes what a full update would
 for those objects, and nothing else: the follow-up full update finds nothing to do there.
 
 The focus travels from the watch to the program in one environment variable (``FOCUS_ENV``), as JSON.

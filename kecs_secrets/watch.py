@@ -4,7 +4,8 @@ The watchers (pod watch, source poll, files, resync timer, a person) only report
 Triggers that arrive while an update runs coalesce into exactly one next update; an update never starts
 while another runs; after a failure the triggers it was serving are pending again and the next attempt
 waits an exponential backoff with bounded jitter (reset by the first success). A ``manual`` trigger (a
-person asked) does not wait for the backoff. Time is always passed in (seconds on a monotonic clock) and
+person asked) and a ``recovered`` one (a source answers again) do not wait for the backoff.
+Time is always passed in (seconds on a monotonic clock) and
 the jitter comes from an injected source of numbers in [0, 1), so every decision is reproducible.
 
 A trigger may carry a focus (kecs_secrets/focus.py): the part of the layout it concerns. Focused triggers
@@ -38,11 +39,14 @@ class Trigger(enum.Enum):
     FILES = "files"  # the task definition files or the stack config changed
     RESYNC = "resync"  # the periodic full converge (drift)
     FOLLOW_UP = "follow-up"  # the full converge after focused updates
+    RECOVERED = "recovered"  # a source that did not answer answers again
     MANUAL = "manual"  # a person asked (``--once``, a signal)
 
 
 # What staleness measures: demand and changes waiting to be served, not the periodic full converges.
-_BOOKKEEPING = frozenset({Trigger.RESYNC, Trigger.FOLLOW_UP})
+_BOOKKEEPING = frozenset({Trigger.RESYNC, Trigger.FOLLOW_UP, Trigger.RECOVERED})
+# Triggers that do not wait for the backoff: a person asked, or what the failures were waiting for is back.
+IMMEDIATE = frozenset({Trigger.MANUAL, Trigger.RECOVERED})
 
 
 @dataclass(frozen=True)
@@ -111,20 +115,19 @@ class Scheduler:
     random: Callable[[], float]
     backoff: Backoff = field(default_factory=Backoff)
     _pending: dict[Trigger, float] = field(default_factory=dict)
-    _focus: Focus = field(default_factory=Focus)  # the union of the pending focused triggers' focuses
-    _full: bool = False  # a pending trigger wants a full update
+    _focuses: dict[Trigger, Focus | None] = field(default_factory=dict)  # per pending kind: its focus, None for full
     _running: Cycle | None = None
     _failures: int = 0
     _retry_at: float | None = None
 
     def trigger(self, kind: Trigger, now: float, focus: Focus | None = None) -> None:
         """Record that ``kind`` happened at ``now`` (about ``focus``, or the whole layout); triggers of one kind
-        coalesce, keeping the oldest time. A time in the future makes the update wait for it."""
+        coalesce, keeping the oldest time and the union of their focuses. A time in the future (the follow-up
+        and periodic full updates) waits until then, and no earlier update takes it."""
+        pending = kind in self._pending
         self._pending[kind] = min(now, self._pending.get(kind, now))
-        if focus:
-            self._focus |= focus
-        else:
-            self._full = True
+        earlier = self._focuses.get(kind) if pending else Focus()
+        self._focuses[kind] = None if earlier is None or not focus else earlier | focus
 
     @property
     def pending(self) -> Mapping[Trigger, float]:
@@ -143,9 +146,10 @@ class Scheduler:
         """The earliest time an update may start, or None while one runs or nothing is pending."""
         if self._running is not None or not self._pending:
             return None
-        if self._retry_at is None or Trigger.MANUAL in self._pending:
-            return min(self._pending.values())
-        return self._retry_at
+        earliest = min(self._pending.values())
+        if self._retry_at is None or IMMEDIATE & self._pending.keys():
+            return earliest
+        return max(self._retry_at, earliest)
 
     def due(self, now: float) -> bool:
         """Whether an update should start at ``now``."""
@@ -153,12 +157,25 @@ class Scheduler:
         return start is not None and start <= now
 
     def start(self, now: float) -> Cycle:
-        """Begin an update serving every pending trigger; refused while another runs or before it is due."""
+        """Begin an update serving every trigger pending at ``now``; refused while another runs or before it is due.
+        Its focus is the union of theirs, or None (a full update) when one of them has none."""
         if not self.due(now):
             raise RuntimeError("watch: no update is due (one is running, nothing is pending or the backoff runs)")
-        self._running = Cycle(MappingProxyType(dict(self._pending)), now, None if self._full else self._focus)
-        self._pending.clear()
-        self._focus, self._full = Focus(), False
+        taken = {kind: since for kind, since in self._pending.items() if since <= now}
+        focuses = [self._focuses.pop(kind) for kind in taken]
+        for kind in taken:
+            del self._pending[kind]
+        focus: Focus | None = Focus()
+        for one in focuses:
+            focus = None if focus is None or one is None else focus | one
+        self._running = Cycle(MappingProxyType(taken), now, focus)
+        return self._running
+
+    def widen(self) -> Cycle:
+        """Make the running update a full one (its focused attempt failed; the full attempt serves the same triggers)."""
+        if self._running is None:
+            raise RuntimeError("watch: no update is running")
+        self._running = Cycle(self._running.triggers, self._running.started, None)
         return self._running
 
     def finish(self, now: float, succeeded: bool) -> Outcome:
@@ -169,6 +186,10 @@ class Scheduler:
         self._running = None
         if succeeded:
             self._failures, self._retry_at = 0, None
+            if cycle.focus is None:  # a full update: the periodic and follow-up ones still waiting for their time are served
+                for kind in [k for k in _BOOKKEEPING & self._pending.keys() if self._pending[k] > now]:
+                    del self._pending[kind]
+                    del self._focuses[kind]
         else:
             for kind, since in cycle.triggers.items():
                 self.trigger(kind, since, cycle.focus)

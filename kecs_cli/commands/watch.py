@@ -1,62 +1,96 @@
-"""Converge the stack once, as the watch mode's update: check the stack lock, run `pulumi up`, print one log line.
+"""Converge the stack whenever a pod needs a secret or a source value changes; or once (--once, for CI and cron).
 
-    kecs-secrets watch --once [--stack dev]     (in the project directory, with the environment of `pulumi up`)
+    kecs-secrets watch [--stack dev] [--interval 10] [--resync 600] [--metrics-port 9100]   (long-running)
+    kecs-secrets watch --once [--stack dev]
 
-One cycle of the watch mode, for CI and cron: a manual trigger, the stack lock decision, then one update
-of the stack through the Pulumi Automation API (the program in the current directory, its stack config,
-state and backend: the same as `pulumi up`), and one line on stdout:
-`watch: trigger=manual stack=dev duration=4.2s changes=create:2,same:40 result=succeeded`.
-With a local file backend, a lock left by a Pulumi process of this host that is gone (killed mid-update)
-is removed first and said on stdout; a lock of a running Pulumi process or of another host is reported and
-nothing is done (exit 3), never removed. Never prints a value: no stack outputs, Pulumi's output only on
-failure, and then only its error lines. The long-running mode (without --once) is not built yet.
+Run in the project directory with the environment of `pulumi up` (backend URL, passphrase or secrets
+provider, kubeconfig, AWS settings): it runs the same program on the same stack and state, through the
+Pulumi Automation API, one update at a time. Triggers: a watch on pods (a pod whose kecs.dev/secret-<i>-arn
+annotations name a replica its namespace lacks: a focused update of that namespace), a poll of the source's
+metadata every --interval seconds (a changed value: a focused update of its master and replicas; an item
+that came or went: a full update), the ECS API's demand when ecsDemand is on (a focused update of the
+namespaces whose demand moved), the stack config and task definition files (a full update), and a full
+update every --resync seconds and --settle seconds after focused ones. One line per update on stdout:
+`watch: trigger=pod-demand stack=dev scope=focused duration=2.1s changes=create:1,same:3 result=succeeded`.
+A lock left by a Pulumi process of this host that is gone (a watch killed mid-update) is taken over; any
+other lock is reported once and waited on, never removed. Failures back off (1 s doubling to 5 min, with
+jitter); an unreachable source, ECS API or cluster deletes nothing: the update fails before any change and
+is retried. SIGTERM/SIGINT: the update running ends first, then the watch exits 0. Never prints a value.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import queue
+import random
+import signal
 import sys
+import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pulumi.runtime
 import yaml
 from pulumi import automation as auto
 
 from kecs_cli.commands import DEFAULT_EXIT_CODES
+from kecs_secrets.config import Settings
+from kecs_secrets.errors import ConfigError, KecsSecretsError
+from kecs_secrets.focus import FOCUS_ENV, Focus
 from kecs_secrets.stack_lock import LockVerdict
-from kecs_secrets.watch import Outcome, Scheduler, Trigger
+from kecs_secrets.targets import focus_targets
+from kecs_secrets.watch import Cycle, Outcome, Scheduler, Trigger
+from kecs_secrets.watch_demand import ecs_demand_focus, missing_replicas, source_change
 from providers.pulumi_lock import check_stack_lock, remove_stale_locks
+from providers.stack_config import load_settings, read_stack_file
 
 EXIT_CODES = {
     **DEFAULT_EXIT_CODES,
-    0: "the update succeeded (the log line says what changed)",
-    1: "the update failed (Pulumi's error lines on stderr, then the log line with result=failed), or refused: one line on stderr",
-    2: "wrong usage (unknown option, missing argument, no --once)",
-    3: "the stack is locked by a running Pulumi process or by another host: the lock is reported on stderr and left alone",
+    0: "--once: the update succeeded (the log line says what changed); long-running: stopped by SIGTERM/SIGINT",
+    1: "--once: the update failed (Pulumi's error lines on stderr, then the log line with result=failed); or the stack "
+       "config is wrong: one line on stderr",
+    2: "wrong usage (unknown option, missing argument)",
+    3: "--once: the stack is locked by a running Pulumi process or by another host: the lock is reported on stderr and left alone",
 }
 _MAX_ERROR_LINES = 10
+_LOCK_RECHECK = 2.0  # seconds between looks at a held lock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="dev", help="the stack to converge (default: dev)")
-    parser.add_argument("--once", action="store_true", required=True,
-                        help="run one converge cycle and exit (required: the long-running mode is not built yet)")
+    parser.add_argument("--once", action="store_true", help="run one full converge and exit (for CI and cron)")
+    parser.add_argument("--interval", type=_seconds, default=10.0, help="seconds between polls of the source and the ECS API (default: 10)")
+    parser.add_argument("--resync", type=_seconds, default=600.0, help="seconds between full converges for drift (default: 600)")
+    parser.add_argument("--settle", type=_seconds, default=60.0,
+                        help="seconds after a focused update before the full converge that follows it (default: 60)")
+    parser.add_argument("--metrics-port", type=int, default=None,
+                        help="serve Prometheus metrics (/metrics), /healthz and /readyz on this port (default: off)")
+    parser.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
+                        help="run full updates with this CrossGuard policy pack (repeatable)")
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 86400]")
+    return value
 
 
 def _qualified(stack: str, work_dir: Path) -> str:
     """The stack's name as the file backend files it: ``organization/<project>/<stack>``."""
     if stack.count("/") == 2:
         return stack
+    return f"organization/{_project(work_dir)}/{stack.rsplit('/', 1)[-1]}"
+
+
+def _project(work_dir: Path) -> str:
     with (work_dir / "Pulumi.yaml").open(encoding="utf-8") as handle:
-        project = str((yaml.safe_load(handle) or {}).get("name", ""))
-    return f"organization/{project}/{stack.rsplit('/', 1)[-1]}"
-
-
-def _log_line(outcome: Outcome, stack: str, changes: dict[str, int], result: str) -> str:
-    triggers = ",".join(sorted(kind.value for kind in outcome.cycle.triggers))
-    counted = ",".join(f"{op}:{count}" for op, count in sorted(changes.items())) or "none"
-    return f"watch: trigger={triggers} stack={stack} duration={outcome.duration:.1f}s changes={counted} result={result}"
+        return str((yaml.safe_load(handle) or {}).get("name", ""))
 
 
 def _error_lines(error: auto.CommandError) -> list[str]:
@@ -65,33 +99,348 @@ def _error_lines(error: auto.CommandError) -> list[str]:
     return list(dict.fromkeys(lines))[:_MAX_ERROR_LINES]
 
 
+def _log_line(outcome: Outcome, stack: str, changes: Mapping[str, int], result: str) -> str:
+    cycle = outcome.cycle
+    triggers = ",".join(sorted(kind.value for kind in cycle.triggers))
+    counted = ",".join(f"{op}:{count}" for op, count in sorted(changes.items())) or "none"
+    scope = "" if cycle.focus is None and Trigger.MANUAL in cycle.triggers and len(cycle.triggers) == 1 else (
+        f" scope={'full' if cycle.focus is None else 'focused'}"
+    )
+    return f"watch: trigger={triggers} stack={stack}{scope} duration={outcome.duration:.1f}s changes={counted} result={result}"
+
+
+@dataclass
+class Update:
+    """What one update did: its result, its change counts, Pulumi's error lines, and the stack's outputs."""
+
+    succeeded: bool
+    changes: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    locked: str = ""  # the lock that kept it from running (nothing was done)
+
+
+class Stack:
+    """One stack of the program in ``work_dir``, updated through the Automation API with its lock checked first."""
+
+    def __init__(self, name: str, work_dir: Path, policy_packs: list[str]) -> None:
+        self.name, self.work_dir = name, work_dir
+        self.project = _project(work_dir)
+        self.qualified = _qualified(name, work_dir)
+        self.backend_url = os.environ.get("PULUMI_BACKEND_URL")
+        self.policy_packs = [str(Path(p).resolve()) for p in policy_packs]
+        self._stack: auto.Stack | None = None
+
+    def _auto(self) -> auto.Stack:
+        if self._stack is None:
+            self._stack = auto.create_or_select_stack(self.name, work_dir=str(self.work_dir))
+        return self._stack
+
+    def lock(self, say: Any) -> str:
+        """'' when the update may run (a stale lock of ours removed and said first), else the held lock's report."""
+        decision = check_stack_lock(self.backend_url, self.qualified)
+        if decision is not None and decision.verdict is LockVerdict.HELD:
+            return decision.report()
+        if decision is not None and decision.verdict is LockVerdict.STALE:
+            removed = remove_stale_locks(self.backend_url, self.qualified, decision)
+            say(f"{decision.report()}; removed {', '.join(removed) or 'nothing (already gone)'}")
+        return ""
+
+    def update(self, focus: Focus | None, say: Any) -> Update:
+        held = self.lock(say)
+        if held:
+            return Update(False, locked=held)
+        stack = self._auto()
+        env = stack.workspace.env_vars
+        try:
+            if focus is None:
+                env.pop(FOCUS_ENV, None)
+                result = stack.up(show_secrets=False, suppress_outputs=True, color="never", policy_packs=self.policy_packs or None)
+            else:
+                env[FOCUS_ENV] = focus.to_env()
+                result = stack.up(target=focus_targets(self.name.rsplit("/", 1)[-1], self.project, focus),
+                                  show_secrets=False, suppress_outputs=True, color="never")
+        except auto.ConcurrentUpdateError:
+            return Update(False, locked=f"stack lock held: another update of stack {self.qualified} began meanwhile")
+        except auto.CommandError as error:
+            return Update(False, errors=_error_lines(error))
+        finally:
+            env.pop(FOCUS_ENV, None)
+        outputs = {key: value.value for key, value in (result.outputs or {}).items() if not value.secret}
+        return Update(True, dict(result.summary.resource_changes or {}), outputs=outputs)
+
+
 def run(args: argparse.Namespace) -> int:
-    work_dir = Path.cwd()
+    stack = Stack(args.stack, Path.cwd(), args.policy_pack)
+    if args.once:
+        return _once(stack)
+    return Watch(stack, args).run()
+
+
+def _once(stack: Stack) -> int:
     scheduler = Scheduler(random=lambda: 0.0)  # one cycle: no retry, so no jitter to draw
     scheduler.trigger(Trigger.MANUAL, time.monotonic())
     scheduler.start(time.monotonic())
-
-    backend_url = os.environ.get("PULUMI_BACKEND_URL")
-    qualified = _qualified(args.stack, work_dir)
-    decision = check_stack_lock(backend_url, qualified)
-    if decision is not None and decision.verdict is LockVerdict.HELD:
-        print(decision.report(), file=sys.stderr)
+    update = stack.update(None, print)
+    if update.locked:
+        print(update.locked, file=sys.stderr)
         return 3
-    if decision is not None and decision.verdict is LockVerdict.STALE:
-        removed = remove_stale_locks(backend_url, qualified, decision)
-        print(f"{decision.report()}; removed {', '.join(removed) or 'nothing (already gone)'}")
+    for line in update.errors:
+        print(line, file=sys.stderr)
+    outcome = scheduler.finish(time.monotonic(), succeeded=update.succeeded)
+    print(_log_line(outcome, stack.name, update.changes, "succeeded" if update.succeeded else "failed"))
+    return 0 if update.succeeded else 1
 
-    try:
-        stack = auto.create_or_select_stack(args.stack, work_dir=str(work_dir))
-        result = stack.up(show_secrets=False, suppress_outputs=True, color="never")
-    except auto.ConcurrentUpdateError:
-        print(f"stack lock held: another update of stack {qualified} began meanwhile; nothing was done", file=sys.stderr)
-        return 3
-    except auto.CommandError as error:
-        for line in _error_lines(error):
-            print(line, file=sys.stderr)
-        print(_log_line(scheduler.finish(time.monotonic(), succeeded=False), args.stack, {}, "failed"))
-        return 1
-    changes = dict(result.summary.resource_changes or {})
-    print(_log_line(scheduler.finish(time.monotonic(), succeeded=True), args.stack, changes, "succeeded"))
-    return 0
+
+class Watch:
+    """The long-running mode: watchers put triggers on a queue; this thread runs one update at a time."""
+
+    def __init__(self, stack: Stack, args: argparse.Namespace) -> None:
+        self.stack, self.args = stack, args
+        self.settings = self._settings()
+        self.scheduler = Scheduler(random=random.Random().random)
+        self.triggers: queue.Queue[tuple[Trigger, float, Focus | None]] = queue.Queue()
+        self.stopping = threading.Event()
+        self.served: dict[str, frozenset[str]] = {}  # namespace -> replicas the last update left there
+        self.masters: dict[tuple[str, str], str] = {}  # (source, name) -> master
+        self.loaded = threading.Event()  # the first update succeeded: served and masters are known
+        self.pods: dict[str, Mapping[str, Any]] = {}  # uid -> a pod that declares demand (the latest seen)
+        self.asked: set[tuple[str, str]] = set()  # (pod uid, name) already asked for: never again for that pod
+        self.pods_lock = threading.Lock()
+        self.contacts: dict[str, tuple[float, float]] = {}  # watcher -> (last contact, allowed silence)
+        self.metrics: Any = None
+        self.held_reported = ""
+
+    # -- setup ------------------------------------------------------------------------------------------------
+
+    def _settings(self) -> Settings:
+        pulumi.runtime.set_all_config(read_stack_file(str(self.stack.work_dir / f"Pulumi.{self.stack.name.rsplit('/', 1)[-1]}.yaml")))
+        return load_settings()
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+
+    def warn(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def trigger(self, kind: Trigger, focus: Focus | None = None, at: float | None = None) -> None:
+        self.triggers.put((kind, time.monotonic() if at is None else at, focus))
+
+    def _start_watchers(self) -> None:
+        if self.args.metrics_port is not None:
+            from providers.watch_metrics import WatchMetrics, serve
+
+            self.metrics = WatchMetrics()
+            try:
+                serve(self.args.metrics_port, self.metrics, self._stuck)
+            except OSError as err:
+                raise ConfigError(f"--metrics-port {self.args.metrics_port}: cannot serve there ({err.strerror})") from None
+        threading.Thread(target=self._poll_loop, name="source-poll", daemon=True).start()
+        if self.settings.pod_demand and self.settings.check_cluster:
+            from providers.pod_watch import PodWatch
+
+            allowed = max(120.0, 2 * self.args.interval)
+            watch = PodWatch(self.settings.kubeconfig, self.settings.kube_context, self._on_pod, self._on_restart)
+            self._pod_watch = watch.start()
+            self.contacts["pod-watch"] = (time.monotonic(), allowed)
+            threading.Thread(target=self._track_pod_watch, args=(allowed,), daemon=True).start()
+
+    def _track_pod_watch(self, allowed: float) -> None:
+        while not self.stopping.wait(1.0):
+            self.contacts["pod-watch"] = (self._pod_watch.last_contact, allowed)
+
+    def _stuck(self) -> list[str]:
+        now = time.monotonic()
+        return [name for name, (last, allowed) in self.contacts.items() if now - last > allowed]
+
+    def _on_restart(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.restarts.labels("pod-watch", reason).inc()
+
+    # -- triggers -----------------------------------------------------------------------------------------------
+
+    def _on_pod(self, pod: Mapping[str, Any], deleted: bool = False) -> None:
+        """A pod listed, added or changed: a focused update of its namespace when it names a replica it lacks."""
+        meta = pod.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        if deleted or not any(str(key).startswith("kecs.dev/secret-") for key in (meta.get("annotations") or {})):
+            with self.pods_lock:
+                self.pods.pop(uid, None)
+            return
+        with self.pods_lock:
+            self.pods[uid] = pod
+        if self.loaded.is_set():
+            self._ask(uid, pod)
+
+    def _ask(self, uid: str, pod: Mapping[str, Any]) -> None:
+        namespace = str((pod.get("metadata") or {}).get("namespace", ""))
+        wanted = {(uid, name) for name in missing_replicas(pod, self.served)} - self.asked
+        if wanted:
+            self.asked |= wanted
+            self.trigger(Trigger.POD_DEMAND, Focus(namespaces=frozenset({namespace})))
+
+    def _poll_loop(self) -> None:
+        """Every --interval seconds: the source's metadata, the ECS API's demand, the config and task definition files."""
+        from providers.watch_sources import CachingEcsSource, ecs_demand_by_namespace, source_versions
+
+        versions: dict[tuple[str, str], Any] | None = None
+        demand: dict[str, frozenset[str]] | None = None
+        files = self._files_digest()
+        ecs_settings = self.settings.ecs_demand
+        ecs = CachingEcsSource(ecs_settings.endpoint, ecs_settings.region) if ecs_settings.enabled else None
+        allowed = max(60.0, 6 * self.args.interval)
+        self.contacts["source-poll"] = (time.monotonic(), allowed)
+        problems: dict[str, str] = {}
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                now_versions = source_versions(self.settings)
+                if versions is not None:
+                    change = source_change(versions, now_versions, self.masters)
+                    if change:
+                        self.trigger(Trigger.SOURCE_CHANGE, None if change.full else change.focus)
+                versions = now_versions
+                self.contacts["source-poll"] = (time.monotonic(), allowed)
+                self._polled("source", problems, None)
+            except KecsSecretsError as err:
+                self._polled("source", problems, f"{type(err).__name__}: {err}")
+            if ecs is not None:
+                try:
+                    now_demand = ecs_demand_by_namespace(ecs, self.settings)
+                    if demand is not None and (moved := ecs_demand_focus(demand, now_demand)):
+                        self.trigger(Trigger.ECS_DEMAND, moved)
+                    demand = now_demand
+                    self._polled("ecs", problems, None)
+                except KecsSecretsError as err:
+                    self._polled("ecs", problems, f"{type(err).__name__}: {err}")
+            now_files = self._files_digest()
+            if now_files != files:
+                files = now_files
+                self.trigger(Trigger.FILES)
+            self.stopping.wait(max(0.0, self.args.interval - (time.monotonic() - started)))
+
+    def _polled(self, poller: str, problems: dict[str, str], problem: str | None) -> None:
+        """Count a poll; say a problem once when it starts and once when it is over (never every interval)."""
+        if self.metrics is not None:
+            self.metrics.polls.labels(poller, "failed" if problem else "succeeded").inc()
+        if problem and problems.get(poller) != problem:
+            self.warn(f"watch: {poller} poll failed, nothing changes until it answers again: {problem}")
+        elif not problem and poller in problems:
+            self.warn(f"watch: {poller} poll answers again")
+            self.trigger(Trigger.RECOVERED)  # converge now, not after the backoff the failed updates built up
+        if problem:
+            problems[poller] = problem
+        else:
+            problems.pop(poller, None)
+
+    def _files_digest(self) -> str:
+        """A digest of what the stack owner wrote: the project and stack config, the task definition files."""
+        digest = hashlib.sha256()
+        paths = [self.stack.work_dir / "Pulumi.yaml", self.stack.work_dir / f"Pulumi.{self.stack.name.rsplit('/', 1)[-1]}.yaml"]
+        for source in self.settings.task_definitions:
+            path = self.stack.work_dir / source.path
+            paths += sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        for path in paths:
+            digest.update(str(path).encode())
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"\0missing")
+        return digest.hexdigest()
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        self._start_watchers()
+        self.say(f"watch: stack={self.stack.name} interval={self.args.interval:g}s resync={self.args.resync:g}s "
+                 f"pods={'watched' if self.settings.pod_demand else 'off (podDemand is false)'} "
+                 f"ecs={'polled' if self.settings.ecs_demand.enabled else 'off'}")
+        self.trigger(Trigger.RESYNC)  # the first update: a full converge
+        while not self.stopping.is_set():
+            self._drain()
+            now = time.monotonic()
+            self._gauges(now)
+            if not self.scheduler.due(now):
+                start = self.scheduler.next_start()
+                wait = 0.5 if start is None else min(0.5, max(0.0, start - now))
+                try:
+                    kind, at, focus = self.triggers.get(timeout=wait)
+                    self.scheduler.trigger(kind, at, focus)
+                except queue.Empty:
+                    pass
+                continue
+            held = self.stack.lock(self.say)
+            if held:
+                if held != self.held_reported:
+                    self.warn(f"{held}; waiting for it")
+                    self.held_reported = held
+                self.stopping.wait(_LOCK_RECHECK)
+                continue
+            self.held_reported = ""
+            self._cycle(self.scheduler.start(now))
+        self.say("watch: stopped")
+        return 0
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                kind, at, focus = self.triggers.get_nowait()
+            except queue.Empty:
+                return
+            self.scheduler.trigger(kind, at, focus)
+
+    def _gauges(self, now: float) -> None:
+        if self.metrics is not None:
+            self.metrics.pending.set(len(self.scheduler.pending))
+            self.metrics.staleness.set(self.scheduler.staleness(now))
+
+    def _cycle(self, cycle: Cycle) -> None:
+        update = self.stack.update(cycle.focus, self.say)
+        if not update.succeeded and cycle.focus is not None and not update.locked:
+            # A focused update that failed (e.g. it would have had to make a namespace's component): the full one.
+            self._report(cycle, update, time.monotonic())
+            cycle = self.scheduler.widen()
+            update = self.stack.update(None, self.say)
+        now = time.monotonic()
+        self.scheduler.finish(now, succeeded=update.succeeded)
+        self._report(cycle, update, now)
+        if not update.succeeded:
+            return
+        self._learn(update.outputs)
+        if cycle.focus is not None:
+            self.trigger(Trigger.FOLLOW_UP, at=now + self.args.settle)
+        else:
+            self.trigger(Trigger.RESYNC, at=now + self.args.resync)
+
+    def _report(self, cycle: Cycle, update: Update, now: float) -> None:
+        for line in update.errors:
+            self.warn(line)
+        if update.locked:
+            self.warn(f"{update.locked}; waiting for it")
+        result = "succeeded" if update.succeeded else ("waiting-for-lock" if update.locked else "failed")
+        self.say(_log_line(Outcome(cycle, now, update.succeeded, 0, None), self.stack.name, update.changes, result))
+        if self.metrics is None:
+            return
+        label = ",".join(sorted(kind.value for kind in cycle.triggers))
+        self.metrics.updates.labels(label, result).inc()
+        self.metrics.duration.labels("full" if cycle.focus is None else "focused").observe(now - cycle.started)
+        if update.succeeded:
+            self.metrics.last_success.set(time.time())
+            for kind, since in cycle.triggers.items():
+                self.metrics.latency.labels(kind.value).observe(max(0.0, now - since))
+
+    def _learn(self, outputs: Mapping[str, Any]) -> None:
+        """What the stack now holds (its outputs): the replicas per namespace and each item's master."""
+        replicas = outputs.get("replicas")
+        masters = outputs.get("masters")
+        if isinstance(replicas, dict):
+            self.served = {ns: frozenset(names) for ns, names in replicas.items()}
+        if isinstance(masters, dict):
+            self.masters = {(str(m.get("source")), str(m.get("sourceName"))): name for name, m in masters.items() if isinstance(m, dict)}
+        self.loaded.set()
+        with self.pods_lock:
+            pods = list(self.pods.items())
+        for uid, pod in pods:  # pods seen before the stack's outputs were known, or during the update
+            self._ask(uid, pod)

@@ -8,12 +8,12 @@ import re
 import pulumi
 import pytest
 
-from components import types
 from components.centralized_secrets import CentralizedSecrets, CentralizedSecretsArgs
-from components.focus import focus_targets
+from kecs_secrets import targets as types
 from kecs_secrets.config import LayoutSettings
 from kecs_secrets.focus import Focus
 from kecs_secrets.layout import plan_layout
+from kecs_secrets.targets import focus_targets
 from tests.program.test_resource_graph import DEMAND, ITEMS, STACK
 from tests.unit.conftest import REGION
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kecs_secrets.focus import Focus
-from kecs_secrets.watch import Backoff, Scheduler, Trigger
+from kecs_secrets.watch import IMMEDIATE, Backoff, Scheduler, Trigger
 
 PROPERTY = settings(derandomize=True, max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -145,7 +145,7 @@ def test_any_sequence_serves_every_trigger_once_never_overlaps_and_backs_off(ste
             now += arg
         elif watch.due(now):
             assert watch.running is None
-            if last_failure is not None and Trigger.MANUAL not in watch.pending:
+            if last_failure is not None and not IMMEDIATE & watch.pending.keys():
                 ceiling = backoff.ceiling(failures)
                 assert last_failure + ceiling * (1 - backoff.jitter) <= watch.next_start() <= last_failure + ceiling + 1e-9
             cycle = watch.start(now)
@@ -168,7 +168,7 @@ def test_any_sequence_serves_every_trigger_once_never_overlaps_and_backs_off(ste
 
 def _staleness(now: float, unserved: dict) -> float:
     """The age of the oldest unserved demand trigger (the periodic and follow-up full updates are not demand)."""
-    demand = [since for kind, since in unserved.items() if kind not in (Trigger.RESYNC, Trigger.FOLLOW_UP)]
+    demand = [since for kind, since in unserved.items() if kind not in (Trigger.RESYNC, Trigger.FOLLOW_UP, Trigger.RECOVERED)]
     return now - min(demand) if demand else 0.0
 
 
@@ -197,3 +197,17 @@ def test_a_follow_up_due_later_waits_and_is_not_staleness() -> None:
     watch.trigger(Trigger.POD_DEMAND, 65.0, Focus(namespaces=frozenset({"a"})))
     assert watch.staleness(70.0) == 5.0
     assert watch.start(70.0).focus is None
+
+
+def test_a_future_full_update_is_not_taken_by_an_earlier_focused_one_and_a_full_one_serves_it() -> None:
+    watch = Scheduler(lambda: 0.0)
+    watch.trigger(Trigger.RESYNC, 600.0)
+    watch.trigger(Trigger.SOURCE_CHANGE, 10.0, Focus(masters=frozenset({"sm-x"})))
+    cycle = watch.start(10.0)
+    assert dict(cycle.triggers) == {Trigger.SOURCE_CHANGE: 10.0} and cycle.focus == Focus(masters=frozenset({"sm-x"}))
+    watch.finish(12.0, succeeded=True)
+    assert dict(watch.pending) == {Trigger.RESYNC: 600.0}, "a focused update leaves the periodic one waiting"
+    watch.trigger(Trigger.FILES, 20.0)
+    assert watch.start(20.0).focus is None
+    watch.finish(22.0, succeeded=True)
+    assert not watch.pending, "a full update serves the periodic one still waiting"

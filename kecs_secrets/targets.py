@@ -1,4 +1,4 @@
-"""The URNs a focused update targets (``pulumi up --target``), one glob per part of the focus.
+"""The type tokens of the components, and the URNs a focused update targets (``pulumi up --target``), one glob per part of the focus.
 
 What the engine does with them (checked against the CLI pinned here, tests/e2e/test_watch.py): a targeted
 object the program registers is created or updated; a targeted object it does not register is deleted;
@@ -15,11 +15,19 @@ update after the focused one runs.
 
 from __future__ import annotations
 
-from components import types
 from kecs_secrets.focus import Focus
 from kecs_secrets.naming import reader_name
 
-__all__ = ["VALUE_READER", "focus_targets"]
+__all__ = [
+    "CENTRALIZED_SECRETS", "MASTERS", "NAMESPACE_READER", "NAMESPACE_REPLICAS", "READER_CLUSTER_ROLE", "VALUE_READER", "focus_targets",
+]
+
+# The components' type tokens (components/ registers them): a child's URN holds its parents', so targets name them.
+CENTRALIZED_SECRETS = "kecs:secrets:CentralizedSecrets"
+MASTERS = "kecs:secrets:Masters"
+NAMESPACE_REPLICAS = "kecs:secrets:NamespaceReplicas"
+NAMESPACE_READER = "kecs:secrets:NamespaceReader"
+READER_CLUSTER_ROLE = "kecs:secrets:ReaderClusterRole"
 
 VALUE_READER = "pulumi-python:dynamic/kecs:SourceValues::values"  # providers/source_values.py: module kecs, name SourceValues
 
@@ -28,25 +36,26 @@ def focus_targets(stack: str, project: str, focus: Focus) -> list[str]:
     """The ``--target`` globs of ``focus`` in stack ``stack`` of ``project``.
 
     A focused master's replicas are targeted in every namespace, their namespaces' components are not: they
-    exist already (a rotation changes objects that exist), and one the focus would have to make (a rotation
-    that lets a namespace with no replica yet receive one) makes the focused update fail before any change
-    (its child would depend on an untargeted parent): the watch then runs a full update.
+    exist already (a rotation changes objects that exist). One the focus would have to make (a rotation that
+    lets a namespace with no replica yet receive one) stops the focused update with an error at that replica
+    (its parent is not targeted); what it changed before is what a full update changes too, and the watch
+    then runs a full update.
     """
     base = f"urn:pulumi:{stack}::{project}::"
-    top = f"{base}{types.CENTRALIZED_SECRETS}"
+    top = f"{base}{CENTRALIZED_SECRETS}"
     targets = [
         f"{base}pulumi:pulumi:Stack::{project}-{stack}",
-        f"{top}${types.MASTERS}${VALUE_READER}",
-        f"{top}${types.READER_CLUSTER_ROLE}::*",
-        f"{top}${types.READER_CLUSTER_ROLE}$**",
+        f"{top}${MASTERS}${VALUE_READER}",
+        f"{top}${READER_CLUSTER_ROLE}::*",
+        f"{top}${READER_CLUSTER_ROLE}$**",
     ]
     for namespace in sorted(focus.namespaces):
         targets += [
-            f"{top}${types.NAMESPACE_REPLICAS}::{namespace}",
-            f"{top}${types.NAMESPACE_REPLICAS}$**::{namespace}/*",
-            f"{top}${types.NAMESPACE_READER}::{namespace}",
-            f"{top}${types.NAMESPACE_READER}$**::*/{reader_name(namespace)}",
+            f"{top}${NAMESPACE_REPLICAS}::{namespace}",
+            f"{top}${NAMESPACE_REPLICAS}$**::{namespace}/*",
+            f"{top}${NAMESPACE_READER}::{namespace}",
+            f"{top}${NAMESPACE_READER}$**::*/{reader_name(namespace)}",
         ]
     for master in sorted(focus.masters):
-        targets += [f"{top}${types.MASTERS}$**::{master}", f"{top}${types.NAMESPACE_REPLICAS}$**::*/{master}"]
+        targets += [f"{top}${MASTERS}$**::{master}", f"{top}${NAMESPACE_REPLICAS}$**::*/{master}"]
     return targets
