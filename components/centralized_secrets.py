@@ -84,7 +84,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
         )
         # Always present in a full update (empty when there is nothing to remove), so that removing leftovers is
         # never a change later; a focused update leaves it as the state has it.
-        self.sweep = None if focus is not None else LeftoverSweep(
+        self.sweep = LeftoverSweep(
             "leftovers",
             objects=args.leftovers,
             stack=args.stack,
@@ -113,7 +113,7 @@ class CentralizedSecrets(pulumi.ComponentResource):
             self.resources.extend(replicas.objects.values())
             replica_objects.update({(namespace, name): obj for name, obj in replicas.objects.items()})
         restarted: pulumi.Output | None = None
-        if args.restarts is not None and focus is None:
+        if args.restarts is not None:
             # After the replicas its services read: a new value is in place before their new tasks start.
             watched = sorted({(t.namespace, m) for t in args.restarts for m, _ in t.selects})
             restarted = ServiceRestarts(

@@ -1,7 +1,7 @@
 """A focused update: the part of the layout one update of the watch mode converges, the rest left as the state has it.
 
 The watch turns a pod's new demand into a focus on its namespace (the namespace's replicas and RBAC) and a
-rotated value into a focus on its masters (each master and its replicas in every namespace). The program
+rotated value into a focus on its master (its replicas in every namespace). The program
 still plans the whole layout from the same inputs and gives each object it registers exactly the inputs a
 full update would; it only registers fewer objects, and the update targets exactly the objects of the focus
 (kecs_secrets/targets.py names them). So a focused update makes, changes and deletes what a full update would
@@ -40,9 +40,9 @@ class Focus:
         return namespace in self.namespaces or master in self.masters
 
     def masters_wanted(self, replicas_by_namespace: Mapping[str, Iterable[str]]) -> frozenset[str]:
-        """The masters the focused objects need registered: the focused ones, and those the focused namespaces receive."""
-        received = (name for ns in self.namespaces for name in replicas_by_namespace.get(ns, ()))
-        return self.masters | frozenset(received)
+        """The masters a focused update registers: those the focused namespaces receive (their RBAC waits for them).
+        A focused master's own object waits for the full update that follows (kecs_secrets/targets.py)."""
+        return frozenset(name for ns in self.namespaces for name in replicas_by_namespace.get(ns, ()))
 
     def to_env(self) -> str:
         return json.dumps({"namespaces": sorted(self.namespaces), "masters": sorted(self.masters)}, separators=(",", ":"))

@@ -1,16 +1,19 @@
 """The type tokens of the components, and the URNs a focused update targets (``pulumi up --target``), one glob per part of the focus.
 
-What the engine does with them (checked against the CLI pinned here, tests/e2e/test_watch.py): a targeted
-object the program registers is created or updated; a targeted object it does not register is deleted;
-an object that is not targeted is left exactly as the state has it (registered or not); a new object that
-is not targeted is not created. ``**`` matches any run of characters, ``*`` any run within one part of the
-URN, and a glob matches the whole URN. So the targets below are exactly the objects of the focus, whatever
-their kind: the program registers every one of them the layout wants (CentralizedSecrets with a focus),
-and each of them the layout no longer wants is deleted, as a full update would.
+What the engine does with them (the CLI pinned here; tests/e2e/test_watch.py runs them): a targeted object
+the program registers is created or updated; a targeted object it does not register is deleted; an object
+that is not targeted is left as the state has it, registered or not, unless it depends on a targeted one
+(or is the child of one) and is not registered: then the update stops with "will be destroyed but was not
+specified in --target list". ``**`` matches any run of characters, ``*`` any run within one part of the URN,
+and a glob matches the whole URN.
 
-Always targeted: the stack (its outputs), the value reader (new values), the shared ClusterRole (it names
-the masters namespaces receive). Never: the leftover sweep and the service restarts, which the full
-update after the focused one runs.
+So the targets are exactly the objects pods read and their namespace's RBAC, and nothing that others
+depend on: a focused namespace's replicas, ServiceAccount, Role and RoleBinding (and their components), a
+focused master's replicas in every namespace, and the value reader (the new values). Not targeted, so
+brought up to date by the full update that follows (--settle): the masters themselves (each namespace's
+RBAC waits for the masters it reads), the shared ClusterRole (every RoleBinding depends on it), the stack's
+outputs (the stack is every object's parent), the leftover sweep and the service restarts. The program
+registers those it must for the targeted ones to be made (CentralizedSecrets with a focus).
 """
 
 from __future__ import annotations
@@ -41,13 +44,9 @@ def focus_targets(stack: str, project: str, focus: Focus) -> list[str]:
     (its parent is not targeted); what it changed before is what a full update changes too, and the watch
     then runs a full update.
     """
-    base = f"urn:pulumi:{stack}::{project}::"
-    top = f"{base}{CENTRALIZED_SECRETS}"
+    top = f"urn:pulumi:{stack}::{project}::{CENTRALIZED_SECRETS}"
     targets = [
-        f"{base}pulumi:pulumi:Stack::{project}-{stack}",
         f"{top}${MASTERS}${VALUE_READER}",
-        f"{top}${READER_CLUSTER_ROLE}::*",
-        f"{top}${READER_CLUSTER_ROLE}$**",
     ]
     for namespace in sorted(focus.namespaces):
         targets += [
@@ -57,5 +56,5 @@ def focus_targets(stack: str, project: str, focus: Focus) -> list[str]:
             f"{top}${NAMESPACE_READER}$**::*/{reader_name(namespace)}",
         ]
     for master in sorted(focus.masters):
-        targets += [f"{top}${MASTERS}$**::{master}", f"{top}${NAMESPACE_REPLICAS}$**::*/{master}"]
+        targets.append(f"{top}${NAMESPACE_REPLICAS}$**::*/{master}")
     return targets

@@ -77,25 +77,28 @@ def test_a_namespace_focus_registers_its_replicas_rbac_and_the_masters_they_need
         }
         targets = focus_targets("test", "kecs-secrets", focus)
         hit = {urn for urn in found if targeted(urn, targets)}
-        assert objects(hit) == objects(found) - {"kubernetes:core/v1:Secret::sm-db-creds"}
+        assert objects(hit) == objects(found) - {
+            "kubernetes:core/v1:Secret::sm-db-creds", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::kecs-system-secret-reader",
+        }
         assert any(urn.endswith("::values") for urn in hit), "the value reader is always targeted"
 
     return run(focus).apply(check)
 
 
 @pulumi.runtime.test
-def test_a_master_focus_registers_the_master_and_its_replicas_everywhere_and_no_rbac(mocks):
+def test_a_master_focus_registers_its_replicas_everywhere_and_targets_only_them(mocks):
     focus = Focus(masters=frozenset({"sm-db-creds"}))
 
     def check(found):
         assert objects(found) == {
             f"kubernetes:core/v1:Secret::{DEFAULT}/sm-db-creds",
             f"kubernetes:core/v1:Secret::{BATCH}/sm-db-creds",
-            "kubernetes:core/v1:Secret::sm-db-creds",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::kecs-system-secret-reader",
         }
         targets = focus_targets("test", "kecs-secrets", focus)
-        assert objects(urn for urn in found if targeted(urn, targets)) == objects(found)
+        assert objects(urn for urn in found if targeted(urn, targets)) == objects(found) - {
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::kecs-system-secret-reader",
+        }
 
     return run(focus).apply(check)
 
@@ -118,9 +121,8 @@ def test_the_targets_of_a_focus_never_name_an_object_outside_it_in_the_full_layo
     if focus.namespaces:
         expected = {o for o in objects(found) if f"::{BATCH}/" in o or o.endswith(f"/kecs-secret-reader-{BATCH}")}
     else:
-        expected = {o for o in objects(found) if o.endswith("::sm-db-creds") or o.endswith("/sm-db-creds")}
-    expected.add("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::kecs-system-secret-reader")
-    assert hit == expected
+        expected = {o for o in objects(found) if o.endswith("/sm-db-creds") and "::kecs-system/" not in o}
+    assert hit == expected and expected
 
 
 @pulumi.runtime.test
