@@ -397,6 +397,10 @@ class Watch:
             self.metrics.staleness.set(self.scheduler.staleness(now))
 
     def _cycle(self, cycle: Cycle) -> None:
+        if cycle.focus is not None and not self.served:
+            # No namespace holds a replica yet, so the shared ClusterRole is still to be made: every RoleBinding
+            # depends on it, so only a full update may make it (kecs_secrets/targets.py).
+            cycle = self.scheduler.widen()
         update = self.stack.update(cycle.focus, self.say)
         if not update.succeeded and cycle.focus is not None and not update.locked:
             # A focused update that failed (e.g. it would have had to make a namespace's component): the full one.

@@ -1,0 +1,151 @@
+"""`kecs-secrets watch` against the real CLI, LocalStack and control plane: a pending pod gets its replica from a
+focused update, a bad pod gets an Event and delays no other namespace, a rotated value reaches every replica, a
+deleted secret's master and replicas go, a manual `pulumi up` meanwhile is not corrupted, a watch killed with
+SIGKILL mid-update is started again and converges by itself, and SIGTERM stops it cleanly. Never a value in its
+output. (How fast is the benchmark's: bench/watch.py; here every wait is a bound for a broken run to fail.)"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import secrets as random
+import signal
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from tests.e2e.test_safety import _events_on, cli, cli_env
+from tests.e2e.test_safety import scene as scene  # the fixture
+from tests.support.cluster import wait_for
+from tests.support.real import ROOT, free_ports
+
+BOUND = 120  # seconds: a bound for a broken run to fail, never a timing this test depends on
+LINE = re.compile(r"^watch: trigger=(\S+) stack=\S+ scope=(full|focused) duration=\S+ changes=(\S+) result=(\S+)$", re.M)
+
+
+class WatchProcess:
+    """One `kecs-secrets watch` process of the scene's stack, its output in a file."""
+
+    def __init__(self, stack, log: Path, port: int) -> None:
+        self.log, self.port = log, port
+        command = [os.path.join(ROOT, ".venv", "bin", "kecs-secrets"), "watch", "--stack", stack.name, "--interval", "1",
+                   "--settle", "3", "--metrics-port", str(port)]
+        self.handle = log.open("a", encoding="utf-8")
+        self.process = subprocess.Popen(command, cwd=stack.workdir, env=cli_env(stack), stdout=self.handle, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def lines(self) -> list[tuple[str, str, str, str]]:
+        return LINE.findall(self.text())
+
+    def wait_line(self, count: int, what: str) -> list[tuple[str, str, str, str]]:
+        wait_for(lambda: len(self.lines()) >= count or self.process.poll() is not None, timeout=BOUND, what=what)
+        assert self.process.poll() is None, self.text()[-3000:]
+        return self.lines()
+
+    def kill(self) -> None:
+        """SIGKILL the watch and everything it started (the CLI, the language host, the providers)."""
+        tree = psutil.Process(self.process.pid).children(recursive=True)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        for child in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        self.process.wait()
+        psutil.wait_procs(tree, timeout=30)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=BOUND)
+        finally:
+            self.handle.close()
+
+
+def _data(kube, namespace: str, name: str) -> bytes | None:
+    found = kube.secret(namespace, name)
+    return base64.b64decode(found["data"]["value"]) if found and "value" in (found.get("data") or {}) else None
+
+
+def test_the_watch_serves_pods_rotations_and_deletions_and_survives_a_kill(scene, tmp_path):
+    s, kube = scene, scene.kube
+    batch = s.namespace(f"batch-{s.p}", ecs=True)
+    values = {"db": f"db-{random.token_hex(8)}", "api": f"api-{random.token_hex(8)}"}
+    db, api = s.secret("db", values["db"]), s.secret("api", values["api"])
+    stack = s.make_stack(podDemand=True, demand={s.web: [f"{s.p}/db"]})  # the owner's demand: one namespace served
+    watch = WatchProcess(stack, tmp_path / "watch.log", free_ports(1)[0])
+    try:
+        first = watch.wait_line(1, "the first full converge")[0]
+        assert first[1:] == ("full", first[2], "succeeded") and first[0] == "resync", first
+        assert kube.secret(s.master_ns, s.master("db")) is not None, "every item has its master after the first converge"
+
+        # A pod that needs a secret its namespace lacks: a focused update of that namespace makes the replica.
+        s.pod(batch, "needs-db", {"kecs.dev/secret-0-arn": f"app:DB:{db}"})
+        wait_for(lambda: _data(kube, batch, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the pod's replica")
+        served = [line for line in watch.wait_line(2, "the pod's update") if "pod-demand" in line[0]]
+        assert served and served[0][1:] == ("focused", served[0][2], "succeeded"), watch.lines()
+        assert s.ours(batch, "serviceaccounts") == {f"kecs-secret-reader-{batch}"}, "the namespace's RBAC comes with it"
+
+        # A bad pod (an ARN no secret has) and a good one in another namespace at once: the good one is served,
+        # the bad one is told on an Event.
+        unknown = db.rsplit(":", 1)[0] + f":{s.p}/nope-ZzZzZz"
+        s.pod(s.web, "bad", {"kecs.dev/secret-0-arn": f"app:X:{unknown}"})
+        s.pod(batch, "needs-api", {"kecs.dev/secret-0-arn": f"app:API:{api}"})
+        wait_for(lambda: _data(kube, batch, s.master("api")) == values["api"].encode(), timeout=BOUND, what="the good pod's replica")
+        wait_for(lambda: _events_on(kube, s.web, "bad"), timeout=BOUND, what="the Event on the bad pod")
+        (event,) = _events_on(kube, s.web, "bad")
+        assert event["reason"] == "SecretReferenceNotServed" and "no Secrets Manager secret with that ARN" in event["message"]
+
+        # A rotation reaches every replica (the master follows in the full update after it).
+        values["db"] = f"rotated-{random.token_hex(8)}"
+        s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
+        wait_for(lambda: _data(kube, batch, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the rotated replica")
+        wait_for(lambda: _data(kube, s.master_ns, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the rotated master")
+        assert any("source-change" in line[0] and line[1] == "focused" for line in watch.lines()), watch.lines()
+
+        # A manual `pulumi up` meanwhile runs or is refused by the stack's lock, never corrupts anything.
+        manual = cli(stack, "up", "--yes", "--skip-preview")
+        assert manual.returncode == 0 or "locked" in manual.stdout + manual.stderr, manual.stdout[-2000:] + manual.stderr[-2000:]
+
+        # A deleted secret's master and replicas go.
+        s.delete_secret("api")
+        wait_for(lambda: kube.secret(s.master_ns, s.master("api")) is None and kube.secret(batch, s.master("api")) is None,
+                 timeout=BOUND, what="the deleted secret's master and replica gone")
+
+        # The endpoints: ready, and the updates counted by trigger.
+        with urllib.request.urlopen(f"http://127.0.0.1:{watch.port}/readyz", timeout=10) as answer:
+            assert answer.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{watch.port}/metrics", timeout=10) as answer:
+            metrics = answer.read().decode()
+        assert re.search(r'kecs_watch_updates_total\{result="succeeded",trigger="[a-z,-]*pod-demand[a-z,-]*"\} [1-9]', metrics), metrics
+        assert "kecs_watch_trigger_to_converged_seconds_bucket" in metrics
+
+        # SIGKILL in the middle of an update, then start again: the stale lock is taken over, and it converges.
+        values["db"] = f"again-{random.token_hex(8)}"
+        locks = Path(stack.env["PULUMI_BACKEND_URL"].removeprefix("file://")) / ".pulumi" / "locks"
+        done = len(watch.lines())
+        s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
+        wait_for(lambda: any(locks.rglob("*.json")) or len(watch.lines()) > done, timeout=BOUND, what="an update under way")
+        watch.kill()
+        text = watch.text()
+        watch = WatchProcess(stack, tmp_path / "watch.log", free_ports(1)[0])
+        wait_for(lambda: _data(kube, batch, s.master("db")) == values["db"].encode(), timeout=BOUND, what="convergence after the kill")
+        wait_for(lambda: _data(kube, s.master_ns, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the master too")
+        if any(locks.rglob("*.json")) and "stack lock stale" not in watch.text()[len(text):]:
+            wait_for(lambda: "stack lock stale" in watch.text(), timeout=BOUND, what="the stale lock taken over")
+        assert kube.secret(batch, f"kecs-secret-reader-{batch}") is None  # (a ServiceAccount, not a Secret: nothing lost below)
+        assert s.ours(batch) == {s.master("db")} and s.ours(batch, "serviceaccounts") == {f"kecs-secret-reader-{batch}"}
+    finally:
+        code = watch.stop() if watch.process.poll() is None else None
+    assert code == 0 and watch.text().rstrip().endswith("watch: stopped"), watch.text()[-2000:]
+    text = watch.text()
+    assert not any(value in text for value in values.values()), "a value in the watch's output"
+    # Whatever ran meanwhile (focused updates, the manual up, the kill), the state and the cluster agree.
+    preview = cli(stack, "preview", "--diff")
+    assert preview.returncode == 0, preview.stderr[-3000:]
+    assert re.search(r"^\s+\d+ unchanged\s*$", preview.stdout, re.M) and " to update" not in preview.stdout, preview.stdout[-3000:]
