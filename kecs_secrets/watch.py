@@ -158,10 +158,15 @@ class Scheduler:
 
     def start(self, now: float) -> Cycle:
         """Begin an update serving every trigger pending at ``now``; refused while another runs or before it is due.
-        Its focus is the union of theirs, or None (a full update) when one of them has none."""
+        Its focus is the union of theirs, or None (a full update) when one of them has none; except that focused
+        demand is served first, alone, when the only full triggers due are periodic ones (they run next)."""
         if not self.due(now):
             raise RuntimeError("watch: no update is due (one is running, nothing is pending or the backoff runs)")
         taken = {kind: since for kind, since in self._pending.items() if since <= now}
+        demand = {kind for kind in taken if self._focuses[kind] is not None}
+        if demand and all(kind in _BOOKKEEPING for kind in taken if self._focuses[kind] is None):
+            # Demand first: a pod waiting for its replica does not wait for a periodic full update too.
+            taken = {kind: taken[kind] for kind in demand}
         focuses = [self._focuses.pop(kind) for kind in taken]
         for kind in taken:
             del self._pending[kind]

@@ -412,7 +412,7 @@ class Watch:
         self._report(cycle, update, now)
         if not update.succeeded:
             return
-        self._learn(update.outputs)
+        self._learn(update.outputs, cycle.focus)
         if cycle.focus is not None:
             self.trigger(Trigger.FOLLOW_UP, at=now + self.args.settle)
         else:
@@ -435,12 +435,21 @@ class Watch:
             for kind, since in cycle.triggers.items():
                 self.metrics.latency.labels(kind.value).observe(max(0.0, now - since))
 
-    def _learn(self, outputs: Mapping[str, Any]) -> None:
-        """What the stack now holds (its outputs): the replicas per namespace and each item's master."""
+    def _learn(self, outputs: Mapping[str, Any], focus: Focus | None) -> None:
+        """What the stack now holds: the replicas per namespace and each item's master (its outputs).
+
+        The outputs are the whole layout's, and a focused update made only its namespaces' part: the other
+        namespaces keep what the watch knew of them (a replica planned there is not made until they are focused
+        or the full update runs, so a pod asking for it must still be heard)."""
         replicas = outputs.get("replicas")
         masters = outputs.get("masters")
         if isinstance(replicas, dict):
-            self.served = {ns: frozenset(names) for ns, names in replicas.items()}
+            planned = {ns: frozenset(names) for ns, names in replicas.items()}
+            if focus is None:
+                self.served = planned
+            else:
+                kept = {ns: names for ns, names in self.served.items() if ns not in focus.namespaces}
+                self.served = {**kept, **{ns: planned[ns] for ns in focus.namespaces if ns in planned}}
         if isinstance(masters, dict):
             self.masters = {(str(m.get("source")), str(m.get("sourceName"))): name for name, m in masters.items() if isinstance(m, dict)}
         self.loaded.set()

@@ -211,3 +211,17 @@ def test_a_future_full_update_is_not_taken_by_an_earlier_focused_one_and_a_full_
     assert watch.start(20.0).focus is None
     watch.finish(22.0, succeeded=True)
     assert not watch.pending, "a full update serves the periodic one still waiting"
+
+
+def test_focused_demand_goes_before_a_periodic_full_update_due_at_the_same_time_but_not_before_files() -> None:
+    watch = Scheduler(lambda: 0.0)
+    watch.trigger(Trigger.FOLLOW_UP, 5.0)
+    watch.trigger(Trigger.POD_DEMAND, 6.0, Focus(namespaces=frozenset({"a"})))
+    first = watch.start(7.0)
+    assert dict(first.triggers) == {Trigger.POD_DEMAND: 6.0} and first.focus == Focus(namespaces=frozenset({"a"}))
+    watch.finish(8.0, succeeded=True)
+    assert watch.due(8.0) and watch.start(8.0).focus is None, "the periodic full update runs right after"
+    watch.finish(9.0, succeeded=True)
+    watch.trigger(Trigger.POD_DEMAND, 10.0, Focus(namespaces=frozenset({"b"})))
+    watch.trigger(Trigger.FILES, 10.0)
+    assert watch.start(10.0).focus is None, "a changed file is a full update that serves the pod too"
