@@ -196,7 +196,9 @@ def test_a_follow_up_due_later_waits_and_is_not_staleness() -> None:
     assert watch.staleness(70.0) == 0.0
     watch.trigger(Trigger.POD_DEMAND, 65.0, Focus(namespaces=frozenset({"a"})))
     assert watch.staleness(70.0) == 5.0
-    assert watch.start(70.0).focus is None
+    assert watch.start(70.0).focus == Focus(namespaces=frozenset({"a"})), "the pod first"
+    watch.finish(71.0, succeeded=True)
+    assert watch.start(71.0).focus is None and watch.staleness(71.0) == 0.0
 
 
 def test_a_future_full_update_is_not_taken_by_an_earlier_focused_one_and_a_full_one_serves_it() -> None:
