@@ -21,6 +21,7 @@ import psutil
 from tests.e2e.test_safety import _events_on, cli, cli_env
 from tests.e2e.test_safety import scene as scene  # the fixture
 from tests.support.cluster import wait_for
+from tests.support.counting_proxy import CountingProxy
 from tests.support.real import ROOT, free_ports
 
 BOUND = 120  # seconds: a bound for a broken run to fail, never a timing this test depends on
@@ -149,3 +150,42 @@ def test_the_watch_serves_pods_rotations_and_deletions_and_survives_a_kill(scene
     preview = cli(stack, "preview", "--diff")
     assert preview.returncode == 0, preview.stderr[-3000:]
     assert re.search(r"^\s+\d+ unchanged\s*$", preview.stdout, re.M) and " to update" not in preview.stdout, preview.stdout[-3000:]
+
+
+def test_the_source_going_away_deletes_nothing_and_the_watch_converges_when_it_is_back(scene, tmp_path):
+    """LocalStack unreachable (the stack reads it through a proxy that is stopped, then started again on its port):
+    the polls say so once, the updates tried meanwhile fail before any change, nothing is deleted; when it answers
+    again the watch converges at once, with what changed meanwhile."""
+    s, kube = scene, scene.kube
+    values = {"db": f"db-{random.token_hex(8)}"}
+    db = s.secret("db", values["db"])
+    proxy = CountingProxy(s.endpoint).__enter__()
+    port = int(proxy.endpoint.rsplit(":", 1)[1])
+    stack = s.make_stack(endpoint=proxy.endpoint, demand={s.web: [f"{s.p}/db"]})
+    watch = WatchProcess(stack, tmp_path / "watch.log", free_ports(1)[0])
+    try:
+        watch.wait_line(1, "the first full converge")
+        made = s.snapshot()
+        assert ("secrets", s.web, s.master("db")) in made
+
+        proxy.__exit__(None, None, None)  # LocalStack goes away
+        wait_for(lambda: "source poll failed" in watch.text(), timeout=BOUND, what="the poll saying the source is away")
+        values["db"] = f"meanwhile-{random.token_hex(8)}"
+        s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
+        config = Path(stack.workdir) / f"Pulumi.{stack.name}.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # a full update is tried meanwhile
+        wait_for(lambda: any(line[3] == "failed" for line in watch.lines()), timeout=BOUND, what="an update tried while it is away")
+        assert set(s.snapshot()) == set(made), "something was deleted or made while the source was away"
+        assert watch.text().count("source poll failed") == 1, "said once, not every interval"
+
+        proxy = CountingProxy(s.endpoint, port=port).__enter__()  # and comes back
+        wait_for(lambda: _data(kube, s.web, s.master("db")) == values["db"].encode(), timeout=BOUND, what="convergence after")
+        assert "source poll answers again" in watch.text()
+        wait_for(lambda: any("recovered" in line[0] and line[3] == "succeeded" for line in watch.lines()), timeout=BOUND,
+                 what="the update after it answers again")
+        assert set(s.snapshot()) == set(made)
+    finally:
+        code = watch.stop() if watch.process.poll() is None else None
+        proxy.__exit__(None, None, None)
+    assert code == 0
+    assert values["db"] not in watch.text()

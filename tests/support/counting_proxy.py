@@ -30,12 +30,16 @@ VALUE_READS = {
 
 
 class CountingProxy:
-    def __init__(self, upstream: str, fail: dict[str, tuple[int, str]] | None = None, limits: Limits | None = None) -> None:
-        """``fail`` maps an API (``secretsmanager.BatchGetSecretValue``) to the (HTTP status, AWS error code) it answers;
+    def __init__(
+        self, upstream: str, fail: dict[str, tuple[int, str]] | None = None, limits: Limits | None = None, port: int = 0
+    ) -> None:
+        """``port``: where to listen (0: a port the kernel picks; a proxy stopped and started again on its port looks
+        like the upstream going away and coming back). ``fail`` maps an API (``secretsmanager.BatchGetSecretValue``) to the (HTTP status, AWS error code) it answers;
         ``limits`` may refuse a call, change what is forwarded and change the answer (e.g. AWS's page and batch limits
         that the upstream does not enforce)."""
         self.fail = dict(fail or {})
         self.limits = limits
+        self.stopped = False
         parsed = urllib.parse.urlparse(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.counts: collections.Counter[str] = collections.Counter()
@@ -52,6 +56,9 @@ class CountingProxy:
                 pass
 
             def _forward(self):
+                if proxy.stopped:  # a kept-alive connection of a stopped proxy: dropped, as a dead upstream's would be
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 target = self.headers.get("X-Amz-Target")
@@ -88,7 +95,7 @@ class CountingProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -97,6 +104,7 @@ class CountingProxy:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopped = True
         self.server.shutdown()
         self.server.server_close()
 
