@@ -36,7 +36,7 @@ LOCALSTACK_REQS=("localstack-core[runtime]==$LOCALSTACK_VERSION" 'cbor2<6' 'pyop
 LOCALSTACK_CONSTRAINTS="$here/localstack-constraints.txt"   # full frozen set; used with -c when present
 MOTO_VERSION=5.2.5
 MOTO_REQS=("moto[server]==$MOTO_VERSION")
-SERVICES=secretsmanager,ssm,sts,kms
+SERVICES=secretsmanager,ssm,sts,kms,sqs
 
 port=${LOCALSTACK_PORT:-4566}
 # One state dir per port, so emulators on two ports never share a pid file, log or filesystem root.

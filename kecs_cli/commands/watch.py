@@ -70,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds after a focused update before the full converge that follows it (default: 60)")
     parser.add_argument("--metrics-port", type=int, default=None,
                         help="serve Prometheus metrics (/metrics), /healthz and /readyz on this port (default: off)")
+    parser.add_argument("--queue-url", default="",
+                        help="an SQS queue fed by EventBridge rules on Secrets Manager/SSM changes: each message makes the "
+                             "source poll look at once (long polling; the poll every --interval stays the backstop)")
     parser.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
                         help="run full updates with this CrossGuard policy pack (repeatable)")
 
@@ -210,6 +213,7 @@ class Watch:
         self.contacts: dict[str, tuple[float, float]] = {}  # watcher -> (last contact, allowed silence)
         self.metrics: Any = None
         self.held_reported = ""
+        self.wake = threading.Event()  # a queue message: poll now
 
     # -- setup ------------------------------------------------------------------------------------------------
 
@@ -236,6 +240,15 @@ class Watch:
             except OSError as err:
                 raise ConfigError(f"--metrics-port {self.args.metrics_port}: cannot serve there ({err.strerror})") from None
         threading.Thread(target=self._poll_loop, name="source-poll", daemon=True).start()
+        if self.args.queue_url:
+            from providers.queue_listener import QueueListener
+
+            problems: dict[str, str] = {}
+            queue_listener = QueueListener(self.args.queue_url, self.settings.endpoint, self.settings.region, self._on_messages,
+                                           lambda problem: self._polled("queue", problems, problem, recover=False))
+            self._queue = queue_listener.start()
+            self.contacts["queue"] = (time.monotonic(), 120.0)
+            threading.Thread(target=self._track, args=("queue", self._queue, 120.0), daemon=True).start()
         if self.settings.pod_demand and self.settings.check_cluster:
             from providers.pod_watch import PodWatch
 
@@ -243,11 +256,17 @@ class Watch:
             watch = PodWatch(self.settings.kubeconfig, self.settings.kube_context, self._on_pod, self._on_restart)
             self._pod_watch = watch.start()
             self.contacts["pod-watch"] = (time.monotonic(), allowed)
-            threading.Thread(target=self._track_pod_watch, args=(allowed,), daemon=True).start()
+            threading.Thread(target=self._track, args=("pod-watch", self._pod_watch, allowed), daemon=True).start()
 
-    def _track_pod_watch(self, allowed: float) -> None:
+    def _track(self, name: str, watcher: Any, allowed: float) -> None:
+        """Keep the readiness check's view of a watcher's last contact with its API current."""
         while not self.stopping.wait(1.0):
-            self.contacts["pod-watch"] = (self._pod_watch.last_contact, allowed)
+            self.contacts[name] = (watcher.last_contact, allowed)
+
+    def _on_messages(self, count: int) -> None:
+        if self.metrics is not None:
+            self.metrics.polls.labels("queue", "messages").inc(count)
+        self.wake.set()
 
     def _stuck(self) -> list[str]:
         now = time.monotonic()
@@ -317,17 +336,20 @@ class Watch:
             if now_files != files:
                 files = now_files
                 self.trigger(Trigger.FILES)
-            self.stopping.wait(max(0.0, self.args.interval - (time.monotonic() - started)))
+            self.wake.wait(max(0.0, self.args.interval - (time.monotonic() - started)))
+            self.wake.clear()
 
-    def _polled(self, poller: str, problems: dict[str, str], problem: str | None) -> None:
-        """Count a poll; say a problem once when it starts and once when it is over (never every interval)."""
+    def _polled(self, poller: str, problems: dict[str, str], problem: str | None, recover: bool = True) -> None:
+        """Count a poll; say a problem once when it starts and once when it is over (never every interval); a
+        source that answers again (``recover``) triggers an update at once."""
         if self.metrics is not None:
             self.metrics.polls.labels(poller, "failed" if problem else "succeeded").inc()
         if problem and problems.get(poller) != problem:
             self.warn(f"watch: {poller} poll failed, nothing changes until it answers again: {problem}")
         elif not problem and poller in problems:
             self.warn(f"watch: {poller} poll answers again")
-            self.trigger(Trigger.RECOVERED)  # converge now, not after the backoff the failed updates built up
+            if recover:
+                self.trigger(Trigger.RECOVERED)  # converge now, not after the backoff the failed updates built up
         if problem:
             problems[poller] = problem
         else:
@@ -380,6 +402,7 @@ class Watch:
                 continue
             self.held_reported = ""
             self._cycle(self.scheduler.start(now))
+        self.wake.set()
         self.say("watch: stopped")
         return 0
 

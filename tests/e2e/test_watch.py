@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import re
 import secrets as random
@@ -31,10 +32,10 @@ LINE = re.compile(r"^watch: trigger=(\S+) stack=\S+ scope=(full|focused) duratio
 class WatchProcess:
     """One `kecs-secrets watch` process of the scene's stack, its output in a file."""
 
-    def __init__(self, stack, log: Path, port: int) -> None:
+    def __init__(self, stack, log: Path, port: int, *args: str) -> None:
         self.log, self.port = log, port
         command = [os.path.join(ROOT, ".venv", "bin", "kecs-secrets"), "watch", "--stack", stack.name, "--interval", "1",
-                   "--settle", "3", "--metrics-port", str(port)]
+                   "--settle", "3", "--metrics-port", str(port), *args]
         self.handle = log.open("a", encoding="utf-8")
         self.process = subprocess.Popen(command, cwd=stack.workdir, env=cli_env(stack), stdout=self.handle, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -189,3 +190,31 @@ def test_the_source_going_away_deletes_nothing_and_the_watch_converges_when_it_i
         proxy.__exit__(None, None, None)
     assert code == 0
     assert values["db"] not in watch.text()
+
+
+def test_a_queue_message_makes_the_watch_look_at_once(scene, tmp_path, aws):
+    """With --queue-url, an EventBridge event in the SQS queue wakes the source poll: a rotation lands long before the
+    next poll (--interval 600 here), and the message is deleted."""
+    s, kube = scene, scene.kube
+    values = {"db": f"db-{random.token_hex(8)}"}
+    db = s.secret("db", values["db"])
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=f"{s.p}-changes")["QueueUrl"]
+    stack = s.make_stack(demand={s.web: [f"{s.p}/db"]})
+    watch = WatchProcess(stack, tmp_path / "watch.log", free_ports(1)[0], "--interval", "600", "--queue-url", url)
+    try:
+        watch.wait_line(1, "the first full converge")
+        values["db"] = f"pushed-{random.token_hex(8)}"
+        s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
+        event = {"source": "aws.secretsmanager", "detail-type": "AWS API Call via CloudTrail",
+                 "detail": {"eventName": "PutSecretValue", "requestParameters": {"secretId": db}}}
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+        wait_for(lambda: _data(kube, s.web, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the pushed rotation")
+        wait_for(lambda: any("source-change" in line[0] for line in watch.lines()), timeout=BOUND, what="its log line")
+        wait_for(lambda: int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+                             ["ApproximateNumberOfMessagesNotVisible"]) == 0, timeout=BOUND, what="the message deleted")
+        assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages") is None
+    finally:
+        code = watch.stop() if watch.process.poll() is None else None
+        sqs.delete_queue(QueueUrl=url)
+    assert code == 0 and values["db"] not in watch.text()
