@@ -48,7 +48,7 @@ from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 from kecs_secrets.errors import ClusterAuthError, ClusterRequestError, ClusterUnavailableError, ConfigError, KecsSecretsError
 from providers.kube import _network_reason, _status_message, connect
 
-__all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_RENEW_DEADLINE", "DEFAULT_RETRY_PERIOD", "LeaderElection", "default_identity", "lead"]
+__all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_RENEW_DEADLINE", "DEFAULT_RETRY_PERIOD", "LeaderElection", "check_timings", "default_identity"]
 
 DEFAULT_LEASE_SECONDS = 15  # a follower takes an unrenewed Lease this long after it last saw it change
 DEFAULT_RENEW_DEADLINE = 10  # the leader stops leading when it could not renew for this long
@@ -178,6 +178,7 @@ class LeaderElection:
         self._thread = threading.Thread(target=self._campaign, name=f"lease {namespace}/{name}", daemon=True)
 
     def start(self) -> LeaderElection:
+        """Campaign from now on (in a daemon thread); ``LeaderElection(...).start()`` is the usual call."""
         self._thread.start()
         return self
 
@@ -250,20 +251,6 @@ class LeaderElection:
         except (urllib3.exceptions.HTTPError, OSError) as err:
             where = f"Lease {self.namespace}/{self.name}"
             self._failed(ClusterUnavailableError(f"cannot reach the Kubernetes API to release {where}: {_network_reason(err)}"))
-
-
-def lead(
-    kubeconfig: str,
-    context: str | None,
-    namespace: str,
-    name: str,
-    identity: str | None = None,
-    on_started: Callable[[], None] | None = None,
-    on_stopped: Callable[[], None] | None = None,
-    **timings: Any,
-) -> LeaderElection:
-    """A started :class:`LeaderElection` (same arguments)."""
-    return LeaderElection(kubeconfig, context, namespace, name, identity, on_started, on_stopped, **timings).start()
 
 
 # ---- python -m providers.leader: one candidate, for tests and for trying an election by hand -----------------

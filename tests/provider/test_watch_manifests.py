@@ -135,18 +135,7 @@ def installed(admin, admin_kubeconfig, tmp_path_factory):
 
 
 def allowed(admin: KubeAdmin, verb: str, group: str, resource: str, namespace: str = "", name: str = "", subresource: str = "") -> bool:
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SubjectAccessReview",
-        "spec": {
-            "user": USER,
-            "groups": ["system:serviceaccounts", f"system:serviceaccounts:{WATCH_NS}", "system:authenticated"],
-            "resourceAttributes": {
-                "verb": verb, "group": group, "resource": resource, "namespace": namespace, "name": name, "subresource": subresource,
-            },
-        },
-    }  # fmt: skip
-    return bool(admin.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", review)["status"].get("allowed"))
+    return admin.can(USER, verb, resource, namespace, name, group=group, subresource=subresource)
 
 
 WRITES = ["create", "patch", "update", "delete"]
