@@ -177,7 +177,8 @@ def test_a_candidate_the_server_refuses_says_so_in_one_line_and_never_leads(admi
 
 
 class Outage:
-    """A TCP relay in front of the API server that can cut every connection and refuse new ones (an outage)."""
+    """A TCP relay in front of the API server that can cut every connection and refuse new ones (``cut``: the server
+    is gone), or forward nothing more while connections stay open (``hang``: a partition that drops packets)."""
 
     def __init__(self, server: str) -> None:
         host, port = server.split("//", 1)[1].rsplit(":", 1)
@@ -185,6 +186,7 @@ class Outage:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.open: list[socket.socket] = []
+        self.hanging = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -193,21 +195,28 @@ class Outage:
                 downstream, _ = self.listener.accept()
             except OSError:
                 return
+            self.open.append(downstream)
+            if self.hanging.is_set():
+                continue  # accepted, never answered
             upstream = socket.create_connection(self.upstream)
-            self.open += [downstream, upstream]
+            self.open.append(upstream)
             for a, b in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(a, b, self.hanging), daemon=True).start()
 
     @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
+    def _pipe(source: socket.socket, target: socket.socket, hanging: threading.Event) -> None:
         try:
             while data := source.recv(65536):
-                target.sendall(data)
+                if not hanging.is_set():
+                    target.sendall(data)
         except OSError:
             pass
         finally:
             for s in (source, target):
                 s.close()
+
+    def hang(self) -> None:
+        self.hanging.set()
 
     def cut(self) -> None:
         for s in [self.listener, *self.open]:  # shutdown first: close() alone does not wake a blocked accept()
@@ -218,16 +227,21 @@ class Outage:
             s.close()
 
 
-def test_a_leader_that_cannot_reach_the_server_stops_leading_and_says_why(admin, admin_kubeconfig, lease_namespace, tmp_path):
-    """The library alone lets the connection error end its thread: the process would go on 'leading' for ever."""
-    relay = Outage(admin.server)
+def relayed_kubeconfig(admin_kubeconfig: str, relay: Outage, path) -> str:
+    """The admin's kubeconfig, with the API server reached through the relay."""
     cluster = {**admin_cluster(admin_kubeconfig), "server": f"https://127.0.0.1:{relay.port}"}
     with open(admin_kubeconfig, encoding="utf-8") as handle:
         user = yaml.safe_load(handle)["users"][0]["user"]
-    path = write(tmp_path / "kc", kubeconfig(cluster, user))
+    return write(path, kubeconfig(cluster, user))
+
+
+def test_a_leader_that_cannot_reach_the_server_stops_leading_and_says_why(admin, admin_kubeconfig, lease_namespace, tmp_path):
+    """The library alone lets the connection error end its thread: the process would go on 'leading' for ever."""
+    relay = Outage(admin.server)
     events: list[str] = []
     warnings: list[str] = []
-    election = LeaderElection(path, None, lease_namespace, "watch", "in-process", lambda: events.append("started"), lambda: events.append("stopped"),
+    election = LeaderElection(relayed_kubeconfig(admin_kubeconfig, relay, tmp_path / "kc"), None, lease_namespace, "watch", "in-process",
+                              lambda: events.append("started"), lambda: events.append("stopped"),
                               lease_seconds=LEASE, renew_deadline=RENEW, retry_period=RETRY, warn=warnings.append).start()  # fmt: skip
     try:
         wait_until(election.is_leader, "it leads")
@@ -238,6 +252,22 @@ def test_a_leader_that_cannot_reach_the_server_stops_leading_and_says_why(admin,
         assert warnings and warnings[0].startswith(f"ClusterUnavailableError: cannot reach the Kubernetes API at https://127.0.0.1:{relay.port}: ")
         assert all("\n" not in w for w in warnings)
         assert election._thread.is_alive(), "the election goes on (as a follower) after losing the Lease"
+    finally:
+        election.stop(release=False)
+
+
+def test_a_leader_whose_renewals_hang_is_no_leader_once_the_renew_deadline_passed(admin, admin_kubeconfig, lease_namespace, tmp_path):
+    """The library checks its renew deadline only between attempts, and an attempt that hangs holds it past the
+    deadline (and past the Lease, which another candidate may then take): is_leader() is false from the deadline on."""
+    relay = Outage(admin.server)
+    election = LeaderElection(relayed_kubeconfig(admin_kubeconfig, relay, tmp_path / "kc"), None, lease_namespace, "watch", "hung",
+                              lease_seconds=LEASE, renew_deadline=RENEW, retry_period=RETRY, warn=lambda line: None).start()  # fmt: skip
+    try:
+        wait_until(election.is_leader, "it leads")
+        relay.hang()
+        wait_until(lambda: not election.is_leader(), "is_leader() turns false")
+        assert election.leading.is_set(), "the library still believes it leads (its attempt hangs): only the fence says otherwise"
+        wait_until(lambda: not election.leading.is_set(), "the library gives up too, once its attempts time out")
     finally:
         election.stop(release=False)
 
