@@ -20,6 +20,8 @@ The library (kubernetes 37.0.0) is used as it is, with these minimal corrections
   attempt hangs: :meth:`LeaderElection.is_leader` is also false once ``renew_deadline`` has passed since the
   last renewal the server accepted (counted from the moment it was sent), before any other candidate may
   take the Lease (``lease_seconds`` after it saw that renewal).
+- It calls ``onstarted_leading`` in a thread of its own, which can run after that term already ended (the
+  renewal failed at once): a late call is ignored, so ``leading`` is never set after ``on_stopped``.
 - ``Config`` calls ``sys.exit`` on bad timings: they are checked first here (:class:`ConfigError`).
 - It never gives the Lease back: :meth:`LeaderElection.stop` does (holder cleared), so a successor leads at
   once instead of after ``lease_seconds``.
@@ -28,6 +30,7 @@ The library (kubernetes 37.0.0) is used as it is, with these minimal corrections
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -84,8 +87,7 @@ class _Leases(client.CoordinationV1Api):
         self._timeout = timeout
 
     def read_namespaced_lease(self, name: str, namespace: str, **kwargs: Any) -> Any:
-        if self._election.stopping.is_set():  # a stopped candidate asks nothing more
-            raise ApiException(status=0, reason="stopped")
+        self._refuse_when_stopping()
         return self._call("reading", super().read_namespaced_lease, name, namespace, **kwargs)
 
     def create_namespaced_lease(self, namespace: str, body: Any, **kwargs: Any) -> Any:
@@ -103,6 +105,7 @@ class _Leases(client.CoordinationV1Api):
         return written
 
     def _refuse_when_stopping(self) -> None:
+        """A stopped candidate asks and writes nothing more (to the library: a failed attempt)."""
         if self._election.stopping.is_set():
             raise ApiException(status=0, reason="stopped")
 
@@ -166,15 +169,15 @@ class LeaderElection:
         self._on_stopped = on_stopped or (lambda: None)
         self._warn = warn
         self._term = threading.Lock()
+        self._ended = 0  # the last term (one run of the library's election) that has ended
         self._renewed_at = float("-inf")
         self._reported = ""
         api_client, cluster = connect(kubeconfig, context or "")
         self.cluster_user = f"{cluster.user!r} of context {cluster.context!r}"
         self._leases = _Leases(self, api_client, timeout=max(1.0, min(5.0, renew_deadline / 2)))
-        self._lock = LeaseLock(name, namespace, self.identity)
-        self._lock.api_instance = self._leases  # instead of the process-wide default client
-        self._config = electionconfig.Config(self._lock, lease_seconds, renew_deadline, retry_period, self._started, self._stopped)
-        self._retry_period = retry_period
+        self._lease_lock = LeaseLock(name, namespace, self.identity)
+        self._lease_lock.api_instance = self._leases  # instead of the process-wide default client
+        self._timings = (lease_seconds, renew_deadline, retry_period)
         self._thread = threading.Thread(target=self._campaign, name=f"lease {namespace}/{name}", daemon=True)
 
     def start(self) -> LeaderElection:
@@ -198,17 +201,24 @@ class LeaderElection:
     # ---- the library's callbacks and the election thread -------------------------------------------------
 
     def _campaign(self) -> None:
+        term = 0
         while not self.stopping.is_set():
+            term += 1
+            started = functools.partial(self._started, term)
+            config = electionconfig.Config(self._lease_lock, *self._timings, started, self._stopped)
             try:
-                leaderelection.LeaderElection(self._config).run()  # returns when it lost the Lease
+                leaderelection.LeaderElection(config).run()  # returns when it lost the Lease
             except Exception as err:  # not expected (request failures are failed attempts): report, campaign again
                 self._failed(ClusterRequestError(f"leader election for Lease {self.namespace}/{self.name} failed: {type(err).__name__}"))
-                self._stopped()
-            self.stopping.wait(self._retry_period)
+            with self._term:
+                self._ended = term
+            self._stopped()
+            self.stopping.wait(self._timings[2])
 
-    def _started(self) -> None:
+    def _started(self, term: int) -> None:
+        """The library calls it in a thread of its own, which may run after that term already ended: then not."""
         with self._term:
-            if self.stopping.is_set() or self.leading.is_set():
+            if self.stopping.is_set() or self.leading.is_set() or term <= self._ended:
                 return
             self.leading.set()
         self._on_started()
