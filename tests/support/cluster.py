@@ -89,14 +89,16 @@ class KubeAdmin:
     def configmap(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         return self.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
 
-    def can(self, user: str, verb: str, resource: str, namespace: str, name: str = "") -> bool:
+    def can(self, user: str, verb: str, resource: str, namespace: str, name: str = "", *, group: str = "", subresource: str = "") -> bool:
+        """Whether ServiceAccount ``user`` (system:serviceaccount:NS:NAME) may: a SubjectAccessReview."""
+        attributes = {"verb": verb, "group": group, "resource": resource, "subresource": subresource, "namespace": namespace, "name": name}
         review = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SubjectAccessReview",
             "spec": {
                 "user": user,
                 "groups": ["system:serviceaccounts", f"system:serviceaccounts:{user.split(':')[2]}", "system:authenticated"],
-                "resourceAttributes": {"verb": verb, "resource": resource, "namespace": namespace, "name": name},
+                "resourceAttributes": attributes,
             },
         }
         answer = self.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
