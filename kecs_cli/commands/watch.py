@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue-url", default="",
                         help="an SQS queue fed by EventBridge rules on Secrets Manager/SSM changes: each message makes the "
                              "source poll look at once (long polling; the poll every --interval stays the backstop)")
+    parser.add_argument("--leader-elect", action="store_true",
+                        help="run updates only while holding a Kubernetes Lease (several replicas, one updating)")
+    parser.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "kecs-secrets-watch"),
+                        help="the Lease's namespace (default: $POD_NAMESPACE, else kecs-secrets-watch)")
+    parser.add_argument("--lease-name", default="", help="the Lease's name (default: kecs-secrets-watch-<stack>)")
     parser.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
                         help="run full updates with this CrossGuard policy pack (repeatable)")
 
@@ -214,6 +219,7 @@ class Watch:
         self.metrics: Any = None
         self.held_reported = ""
         self.wake = threading.Event()  # a queue message: poll now
+        self.election: Any = None  # --leader-elect: updates run only while it leads
 
     # -- setup ------------------------------------------------------------------------------------------------
 
@@ -376,6 +382,16 @@ class Watch:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         self._start_watchers()
+        if self.args.leader_elect:
+            from providers.leader import LeaderElection
+
+            lease = self.args.lease_name or f"kecs-secrets-watch-{self.stack.name.rsplit('/', 1)[-1]}"
+            self.election = LeaderElection(
+                self.settings.kubeconfig, self.settings.kube_context, self.args.lease_namespace, lease,
+                on_started=self._leading, on_stopped=lambda: self.say(f"watch: no longer leading (Lease {lease})"), warn=self.warn,
+            )
+            self.election.start()
+            self.say(f"watch: waiting for the Lease {self.args.lease_namespace}/{lease} as {self.election.identity}")
         self.say(f"watch: stack={self.stack.name} interval={self.args.interval:g}s resync={self.args.resync:g}s "
                  f"pods={'watched' if self.settings.pod_demand else 'off (podDemand is false)'} "
                  f"ecs={'polled' if self.settings.ecs_demand.enabled else 'off'}")
@@ -393,6 +409,9 @@ class Watch:
                 except queue.Empty:
                     pass
                 continue
+            if self.election is not None and not self.election.is_leader():
+                self.stopping.wait(1.0)  # triggers wait (and coalesce) until this process leads
+                continue
             held = self.stack.lock(self.say)
             if held:
                 if held != self.held_reported:
@@ -403,8 +422,14 @@ class Watch:
             self.held_reported = ""
             self._cycle(self.scheduler.start(now))
         self.wake.set()
+        if self.election is not None:
+            self.election.stop(release=True)  # the next leader need not wait for the Lease to expire
         self.say("watch: stopped")
         return 0
+
+    def _leading(self) -> None:
+        self.say(f"watch: leading (Lease {self.election.namespace}/{self.election.name} as {self.election.identity})")
+        self.trigger(Trigger.RESYNC)  # a new leader converges fully first: the last one may have stopped mid-way
 
     def _drain(self) -> None:
         while True:

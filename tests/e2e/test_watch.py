@@ -218,3 +218,39 @@ def test_a_queue_message_makes_the_watch_look_at_once(scene, tmp_path, aws):
         code = watch.stop() if watch.process.poll() is None else None
         sqs.delete_queue(QueueUrl=url)
     assert code == 0 and values["db"] not in watch.text()
+
+
+def test_two_watches_with_leader_election_one_updates_and_the_other_takes_over_when_it_is_killed(scene, tmp_path):
+    """Two `watch --leader-elect` processes of one stack (as two pods would be): only the Lease's holder runs
+    updates; SIGKILL it, and the other takes the Lease when it expires and converges what changed meanwhile."""
+    s, kube = scene, scene.kube
+    lease_ns = s.namespace(f"{s.p}-watch")
+    values = {"db": f"db-{random.token_hex(8)}"}
+    db = s.secret("db", values["db"])
+    stack = s.make_stack(demand={s.web: [f"{s.p}/db"]})
+    election = ("--leader-elect", "--lease-namespace", lease_ns, "--lease-name", "lease")
+    first = WatchProcess(stack, tmp_path / "first.log", free_ports(1)[0], *election)
+    wait_for(lambda: "watch: leading" in first.text(), timeout=BOUND, what="the first watch leading")
+    second = WatchProcess(stack, tmp_path / "second.log", free_ports(1)[0], *election)
+    try:
+        first.wait_line(1, "the leader's first converge")
+        wait_for(lambda: "waiting for the Lease" in second.text(), timeout=BOUND, what="the second watch waiting")
+        values["db"] = f"rotated-{random.token_hex(8)}"
+        s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
+        wait_for(lambda: _data(kube, s.web, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the leader's rotation")
+        assert second.lines() == [] and "watch: leading" not in second.text(), "a follower ran an update"
+
+        first.kill()
+        holder = kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{lease_ns}/leases/lease")["spec"]["holderIdentity"]
+        values["db"] = f"after-{random.token_hex(8)}"
+        s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
+        wait_for(lambda: "watch: leading" in second.text(), timeout=BOUND, what="the second watch taking the Lease over")
+        wait_for(lambda: _data(kube, s.web, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the new leader's converge")
+        now = kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{lease_ns}/leases/lease")["spec"]["holderIdentity"]
+        assert now != holder and now.endswith(f"_{second.process.pid}"), (holder, now)
+    finally:
+        code = second.stop() if second.process.poll() is None else None
+        if first.process.poll() is None:
+            first.stop()
+    assert code == 0 and "watch: stopped" in second.text()
+    assert kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{lease_ns}/leases/lease")["spec"].get("holderIdentity") in (None, "")
