@@ -97,8 +97,11 @@ def _qualified(stack: str, work_dir: Path) -> str:
 
 
 def _project(work_dir: Path) -> str:
-    with (work_dir / "Pulumi.yaml").open(encoding="utf-8") as handle:
-        return str((yaml.safe_load(handle) or {}).get("name", ""))
+    try:
+        with (work_dir / "Pulumi.yaml").open(encoding="utf-8") as handle:
+            return str((yaml.safe_load(handle) or {}).get("name", ""))
+    except OSError as err:
+        raise ConfigError(f"{work_dir / 'Pulumi.yaml'}: {err.strerror}; run the watch in the project directory") from None
 
 
 def _error_lines(error: auto.CommandError) -> list[str]:

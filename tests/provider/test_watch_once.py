@@ -56,9 +56,13 @@ def test_one_cycle_updates_the_stack_and_prints_one_log_line(tmp_path):
     assert "not-printed-value" not in first.stdout + first.stderr + again.stdout + again.stderr
 
 
-def test_without_once_it_is_a_usage_error(tmp_path):
-    done = _watch(tmp_path, dict(os.environ), "--stack", "dev")
-    assert done.returncode == 2 and "--once" in done.stderr
+def test_outside_a_project_it_is_one_line_naming_the_missing_file(tmp_path):
+    for args in (("--stack", "dev"), ("--once", "--stack", "dev")):
+        done = _watch(tmp_path, dict(os.environ), *args)
+        assert done.returncode == 1 and done.stdout == "", done.stderr
+        assert done.stderr.strip() == (
+            f"ConfigError: {tmp_path / 'Pulumi.yaml'}: No such file or directory; run the watch in the project directory"
+        ), done.stderr
 
 
 def test_our_own_stale_lock_is_taken_over_and_the_update_runs(tmp_path):
