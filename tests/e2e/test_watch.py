@@ -23,6 +23,8 @@ from tests.e2e.test_safety import _events_on, cli, cli_env
 from tests.e2e.test_safety import scene as scene  # the fixture
 from tests.support.cluster import wait_for
 from tests.support.counting_proxy import CountingProxy
+from tests.support.ecs import ecs_api, register
+from tests.support.moto import moto_server
 from tests.support.real import ROOT, free_ports
 
 BOUND = 120  # seconds: a bound for a broken run to fail, never a timing this test depends on
@@ -254,3 +256,31 @@ def test_two_watches_with_leader_election_one_updates_and_the_other_takes_over_w
             first.stop()
     assert code == 0 and "watch: stopped" in second.text()
     assert kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{lease_ns}/leases/lease")["spec"].get("holderIdentity") in (None, "")
+
+
+def test_a_service_registered_in_the_ecs_api_gets_its_replica_from_a_focused_update(scene, tmp_path):
+    """With ecsDemand, the ECS API is one more trigger: a new service whose task definition references a secret its
+    cluster's namespace lacks gets the replica from a focused update of that namespace (moto's server as the API)."""
+    s = scene
+    jobs = s.namespace(f"jobs-{s.p}", ecs=True)
+    db, token = s.secret("db", f"db-{random.token_hex(8)}"), s.secret("token", f"tok-{random.token_hex(8)}")
+    with moto_server(account="000000000000") as moto, ecs_api(moto) as ecs:
+        client = ecs.client
+        for cluster in (f"web-{s.p}", f"jobs-{s.p}"):
+            client.create_cluster(clusterName=cluster)
+        web = register(client, f"web-{s.p}", [{"name": "DB", "valueFrom": db}])
+        client.create_service(cluster=f"web-{s.p}", serviceName="api", taskDefinition=web, desiredCount=1)
+        stack = s.make_stack(ecsDemand={"enabled": True, "endpoint": ecs.endpoint})
+        watch = WatchProcess(stack, tmp_path / "watch.log", free_ports(1)[0])
+        try:
+            watch.wait_line(1, "the first full converge")
+            assert s.ours(s.web) == {s.master("db")} and s.ours(jobs) == set()
+            job = register(client, f"job-{s.p}", [{"name": "TOKEN", "valueFrom": token}])
+            client.create_service(cluster=f"jobs-{s.p}", serviceName="worker", taskDefinition=job, desiredCount=1)
+            wait_for(lambda: s.ours(jobs) == {s.master("token")}, timeout=BOUND, what="the new service's replica")
+            wait_for(lambda: any("ecs-demand" in line[0] for line in watch.lines()), timeout=BOUND, what="its log line")
+            line = next(line for line in watch.lines() if "ecs-demand" in line[0])
+            assert line[1:] == ("focused", line[2], "succeeded"), watch.lines()
+        finally:
+            code = watch.stop() if watch.process.poll() is None else None
+    assert code == 0
