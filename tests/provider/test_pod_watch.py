@@ -4,10 +4,8 @@ for too long is started again and goes on seeing pods."""
 
 from __future__ import annotations
 
-import secrets as random
 import threading
 
-import pytest
 from kubernetes.client.exceptions import ApiException
 
 from providers.pod_watch import PodWatch
@@ -16,6 +14,7 @@ from tests.support.cluster import wait_for
 
 admin_kubeconfig = test_kube_reader.admin_kubeconfig
 admin = test_kube_reader.admin
+namespace = test_kube_reader.namespace
 BOUND = 60  # seconds: a bound for a broken watch to fail, never a timing
 
 
@@ -32,14 +31,6 @@ class Seen:
 
     def restart(self, reason: str) -> None:
         self.restarts.append(reason)
-
-
-@pytest.fixture
-def namespace(admin):
-    name = f"pw-{random.token_hex(4)}"
-    admin.create_namespace(name)
-    yield name
-    admin.delete_namespace(name)
 
 
 def make_pod(admin, namespace: str, name: str) -> None:
