@@ -216,7 +216,7 @@ class Watch:
         self.masters: dict[tuple[str, str], str] = {}  # (source, name) -> master
         self.loaded = threading.Event()  # the first update succeeded: served and masters are known
         self.pods: dict[str, Mapping[str, Any]] = {}  # uid -> a pod that declares demand (the latest seen)
-        self.asked: set[tuple[str, str]] = set()  # (pod uid, name) already asked for: never again for that pod
+        self.asked: dict[str, set[str]] = {}  # pod uid -> the names already asked for: never again for that pod
         self.pods_lock = threading.Lock()
         self.contacts: dict[str, tuple[float, float]] = {}  # watcher -> (last contact, allowed silence)
         self.metrics: Any = None
@@ -294,6 +294,7 @@ class Watch:
         if deleted or not any(str(key).startswith("kecs.dev/secret-") for key in (meta.get("annotations") or {})):
             with self.pods_lock:
                 self.pods.pop(uid, None)
+                self.asked.pop(uid, None)
             return
         with self.pods_lock:
             self.pods[uid] = pod
@@ -302,9 +303,11 @@ class Watch:
 
     def _ask(self, uid: str, pod: Mapping[str, Any]) -> None:
         namespace = str((pod.get("metadata") or {}).get("namespace", ""))
-        wanted = {(uid, name) for name in missing_replicas(pod, self.served)} - self.asked
+        with self.pods_lock:  # the pod watch's thread and the update loop both ask
+            asked = self.asked.setdefault(uid, set())
+            wanted = missing_replicas(pod, self.served) - asked
+            asked |= wanted
         if wanted:
-            self.asked |= wanted
             self.trigger(Trigger.POD_DEMAND, Focus(namespaces=frozenset({namespace})))
 
     def _poll_loop(self) -> None:
