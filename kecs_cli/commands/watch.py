@@ -30,24 +30,19 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi.runtime
-import yaml
-from pulumi import automation as auto
 
 from kecs_cli.commands import DEFAULT_EXIT_CODES
 from kecs_secrets.config import Settings
 from kecs_secrets.errors import ConfigError, KecsSecretsError
-from kecs_secrets.focus import FOCUS_ENV, Focus
-from kecs_secrets.stack_lock import LockVerdict
-from kecs_secrets.targets import focus_targets
+from kecs_secrets.focus import Focus
 from kecs_secrets.watch import Cycle, Outcome, Scheduler, Trigger
 from kecs_secrets.watch_demand import ecs_demand_focus, missing_replicas, source_change
-from providers.pulumi_lock import check_stack_lock, remove_stale_locks
 from providers.stack_config import load_settings, read_stack_file
+from providers.stack_updates import Stack, Update
 
 EXIT_CODES = {
     **DEFAULT_EXIT_CODES,
@@ -57,7 +52,6 @@ EXIT_CODES = {
     2: "wrong usage (unknown option, missing argument)",
     3: "--once: the stack is locked by a running Pulumi process or by another host: the lock is reported on stderr and left alone",
 }
-_MAX_ERROR_LINES = 10
 _LOCK_RECHECK = 2.0  # seconds between looks at a held lock
 
 
@@ -89,27 +83,6 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _qualified(stack: str, work_dir: Path) -> str:
-    """The stack's name as the file backend files it: ``organization/<project>/<stack>``."""
-    if stack.count("/") == 2:
-        return stack
-    return f"organization/{_project(work_dir)}/{stack.rsplit('/', 1)[-1]}"
-
-
-def _project(work_dir: Path) -> str:
-    try:
-        with (work_dir / "Pulumi.yaml").open(encoding="utf-8") as handle:
-            return str((yaml.safe_load(handle) or {}).get("name", ""))
-    except OSError as err:
-        raise ConfigError(f"{work_dir / 'Pulumi.yaml'}: {err.strerror}; run the watch in the project directory") from None
-
-
-def _error_lines(error: auto.CommandError) -> list[str]:
-    """Pulumi's own error lines (what `pulumi up` shows), at most a few; the program's errors carry no value."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip().startswith("error:")]  # the Diagnostics
-    return list(dict.fromkeys(lines))[:_MAX_ERROR_LINES]
-
-
 def _log_line(outcome: Outcome, stack: str, changes: Mapping[str, int], result: str) -> str:
     cycle = outcome.cycle
     triggers = ",".join(sorted(kind.value for kind in cycle.triggers))
@@ -118,67 +91,6 @@ def _log_line(outcome: Outcome, stack: str, changes: Mapping[str, int], result: 
         f" scope={'full' if cycle.focus is None else 'focused'}"
     )
     return f"watch: trigger={triggers} stack={stack}{scope} duration={outcome.duration:.1f}s changes={counted} result={result}"
-
-
-@dataclass
-class Update:
-    """What one update did: its result, its change counts, Pulumi's error lines, and the stack's outputs."""
-
-    succeeded: bool
-    changes: dict[str, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    outputs: Mapping[str, Any] = field(default_factory=dict)
-    locked: str = ""  # the lock that kept it from running (nothing was done)
-
-
-class Stack:
-    """One stack of the program in ``work_dir``, updated through the Automation API with its lock checked first."""
-
-    def __init__(self, name: str, work_dir: Path, policy_packs: list[str]) -> None:
-        self.name, self.work_dir = name, work_dir
-        self.project = _project(work_dir)
-        self.qualified = _qualified(name, work_dir)
-        self.backend_url = os.environ.get("PULUMI_BACKEND_URL")
-        self.policy_packs = [str(Path(p).resolve()) for p in policy_packs]
-        self._stack: auto.Stack | None = None
-
-    def _auto(self) -> auto.Stack:
-        if self._stack is None:
-            self._stack = auto.create_or_select_stack(self.name, work_dir=str(self.work_dir))
-        return self._stack
-
-    def lock(self, say: Any) -> str:
-        """'' when the update may run (a stale lock of ours removed and said first), else the held lock's report."""
-        decision = check_stack_lock(self.backend_url, self.qualified)
-        if decision is not None and decision.verdict is LockVerdict.HELD:
-            return decision.report()
-        if decision is not None and decision.verdict is LockVerdict.STALE:
-            removed = remove_stale_locks(self.backend_url, self.qualified, decision)
-            say(f"{decision.report()}; removed {', '.join(removed) or 'nothing (already gone)'}")
-        return ""
-
-    def update(self, focus: Focus | None, say: Any) -> Update:
-        held = self.lock(say)
-        if held:
-            return Update(False, locked=held)
-        stack = self._auto()
-        env = stack.workspace.env_vars
-        try:
-            if focus is None:
-                env.pop(FOCUS_ENV, None)
-                result = stack.up(show_secrets=False, suppress_outputs=True, color="never", policy_packs=self.policy_packs or None)
-            else:
-                env[FOCUS_ENV] = focus.to_env()
-                result = stack.up(target=focus_targets(self.name.rsplit("/", 1)[-1], self.project, focus),
-                                  show_secrets=False, suppress_outputs=True, color="never")
-        except auto.ConcurrentUpdateError:
-            return Update(False, locked=f"stack lock held: another update of stack {self.qualified} began meanwhile")
-        except auto.CommandError as error:
-            return Update(False, errors=_error_lines(error))
-        finally:
-            env.pop(FOCUS_ENV, None)
-        outputs = {key: value.value for key, value in (result.outputs or {}).items() if not value.secret}
-        return Update(True, dict(result.summary.resource_changes or {}), outputs=outputs)
 
 
 def run(args: argparse.Namespace) -> int:

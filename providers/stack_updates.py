@@ -1,0 +1,112 @@
+"""One stack of the program, updated through the Pulumi Automation API the way the watch mode needs it.
+
+Before each update the stack's lock is looked at (providers/pulumi_lock.py): a stale lock of this host's is
+removed and said, a held one is reported and nothing runs. A focused update (kecs_secrets/focus.py) passes the
+focus to the program in its environment and targets exactly its objects (kecs_secrets/targets.py); a full update
+may run with CrossGuard policy packs. Only Pulumi's own ``error:`` lines come back from a failed update (the
+program's errors carry no value), and only the stack's outputs that are not secret.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi import automation as auto
+
+from kecs_secrets.errors import ConfigError
+from kecs_secrets.focus import FOCUS_ENV, Focus
+from kecs_secrets.stack_lock import LockVerdict
+from kecs_secrets.targets import focus_targets
+from providers.pulumi_lock import check_stack_lock, remove_stale_locks
+
+__all__ = ["Stack", "Update"]
+
+_MAX_ERROR_LINES = 10
+
+
+def _qualified(stack: str, work_dir: Path) -> str:
+    """The stack's name as the file backend files it: ``organization/<project>/<stack>``."""
+    if stack.count("/") == 2:
+        return stack
+    return f"organization/{_project(work_dir)}/{stack.rsplit('/', 1)[-1]}"
+
+
+def _project(work_dir: Path) -> str:
+    try:
+        with (work_dir / "Pulumi.yaml").open(encoding="utf-8") as handle:
+            return str((yaml.safe_load(handle) or {}).get("name", ""))
+    except OSError as err:
+        raise ConfigError(f"{work_dir / 'Pulumi.yaml'}: {err.strerror}; run the watch in the project directory") from None
+
+
+def _error_lines(error: auto.CommandError) -> list[str]:
+    """Pulumi's own error lines (what `pulumi up` shows), at most a few; the program's errors carry no value."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip().startswith("error:")]  # the Diagnostics
+    return list(dict.fromkeys(lines))[:_MAX_ERROR_LINES]
+
+
+@dataclass
+class Update:
+    """What one update did: its result, its change counts, Pulumi's error lines, and the stack's outputs."""
+
+    succeeded: bool
+    changes: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    locked: str = ""  # the lock that kept it from running (nothing was done)
+
+
+class Stack:
+    """One stack of the program in ``work_dir``, updated through the Automation API with its lock checked first."""
+
+    def __init__(self, name: str, work_dir: Path, policy_packs: list[str]) -> None:
+        self.name, self.work_dir = name, work_dir
+        self.project = _project(work_dir)
+        self.qualified = _qualified(name, work_dir)
+        self.backend_url = os.environ.get("PULUMI_BACKEND_URL")
+        self.policy_packs = [str(Path(p).resolve()) for p in policy_packs]
+        self._stack: auto.Stack | None = None
+
+    def _auto(self) -> auto.Stack:
+        if self._stack is None:
+            self._stack = auto.create_or_select_stack(self.name, work_dir=str(self.work_dir))
+        return self._stack
+
+    def lock(self, say: Callable[[str], None]) -> str:
+        """'' when the update may run (a stale lock of ours removed and said first), else the held lock's report."""
+        decision = check_stack_lock(self.backend_url, self.qualified)
+        if decision is not None and decision.verdict is LockVerdict.HELD:
+            return decision.report()
+        if decision is not None and decision.verdict is LockVerdict.STALE:
+            removed = remove_stale_locks(self.backend_url, self.qualified, decision)
+            say(f"{decision.report()}; removed {', '.join(removed) or 'nothing (already gone)'}")
+        return ""
+
+    def update(self, focus: Focus | None, say: Callable[[str], None]) -> Update:
+        """One update, full (``focus`` None) or focused; a held lock: nothing runs (``Update.locked`` says whose)."""
+        held = self.lock(say)
+        if held:
+            return Update(False, locked=held)
+        stack = self._auto()
+        env = stack.workspace.env_vars
+        try:
+            if focus is None:
+                env.pop(FOCUS_ENV, None)
+                result = stack.up(show_secrets=False, suppress_outputs=True, color="never", policy_packs=self.policy_packs or None)
+            else:
+                env[FOCUS_ENV] = focus.to_env()
+                result = stack.up(target=focus_targets(self.name.rsplit("/", 1)[-1], self.project, focus),
+                                  show_secrets=False, suppress_outputs=True, color="never")
+        except auto.ConcurrentUpdateError:
+            return Update(False, locked=f"stack lock held: another update of stack {self.qualified} began meanwhile")
+        except auto.CommandError as error:
+            return Update(False, errors=_error_lines(error))
+        finally:
+            env.pop(FOCUS_ENV, None)
+        outputs = {key: value.value for key, value in (result.outputs or {}).items() if not value.secret}
+        return Update(True, dict(result.summary.resource_changes or {}), outputs=outputs)
