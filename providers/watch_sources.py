@@ -7,7 +7,10 @@ are immutable per ARN (a new revision is a new ARN), so the watch describes each
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import glob
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from kecs_secrets.config import Settings
@@ -17,7 +20,7 @@ from kecs_secrets.watch_demand import Version, versions
 from providers.aws_source import BotoSource
 from providers.ecs_source import EcsSource
 
-__all__ = ["CachingEcsSource", "ecs_demand_by_namespace", "source_versions"]
+__all__ = ["CachingEcsSource", "ecs_demand_by_namespace", "owner_files_digest", "source_versions"]
 
 
 def source_versions(settings: Settings) -> dict[tuple[str, str], Version]:
@@ -53,3 +56,20 @@ def ecs_demand_by_namespace(api: EcsSource, settings: Settings) -> dict[str, fro
     for ref in refs:
         demand.setdefault(ref.namespace, set()).add(ref.value_from)
     return {ns: frozenset(values) for ns, values in demand.items()}
+
+
+def owner_files_digest(work_dir: Path, stack: str, patterns: Iterable[str]) -> str:
+    """A digest of what the stack owner wrote: ``Pulumi.yaml``, ``Pulumi.<stack>.yaml`` and every file the task
+    definition paths (files or globs, relative to the project directory) match now."""
+    digest = hashlib.sha256()
+    paths = [work_dir / "Pulumi.yaml", work_dir / f"Pulumi.{stack}.yaml"]
+    for pattern in patterns:
+        digest.update(f"pattern {pattern}\0".encode())
+        paths += sorted(Path(found) for found in glob.glob(str(work_dir / pattern), recursive=True))
+    for path in paths:
+        digest.update(f"{path}\0".encode())
+        try:
+            digest.update(path.read_bytes() if path.is_file() else b"\0not a file")
+        except OSError:
+            digest.update(b"\0unreadable")
+    return digest.hexdigest()

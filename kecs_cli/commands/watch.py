@@ -21,7 +21,6 @@ is retried. SIGTERM/SIGINT: the update running ends first, then the watch exits 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import queue
 import random
@@ -280,19 +279,10 @@ class Watch:
             problems.pop(poller, None)
 
     def _files_digest(self) -> str:
-        """A digest of what the stack owner wrote: the project and stack config, the task definition files."""
-        digest = hashlib.sha256()
-        paths = [self.stack.work_dir / "Pulumi.yaml", self.stack.work_dir / f"Pulumi.{self.stack.name.rsplit('/', 1)[-1]}.yaml"]
-        for source in self.settings.task_definitions:
-            path = self.stack.work_dir / source.path
-            paths += sorted(path.rglob("*.json")) if path.is_dir() else [path]
-        for path in paths:
-            digest.update(str(path).encode())
-            try:
-                digest.update(path.read_bytes())
-            except OSError:
-                digest.update(b"\0missing")
-        return digest.hexdigest()
+        from providers.watch_sources import owner_files_digest
+
+        stack = self.stack.name.rsplit("/", 1)[-1]
+        return owner_files_digest(self.stack.work_dir, stack, [source.path for source in self.settings.task_definitions])
 
     # -- the loop -------------------------------------------------------------------------------------------------
 
