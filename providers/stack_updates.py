@@ -85,7 +85,24 @@ class Stack:
         if decision is not None and decision.verdict is LockVerdict.STALE:
             removed = remove_stale_locks(self.backend_url, self.qualified, decision)
             say(f"{decision.report()}; removed {', '.join(removed) or 'nothing (already gone)'}")
+            self._clear_pending_creates(say)
         return ""
+
+    def _clear_pending_creates(self, say: Callable[[str], None]) -> None:
+        """The interrupted update's pending creates leave the state (``pulumi refresh --clear-pending-creates``,
+        targeted at the stack alone: no object is read). Otherwise every later update warns about them and the
+        state keeps them; the objects they made are taken over again or swept by the next update (their marks)."""
+        stack = self.name.rsplit("/", 1)[-1]
+        try:
+            exported = self._auto().export_stack().deployment or {}
+            if not exported.get("pending_operations"):
+                return
+            self._auto().refresh(clear_pending_creates=True, target=[f"urn:pulumi:{stack}::{self.project}::pulumi:pulumi:Stack::"
+                                                                     f"{self.project}-{stack}"], color="never")
+        except auto.CommandError as error:
+            say(f"after the takeover, the pending operations could not be cleared: {'; '.join(_error_lines(error)) or 'refresh failed'}")
+            return
+        say("after the takeover: the interrupted update's pending operations are cleared; this update takes over or sweeps their objects")
 
     def update(self, focus: Focus | None, say: Callable[[str], None]) -> Update:
         """One update, full (``focus`` None) or focused; a held lock: nothing runs (``Update.locked`` says whose)."""

@@ -142,7 +142,8 @@ def test_the_watch_serves_pods_rotations_and_deletions_and_survives_a_kill(scene
         wait_for(lambda: _data(kube, s.master_ns, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the master too")
         if any(locks.rglob("*.json")) and "stack lock stale" not in watch.text()[len(text):]:
             wait_for(lambda: "stack lock stale" in watch.text(), timeout=BOUND, what="the stale lock taken over")
-        assert kube.secret(batch, f"kecs-secret-reader-{batch}") is None  # (a ServiceAccount, not a Secret: nothing lost below)
+        exported = json.loads(cli(stack, "stack", "export").stdout)["deployment"]
+        assert not exported.get("pending_operations"), "the interrupted update's pending operations stayed in the state"
         assert s.ours(batch) == {s.master("db")} and s.ours(batch, "serviceaccounts") == {f"kecs-secret-reader-{batch}"}
     finally:
         code = watch.stop() if watch.process.poll() is None else None

@@ -3,16 +3,21 @@ lock of our own (its CLI killed) taken over first; a live lock reported and left
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 from pathlib import Path
 
+import psutil
+
 from providers.pulumi_lock import lock_directory
+from tests.support.cluster import wait_for
 from tests.support.real import ROOT
-from tests.support.tiny_stack import STACK, WAIT_SECONDS, tiny_project
+from tests.support.tiny_stack import STACK, WAIT_SECONDS, pulumi, tiny_project
 
 PROGRAM = """\
 import os
@@ -70,7 +75,7 @@ def test_our_own_stale_lock_is_taken_over_and_the_update_runs(tmp_path):
     stale = _lock(env, "killed.json", pid=_reaped())
     done = _watch(project, env, "--once", "--stack", "dev")
     assert done.returncode == 0, done.stderr
-    first, last = done.stdout.strip().splitlines()
+    first, last = done.stdout.strip().splitlines()  # nothing pending: nothing to clear
     assert first.startswith("stack lock stale: killed.json") and "its process is gone" in first and first.endswith("removed killed.json")
     assert LOG_LINE.fullmatch(last).groups() == ("create:1", "succeeded")
     assert not stale.exists()
@@ -93,3 +98,53 @@ def test_a_failed_update_prints_pulumis_error_and_the_log_line(tmp_path):
     assert LOG_LINE.fullmatch(done.stdout.strip()).groups() == ("none", "failed")
     errors = done.stderr.splitlines()
     assert errors[0] == "error: tiny: asked to fail" and all(line.startswith("error: ") for line in errors), done.stderr
+
+
+SLOW_PROGRAM = """\
+import os
+import time
+import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+class Slow(ResourceProvider):
+    def create(self, inputs):
+        if os.environ.get("TINY_SLOW"):
+            time.sleep(600)  # killed long before
+        return CreateResult(id_="slow", outs={})
+
+class SlowResource(Resource):
+    def __init__(self, name):
+        super().__init__(Slow(), name, {}, None)
+
+SlowResource("slow")
+"""
+
+
+def test_an_update_killed_mid_create_is_recovered_with_no_pending_operation_left(tmp_path):
+    """A real `pulumi up` SIGKILLed while it creates leaves its lock and a pending create in the state; the watch
+    takes the lock over, clears the pending create (which would otherwise stay in the state, warned about by every
+    update), and its update creates the object."""
+    project, env = tiny_project(tmp_path, SLOW_PROGRAM)
+    killed = subprocess.Popen(["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"], cwd=project,
+                              env={**env, "TINY_SLOW": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: _pending(project, env), timeout=WAIT_SECONDS, what="the create under way")
+    finally:
+        tree = psutil.Process(killed.pid).children(recursive=True)
+        os.killpg(killed.pid, signal.SIGKILL)
+        for child in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        killed.wait()
+    done = _watch(project, env, "--once", "--stack", "dev")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("stack lock stale:") and lines[1].startswith("after the takeover: the interrupted update's pending")
+    assert LOG_LINE.fullmatch(lines[-1]).groups() == ("create:1,same:1", "succeeded")  # the object; the stack
+    assert _pending(project, env) == []
+    assert "Attempting to deploy or update resources with 1 pending operations" not in done.stdout + done.stderr
+
+
+def _pending(project: Path, env: dict[str, str]) -> list:
+    exported = pulumi(project, env, "stack", "export")
+    return json.loads(exported.stdout)["deployment"].get("pending_operations") or [] if exported.returncode == 0 else []
