@@ -246,6 +246,8 @@ class Watch:
                 self._polled("source", problems, None)
             except KecsSecretsError as err:
                 self._polled("source", problems, f"{type(err).__name__}: {err}")
+            except Exception as err:  # anything unforeseen: said once, and the poll goes on
+                self._polled("source", problems, type(err).__name__)
             if ecs is not None:
                 try:
                     now_demand = ecs_demand_by_namespace(ecs, self.settings)
@@ -255,10 +257,18 @@ class Watch:
                     self._polled("ecs", problems, None)
                 except KecsSecretsError as err:
                     self._polled("ecs", problems, f"{type(err).__name__}: {err}")
+                except Exception as err:  # anything unforeseen: said once, and the poll goes on
+                    self._polled("ecs", problems, type(err).__name__)
             now_files = self._files_digest()
             if now_files != files:
                 files = now_files
                 self.trigger(Trigger.FILES)
+                try:  # the polls follow the new settings; wrong ones fail the update, which says why
+                    self.settings = self._settings()
+                    ecs_settings = self.settings.ecs_demand
+                    ecs = CachingEcsSource(ecs_settings.endpoint, ecs_settings.region) if ecs_settings.enabled else None
+                except KecsSecretsError as err:
+                    self.warn(f"watch: the stack config cannot be read, the polls keep the settings they had: {err}")
             self.wake.wait(max(0.0, self.args.interval - (time.monotonic() - started)))
             self.wake.clear()
 
