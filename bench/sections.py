@@ -17,7 +17,7 @@ def replace_section(text: str, section: str) -> str:
     if start < 0:
         return text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     end = text.find("\n## ", start + 1)
-    rest = text[end:] if end >= 0 else "\n"
+    rest = text[end:] if end >= 0 else ""
     return text[:start].rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n" + rest
 
 
