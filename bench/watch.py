@@ -246,7 +246,7 @@ class Scene:
         for ns, refs in self.data.demand.items():
             if self.rotated not in refs:
                 self.pod(ns, self.rotated)
-        self.used = {arn for refs in self.data.demand.values() for arn in refs}
+        self.has = {ns: {self.rotated, *refs} for ns, refs in self.data.demand.items()}  # namespace -> the ARNs it has
         self.stack = ProjectStack(tmp / self.name, self.name, config, extra_env=TUNED_ENV)
         self.stack.up(parallel=32)  # the first up: not timed
 
@@ -265,10 +265,11 @@ class Scene:
         })
 
     def fresh(self) -> tuple[str, str]:
-        """A served namespace (in turn) and a secret no namespace has a replica of yet: (namespace, secret ARN)."""
+        """A served namespace (in turn) and a secret it has no replica of yet (its master exists, as every item's does;
+        at 1000, 20, 100 every item has a replica in some namespace already): (namespace, secret ARN)."""
         namespace = self.data.namespaces[self.pods % len(self.data.namespaces)]
-        arn = next(a for a in self.data.arns if a not in self.used)
-        self.used.add(arn)
+        arn = next(a for a in self.data.arns if a not in self.has[namespace])
+        self.has[namespace].add(arn)
         return namespace, arn
 
     def has_replica(self, namespace: str, arn: str) -> Callable[[], bool]:
