@@ -26,7 +26,9 @@ or the value put, with a new pod and a new value. The watch's follow-up full upd
 in turn: (i) full = a full `pulumi up` (what the watch does without focus); (ii) targets = `pulumi up --target`
 the namespace's objects (kecs_secrets.targets.focus_targets) with the whole program registered; (iii) focused =
 the same targets with KECS_SECRETS_FOCUS set (what the watch does). A failing option is reported with Pulumi's
-error line. The last focused update's engine events give a breakdown of where its time goes.
+error line. The last focused update's engine events give a breakdown of where its time goes; --engine-profile
+records the CLI's own CPU profile of each option's update (`python -m bench.profile --engine DIR --size N-M-K
+--phase pod-replica` charges it to state load and save, step generation, provider calls, ...).
 
 Results: printed, and written as the section "## Watch mode" of --out (the rest of the file is kept). Exits 1 if
 a replica or a value did not arrive within the bound, or a watch update was not the focused one expected.
@@ -57,7 +59,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from bench.run import REGION, TUNED_ENV, Dataset, measure, parse_size
+from bench.run import ENGINE_PROFILE_VAR, REGION, TUNED_ENV, Dataset, engine_profiling_cli, measure, parse_size
 from bench.sections import WATCH_SECTION as SECTION
 from bench.sections import replace_section
 from kecs_secrets.focus import FOCUS_ENV, Focus
@@ -233,7 +235,8 @@ def wait_until(check: Callable[[], bool], started: float, bound: float) -> float
 class Scene:
     """bench/run.py's data set with podDemand on, its stack made, and the pods and values the phases need."""
 
-    def __init__(self, size: tuple[int, int, int], endpoint: str, kubeconfig: str, kube: KubeAdmin, tmp: Path) -> None:
+    def __init__(self, size: tuple[int, int, int], endpoint: str, kubeconfig: str, kube: KubeAdmin, tmp: Path,
+                 engine_profile: Path | None = None) -> None:
         self.data = Dataset(*size, endpoint, kube)
         self.kube = kube
         self.name = f"watch-{self.data.p}"
@@ -247,7 +250,9 @@ class Scene:
             if self.rotated not in refs:
                 self.pod(ns, self.rotated)
         self.has = {ns: {self.rotated, *refs} for ns, refs in self.data.demand.items()}  # namespace -> the ARNs it has
-        self.stack = ProjectStack(tmp / self.name, self.name, config, extra_env=TUNED_ENV)
+        self.engine_profile = engine_profile
+        command_root = engine_profiling_cli(engine_profile) if engine_profile else None
+        self.stack = ProjectStack(tmp / self.name, self.name, config, extra_env=TUNED_ENV, command_root=command_root)
         self.stack.up(parallel=32)  # the first up: not timed
 
     def close(self) -> None:
@@ -403,11 +408,17 @@ def options(scene: Scene, figures: Figures, runs: int, bound: float, save: Calla
             focus = Focus(namespaces=frozenset({namespace}))
             targets = None if option == "full" else focus_targets(scene.name, project, focus)
             log = TimedLog()
+            if scene.engine_profile:  # the CLI's own CPU profile of this update (bench/run.py's wrapper of the CLI)
+                name = f"{option}-{'-'.join(map(str, figures.size))}-watch-{run}-pod-replica"
+                scene.stack.stack.workspace.env_vars[ENGINE_PROFILE_VAR] = str(scene.engine_profile / name)
             started = time.monotonic()
             scene.pod(namespace, arn)
             check = scene.has_replica(namespace, arn)
             step = functools.partial(timed_update, scene, check, started, bound, targets, focus if option == "focused" else None, log)
-            (took, whole, error), cpu = _with_cpu(step)
+            try:
+                (took, whole, error), cpu = _with_cpu(step)
+            finally:
+                scene.stack.stack.workspace.env_vars.pop(ENGINE_PROFILE_VAR, None)
             print(f"  {figures.size} option {option} run {run + 1}: pod -> replica {'-' if took is None else f'{took:.1f}s'}, "
                   f"the up {whole:.1f}s{', ' + error if error else ''}; CPU s {cpu}", flush=True)
             if error:
@@ -466,12 +477,12 @@ def _at(log: RunLog, phase: str, part: str, end: bool = False) -> float | None:
 
 
 def run_size(figures: Figures, runs: int, interval: float, option_runs: int, endpoint: str, kubeconfig: str,
-             kube: KubeAdmin, save: Callable[[], None]) -> None:
+             kube: KubeAdmin, save: Callable[[], None], engine_profile: Path | None = None) -> None:
     """Measure ``figures.size`` into ``figures``, calling ``save`` after every repetition (a stopped run keeps them)."""
     size = figures.size
     bound = bound_for(size, interval)
     with tempfile.TemporaryDirectory() as tmp:
-        scene = Scene(size, endpoint, kubeconfig, kube, Path(tmp))
+        scene = Scene(size, endpoint, kubeconfig, kube, Path(tmp), engine_profile)
         try:
             log = Path(tmp) / "watch.log"
             log.touch()
@@ -493,7 +504,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--options", default="1000,20,100", help="N,M,K of the design options' runs, or none")
     parser.add_argument("--option-runs", type=int, default=5, help="runs of each design option")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
+    parser.add_argument("--engine-profile", metavar="DIR", type=Path,
+                        help="also record the Pulumi CLI's CPU profile of each design option's update into DIR; summarise with "
+                        "`python -m bench.profile --engine DIR --size N-M-K --phase pod-replica`. Profiling costs CPU: "
+                        "do not compare times of such a run")
     args = parser.parse_args(argv)
+    if args.engine_profile:
+        args.engine_profile = args.engine_profile.resolve()
+        args.engine_profile.mkdir(parents=True, exist_ok=True)
     sizes = [] if args.sizes == ["none"] else [parse_size(s) for s in args.sizes]
     option_size = None if args.options == "none" else parse_size(args.options)
     plan = [(size, args.runs, args.option_runs if size == option_size else 0) for size in sizes]
@@ -517,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for size, runs, option_runs in plan:
         figures.append(Figures(size))
-        run_size(figures[-1], runs, args.interval, option_runs, endpoint, kubeconfig, kube, save)
+        run_size(figures[-1], runs, args.interval, option_runs, endpoint, kubeconfig, kube, save, args.engine_profile)
         save()
     print(section(figures, header, args.interval))
     return 1 if any(f.failures for f in figures) else 0
