@@ -65,7 +65,7 @@ from bench.sections import replace_section
 from kecs_secrets.focus import FOCUS_ENV, Focus
 from kecs_secrets.layout import Layout
 from kecs_secrets.model import SECRETSMANAGER
-from kecs_secrets.targets import CENTRALIZED_SECRETS, VALUE_READER, focus_targets
+from kecs_secrets.targets import VALUE_READER, focus_targets
 from kecs_secrets.values import encode_data, secret_data
 from tests.support.cluster import KubeAdmin, start_cluster
 from tests.support.localstack import ensure_localstack
@@ -116,6 +116,7 @@ class Figures:
     option_updates: dict[str, list[float]] = field(default_factory=dict)  # option -> the update's duration
     option_errors: dict[str, str] = field(default_factory=dict)
     breakdown: list[tuple[str, float]] = field(default_factory=list)
+    breakdown_note: str = ""
     failures: list[str] = field(default_factory=list)
 
     def add(self, into: dict, key: Any, value: float | None) -> None:
@@ -154,6 +155,7 @@ def section(figures: Sequence[Figures], header: str, interval: float) -> str:
             lines += ["", f"Where one focused update's time goes at {', '.join(map(str, f.size))} (engine events as they reach "
                       "the Automation API, seconds from the start of `pulumi up`):", ""]
             lines += [f"- {what}: {at:.1f} s" for what, at in f.breakdown]
+            lines += ["", f.breakdown_note] if f.breakdown_note else []
     fails = [line for f in figures for line in f.failures]
     if fails:
         lines += ["", "Failures:", "", *(f"- {line}" for line in fails)]
@@ -426,7 +428,8 @@ def options(scene: Scene, figures: Figures, runs: int, bound: float, save: Calla
             figures.add(figures.options, option, took)
             figures.add(figures.option_updates, option, whole)
             if option == "focused" and took is not None:
-                figures.breakdown = breakdown(log, started, scene, namespace, arn, whole, cpu)
+                figures.breakdown = breakdown(log, started, scene, namespace, arn, whole)
+                figures.breakdown_note = breakdown_note(log, cpu)
         save()
 
 
@@ -436,28 +439,32 @@ def _with_cpu(step: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
     return out["result"], {kind: round(seconds, 1) for kind, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]) if seconds >= 0.05}
 
 
-def breakdown(log: TimedLog, started: float, scene: Scene, namespace: str, arn: str, whole: float,
-              cpu: Mapping[str, float]) -> list[tuple[str, float]]:
+def breakdown(log: TimedLog, started: float, scene: Scene, namespace: str, arn: str, whole: float) -> list[tuple[str, float]]:
     """Marks of one focused update, seconds from its start: what the CLI, the program and the engine spend."""
     replica = f"::{namespace}/{scene.masters[arn].name}"
-    top = f"::{CENTRALIZED_SECRETS}::"
     marks: list[tuple[str, float | None]] = [
-        ("first engine event (CLI started, plugins and the stack's state loaded)", log.first.get("prelude_event")),
-        ("the stack resource registered (the language host and the program started)", _at(log, "start", "::pulumi:pulumi:Stack::")),
-        ("the CentralizedSecrets component registered (the program imported and planned: source listing, cluster reads)",
-         _at(log, "start", top)),
-        ("the value reader started", _at(log, "start", VALUE_READER)),
-        ("the value reader done (the values read)", _at(log, "done", VALUE_READER)),
+        ("first engine event (the CLI started, its plugins and the stack's state loaded)", log.first.get("prelude_event")),
+        # The Python SDK sends registrations when the program's synchronous part (imports, planning) yields, so the
+        # stack resource and the component arrive together.
+        ("the program's first registrations (the language host started, the program imported and planned: source "
+         "listing, cluster and state reads)", _at(log, "start", "::pulumi:pulumi:Stack::")),
+        ("the value reader's step started", _at(log, "start", VALUE_READER)),
+        ("the value reader's step done", _at(log, "done", VALUE_READER)),
         ("the new replica's create started", _at(log, "start", replica, end=True)),
         ("the new replica's create done", _at(log, "done", replica, end=True)),
-        ("the last resource event", max((t for (_, urn), t in log.at.items() if "::pulumi:pulumi:Stack::" not in urn), default=None)),
-        ("the summary event (the state saved)", log.first.get("summary_event")),
+        ("the last resource event (the engine's steps for the objects the program did not register)",
+         max((t for (_, urn), t in log.at.items() if "::pulumi:pulumi:Stack::" not in urn), default=None)),
+        ("the summary event (the update over, the state saved)", log.first.get("summary_event")),
     ]
     result = [(what, at - started) for what, at in marks if at is not None]
-    result.append(("the `pulumi up` returned", whole))
-    steps = ", ".join(f"{op} {n}" for op, n in sorted(_count(log.ops.values()).items()))
-    result.append((f"(steps: {len(log.ops)}: {steps}; CPU seconds: {', '.join(f'{k} {v}' for k, v in cpu.items())}; run took", whole))
+    after = "after the update the Automation API runs the CLI twice more: the stack's outputs, the update's summary"
+    result.append((f"the `pulumi up` returned ({after})", whole))
     return result
+
+
+def breakdown_note(log: RunLog, cpu: Mapping[str, float]) -> str:
+    steps = ", ".join(f"{op} {n}" for op, n in sorted(_count(log.ops.values()).items()))
+    return f"Steps: {len(log.ops)} ({steps}); CPU seconds by process: {', '.join(f'{k} {v}' for k, v in cpu.items())}."
 
 
 def _count(values: Any) -> dict[str, int]:
