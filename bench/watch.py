@@ -530,9 +530,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     header = (f"Watch benchmark of {dt.date.today().isoformat()} on {platform.machine()} with {os.cpu_count()} cores and "
               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB: `python -m bench.watch "
-              f"{' '.join(sys.argv[1:] if argv is None else argv)}` ({args.runs} repetitions per size, each the watch "
-              f"(--interval {args.interval:g}) then a plain `pulumi up`; design options: {args.option_runs} runs each; "
-              f"PULUMI_SKIP_CHECKPOINTS=true, default parallelism; region {REGION}).")
+              f"{' '.join(sys.argv[1:] if argv is None else argv)}` ("
+              + (f"{args.runs} repetitions per size, each the watch (--interval {args.interval:g}) then a plain `pulumi up`; "
+                 if sizes else "")
+              + (f"design options: {args.option_runs} runs each; " if option_size else "")
+              + f"PULUMI_SKIP_CHECKPOINTS=true, default parallelism; region {REGION}).")
     figures: list[Figures] = []
     out = Path(args.out)
 
