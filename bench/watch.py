@@ -284,6 +284,14 @@ class Scene:
         path = f"/api/v1/namespaces/{namespace}/{'secrets' if kind == 'Secret' else 'configmaps'}/{name}"
         return lambda: self.kube.get(path) is not None
 
+    def begin(self, phase: str) -> Callable[[], bool]:
+        """Start ``phase`` now (a new pod asking for a replica its namespace lacks, or a new value); its arrival check."""
+        if phase == POD:
+            namespace, arn = self.fresh()
+            self.pod(namespace, arn)
+            return self.has_replica(namespace, arn)
+        return self.rotate()
+
     def rotate(self) -> Callable[[], bool]:
         """Put a new value of the rotated secret; the check that every replica of it holds that value."""
         master = self.masters[self.rotated]
@@ -326,12 +334,7 @@ def watch_repetition(scene: Scene, figures: Figures, log: Path, interval: float,
                 # distance from the watch's start (which would make the rotation's figure that distance's artefact).
                 time.sleep(random.randbelow(1000) / 1000 * interval)
             started = time.monotonic()
-            if phase == POD:
-                namespace, arn = scene.fresh()
-                scene.pod(namespace, arn)
-                check = scene.has_replica(namespace, arn)
-            else:
-                check = scene.rotate()
+            check = scene.begin(phase)
             took = wait_until(check, started, bound)
             line = watch.next_line(done, bound)
             print(f"  {figures.size} run {run + 1}: watch: {phase}: "
@@ -354,12 +357,7 @@ def watch_repetition(scene: Scene, figures: Figures, log: Path, interval: float,
 def plain_repetition(scene: Scene, figures: Figures, bound: float, run: int) -> None:
     for phase in (POD, ROTATION):
         started = time.monotonic()
-        if phase == POD:
-            namespace, arn = scene.fresh()
-            scene.pod(namespace, arn)
-            check = scene.has_replica(namespace, arn)
-        else:
-            check = scene.rotate()
+        check = scene.begin(phase)
         took, whole, error = timed_update(scene, check, started, bound)
         print(f"  {figures.size} run {run + 1}: plain up: {phase}: {'-' if took is None else f'{took:.1f}s'} "
               f"(the up: {whole:.1f}s{', ' + error if error else ''})", flush=True)
