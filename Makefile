@@ -36,7 +36,8 @@ help:
 	@echo "make summary       what the stack made, and whether every KECS pod's secretKeyRef resolves"
 	@echo "                   (SUMMARY_ARGS=\"--json PATH --mermaid PATH\": also a JSON report and a Mermaid diagram)"
 	@echo "make bench         benchmark against a plain Pulumi program making the same objects, and a direct script"
-	@echo "                   (bench/results.md, drawn as bench/results.svg)"
+	@echo "                   (bench/results.md, drawn as bench/results.svg); then the watch mode against a plain"
+	@echo "                   pulumi up (bench/watch.py, WATCH_BENCH_ARGS=\"--sizes 50,3,10 --runs 1 --options none\")"
 	@echo "make stop          stop LocalStack and the control plane"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -138,6 +139,7 @@ lint: venv
 
 bench: venv toolchain
 	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+	PATH="$(TOOLCHAIN):$$PATH" $(VENV)/bin/python -m bench.watch $(WATCH_BENCH_ARGS)
 
 # The watch mode on the same stack, state and environment as `make up` (after `make demo`).
 watch: venv toolchain plugins $(STATE)/pulumi

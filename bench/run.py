@@ -70,7 +70,7 @@ import boto3
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench import ecs_calls, plot
+from bench import ecs_calls, plot, sections
 from components.objects import DELETION_POLICY
 from kecs_secrets.config import parse_config
 from kecs_secrets.layout import Layout
@@ -697,8 +697,10 @@ def table(results: list[dict]) -> str:
 
 
 def write_results(out: Path, text: str) -> None:
-    """The results table, and its drawing beside it (bench/plot.py: results.md -> results.svg)."""
-    out.write_text(text, encoding="utf-8")
+    """The results table, and its drawing beside it (bench/plot.py: results.md -> results.svg). The watch section
+    bench/watch.py wrote into ``out`` stays (bench/sections.py)."""
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    out.write_text(sections.keep_section(old, text), encoding="utf-8")
     plot.draw(plot.parse(text), out.with_suffix(".svg"))
 
 

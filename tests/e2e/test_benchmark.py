@@ -50,3 +50,36 @@ def test_the_benchmark_runs_ours_and_the_floor_side_by_side_and_writes_the_ratio
     assert "- pulumi-python:dynamic/kecs:SourceValues: " in compared and "- kubernetes:core/v1:Secret: " in compared, compared
     marks = [line for line in compared.splitlines() if line.startswith("- ours-4-1-2-tuned-0.json: ")]
     assert marks and all(m in marks[0] for m in ("value reader", "first Secret", "last Secret", "last resource")), compared
+
+
+def test_the_watch_benchmark_measures_the_watch_and_a_plain_up_and_the_three_designs(endpoint, kubeconfig, tmp_path):
+    """bench/watch.py at a tiny size, one repetition: every phase gives a figure for the watch and for the plain up,
+    the watch's updates were the focused ones, every replica and value arrived (the benchmark exits 1 otherwise), and
+    the section lands in the results file beside what was there. No figure is checked against a goal."""
+    out = tmp_path / "results.md"
+    out.write_text("Benchmark of the main runs\n", encoding="utf-8")
+    env = {**os.environ, "LOCALSTACK_ENDPOINT": endpoint, "KECS_KUBECONFIG": kubeconfig}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.watch", "--sizes", "8,1,2", "--runs", "1", "--interval", "2",
+         "--options", "8,1,2", "--option-runs", "1", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    text = out.read_text()
+    assert text.startswith("Benchmark of the main runs\n\n## Watch mode\n") and "Failures:" not in text, text
+    seconds = r"\d+\.\d s \(\d+\.\d-\d+\.\d\)"
+    for phase in ("pod -> replica", "rotation -> replicas"):
+        (row,) = [line for line in text.splitlines() if line.startswith(f"| 8, 1, 2 | {phase} |")]
+        cells = [cell.strip() for cell in row.split("|")[3:-1]]
+        assert all(re.fullmatch(seconds, cells[i]) for i in (0, 1, 5, 6)) and re.fullmatch(r"\*\*\d+\.\d\dx\*\*", cells[2]), row
+    # Each progress line: the watch's update was a focused one of the right trigger; the plain up's replica arrived.
+    assert re.search(r"watch: pod -> replica: \d+\.\ds; its update: \('pod-demand', 'focused', ", done.stdout), done.stdout
+    assert re.search(r"watch: rotation -> replicas: \d+\.\ds; its update: \('source-change', 'focused', ", done.stdout), done.stdout
+    assert len(re.findall(r"plain up: (pod -> replica|rotation -> replicas): \d+\.\ds \(the up: ", done.stdout)) == 2, done.stdout
+    # The three designs: a figure each, or the engine's refusal named.
+    options = [line for line in text.splitlines() if line.startswith("| 8, 1, 2 | (i")]
+    assert len(options) == 3, text
+    for row in options:
+        cells = [cell.strip() for cell in row.split("|")[3:-1]]
+        assert (re.fullmatch(seconds, cells[0]) and cells[2] == "succeeded") or cells[2].startswith("failed: "), row
+    assert "- the new replica's create done: " in text and "- the `pulumi up` returned " in text, text
