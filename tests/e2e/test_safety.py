@@ -13,12 +13,10 @@ Each test owns its data set, namespaces and stack:
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import re
 import secrets as random
-import signal
 import subprocess
 import time
 
@@ -28,6 +26,7 @@ from pulumi import automation as auto
 
 from tests.support.cluster import wait_for
 from tests.support.counting_proxy import VALUE_READS, CountingProxy
+from tests.support.processes import kill_tree
 from tests.support.real import ROOT
 from tests.support.stack import ProjectStack, pulumi_home
 
@@ -307,15 +306,7 @@ def test_after_a_killed_up_and_the_recovery_nothing_unwanted_of_the_stack_remain
         while len(s.ours(s.master_ns) - base) < 4 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        # The engine starts its plugins (language host, providers) in process groups of their own: kill
-        # every descendant as well, or they outlive the test as idle orphans.
-        tree = psutil.Process(process.pid).children(recursive=True)
-        os.killpg(process.pid, signal.SIGKILL)
-        for child in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        process.wait()
-        _, alive = psutil.wait_procs(tree, timeout=30)
+        alive = kill_tree(process)
     assert [p.pid for p in alive if _running(p)] == [], "processes of the killed up survived"
     made = s.ours(s.master_ns) - base
     assert 4 <= len(made) < len(names), f"the kill came too late or too early: {len(made)} masters"

@@ -7,7 +7,6 @@ output. (How fast is the benchmark's: bench/watch.py; here every wait is a bound
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import re
@@ -17,14 +16,13 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import psutil
-
 from tests.e2e.test_safety import _events_on, cli, cli_env
 from tests.e2e.test_safety import scene as scene  # the fixture
 from tests.support.cluster import wait_for
 from tests.support.counting_proxy import CountingProxy
 from tests.support.ecs import ecs_api, register
 from tests.support.moto import moto_server
+from tests.support.processes import kill_tree
 from tests.support.real import ROOT, free_ports
 
 BOUND = 120  # seconds: a bound for a broken run to fail, never a timing this test depends on
@@ -55,13 +53,7 @@ class WatchProcess:
 
     def kill(self) -> None:
         """SIGKILL the watch and everything it started (the CLI, the language host, the providers)."""
-        tree = psutil.Process(self.process.pid).children(recursive=True)
-        os.killpg(self.process.pid, signal.SIGKILL)
-        for child in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        self.process.wait()
-        psutil.wait_procs(tree, timeout=30)
+        kill_tree(self.process)
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -3,19 +3,16 @@ lock of our own (its CLI killed) taken over first; a live lock reported and left
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 from pathlib import Path
 
-import psutil
-
 from providers.pulumi_lock import lock_directory
 from tests.support.cluster import wait_for
+from tests.support.processes import kill_tree
 from tests.support.real import ROOT
 from tests.support.tiny_stack import STACK, WAIT_SECONDS, pulumi, tiny_project
 
@@ -130,12 +127,7 @@ def test_an_update_killed_mid_create_is_recovered_with_no_pending_operation_left
     try:
         wait_for(lambda: _pending(project, env), timeout=WAIT_SECONDS, what="the create under way")
     finally:
-        tree = psutil.Process(killed.pid).children(recursive=True)
-        os.killpg(killed.pid, signal.SIGKILL)
-        for child in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        killed.wait()
+        kill_tree(killed)
     done = _watch(project, env, "--once", "--stack", "dev")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
