@@ -97,12 +97,15 @@ def test_the_watch_serves_pods_rotations_and_deletions_and_survives_a_kill(scene
         (event,) = _events_on(kube, s.web, "bad")
         assert event["reason"] == "SecretReferenceNotServed" and "no Secrets Manager secret with that ARN" in event["message"]
 
-        # A rotation reaches every replica (the master follows in the full update after it).
+        # A rotation reaches every replica (the master follows in the full update after it). First the follow-up of
+        # the pods' focused updates, so that the rotation is served by its own update, not by that full one.
+        wait_for(lambda: watch.lines()[-1][1] == "full", timeout=BOUND, what="the follow-up full update")
         values["db"] = f"rotated-{random.token_hex(8)}"
         s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
         wait_for(lambda: _data(kube, batch, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the rotated replica")
         wait_for(lambda: _data(kube, s.master_ns, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the rotated master")
-        assert any("source-change" in line[0] and line[1] == "focused" for line in watch.lines()), watch.lines()
+        wait_for(lambda: any("source-change" in line[0] and line[1] == "focused" for line in watch.lines()), timeout=BOUND,
+                 what="the rotation's focused update in the log")
 
         # A manual `pulumi up` meanwhile runs or is refused by the stack's lock, never corrupts anything.
         manual = cli(stack, "up", "--yes", "--skip-preview")
