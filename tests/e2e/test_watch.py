@@ -53,7 +53,10 @@ class WatchProcess:
 
     def kill(self) -> None:
         """SIGKILL the watch and everything it started (the CLI, the language host, the providers)."""
-        kill_tree(self.process)
+        try:
+            kill_tree(self.process)
+        finally:
+            self.handle.close()
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
