@@ -38,7 +38,7 @@ from kecs_cli.commands import DEFAULT_EXIT_CODES
 from kecs_secrets.config import Settings
 from kecs_secrets.errors import ConfigError, KecsSecretsError
 from kecs_secrets.focus import Focus
-from kecs_secrets.watch import Cycle, Outcome, Scheduler, Trigger
+from kecs_secrets.watch import Cycle, Scheduler, Trigger
 from kecs_secrets.watch_demand import ecs_demand_focus, missing_replicas, source_change
 from providers.stack_config import load_settings, read_stack_file
 from providers.stack_updates import Stack, Update
@@ -82,14 +82,13 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _log_line(outcome: Outcome, stack: str, changes: Mapping[str, int], result: str) -> str:
-    cycle = outcome.cycle
+def _log_line(cycle: Cycle, finished: float, stack: str, changes: Mapping[str, int], result: str) -> str:
+    """One update's line: its triggers, the stack, full or focused (not said for --once), duration, changes, result."""
     triggers = ",".join(sorted(kind.value for kind in cycle.triggers))
     counted = ",".join(f"{op}:{count}" for op, count in sorted(changes.items())) or "none"
-    scope = "" if cycle.focus is None and Trigger.MANUAL in cycle.triggers and len(cycle.triggers) == 1 else (
-        f" scope={'full' if cycle.focus is None else 'focused'}"
-    )
-    return f"watch: trigger={triggers} stack={stack}{scope} duration={outcome.duration:.1f}s changes={counted} result={result}"
+    once = set(cycle.triggers) == {Trigger.MANUAL}
+    scope = "" if once else f" scope={'full' if cycle.focus is None else 'focused'}"
+    return f"watch: trigger={triggers} stack={stack}{scope} duration={finished - cycle.started:.1f}s changes={counted} result={result}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +109,7 @@ def _once(stack: Stack) -> int:
     for line in update.errors:
         print(line, file=sys.stderr)
     outcome = scheduler.finish(time.monotonic(), succeeded=update.succeeded)
-    print(_log_line(outcome, stack.name, update.changes, "succeeded" if update.succeeded else "failed"))
+    print(_log_line(outcome.cycle, outcome.finished, stack.name, update.changes, "succeeded" if update.succeeded else "failed"))
     return 0 if update.succeeded else 1
 
 
@@ -390,7 +389,7 @@ class Watch:
         if update.locked:
             self.warn(f"{update.locked}; waiting for it")
         result = "succeeded" if update.succeeded else ("waiting-for-lock" if update.locked else "failed")
-        self.say(_log_line(Outcome(cycle, now, update.succeeded, 0, None), self.stack.name, update.changes, result))
+        self.say(_log_line(cycle, now, self.stack.name, update.changes, result))
         if self.metrics is None:
             return
         label = ",".join(sorted(kind.value for kind in cycle.triggers))
