@@ -1,7 +1,8 @@
 """A focused update: the part of the layout one update of the watch mode converges, the rest left as the state has it.
 
-The watch turns a pod's new demand into a focus on its namespace (the namespace's replicas and RBAC) and a
-rotated value into a focus on its master (its replicas in every namespace). The program
+The watch turns a pod's new demand into a focus on the replicas its namespace lacks (or, in a namespace that holds
+none yet, on the namespace: its replicas and RBAC) and a rotated value into a focus on its master (its replicas in
+every namespace). The program
 still plans the whole layout from the same inputs and gives each object it registers exactly the inputs a
 full update would; it only registers fewer objects, and the update targets exactly the objects of the focus
 (kecs_secrets/targets.py names them). So a focused update makes, changes and deletes what a full update would
@@ -25,19 +26,21 @@ FOCUS_ENV = "KECS_SECRETS_FOCUS"
 
 @dataclass(frozen=True)
 class Focus:
-    """Namespaces whose replicas and RBAC converge, and masters that converge with their replicas everywhere."""
+    """Namespaces whose replicas and RBAC converge, masters that converge with their replicas everywhere, and
+    single replicas (namespace, master) that converge alone (their namespace's other objects left as they are)."""
 
     namespaces: frozenset[str] = frozenset()
     masters: frozenset[str] = frozenset()
+    replicas: frozenset[tuple[str, str]] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.namespaces or self.masters)
+        return bool(self.namespaces or self.masters or self.replicas)
 
     def __or__(self, other: Focus) -> Focus:
-        return Focus(self.namespaces | other.namespaces, self.masters | other.masters)
+        return Focus(self.namespaces | other.namespaces, self.masters | other.masters, self.replicas | other.replicas)
 
     def covers_replica(self, namespace: str, master: str) -> bool:
-        return namespace in self.namespaces or master in self.masters
+        return namespace in self.namespaces or master in self.masters or (namespace, master) in self.replicas
 
     def masters_wanted(self, replicas_by_namespace: Mapping[str, Iterable[str]]) -> frozenset[str]:
         """The masters a focused update registers: those the focused namespaces receive (their RBAC waits for them).
@@ -45,7 +48,8 @@ class Focus:
         return frozenset(name for ns in self.namespaces for name in replicas_by_namespace.get(ns, ()))
 
     def to_env(self) -> str:
-        return json.dumps({"namespaces": sorted(self.namespaces), "masters": sorted(self.masters)}, separators=(",", ":"))
+        return json.dumps({"namespaces": sorted(self.namespaces), "masters": sorted(self.masters),
+                           "replicas": [list(pair) for pair in sorted(self.replicas)]}, separators=(",", ":"))
 
     @classmethod
     def from_env(cls, text: str | None) -> Focus | None:
@@ -56,13 +60,18 @@ class Focus:
             raw = json.loads(text)
         except ValueError:
             raise ConfigError(f"{FOCUS_ENV}: not JSON") from None
-        if not isinstance(raw, dict) or set(raw) - {"namespaces", "masters"}:
-            raise ConfigError(f"{FOCUS_ENV}: expected an object with 'namespaces' and 'masters' lists")
+        if not isinstance(raw, dict) or set(raw) - {"namespaces", "masters", "replicas"}:
+            raise ConfigError(f"{FOCUS_ENV}: expected an object with 'namespaces', 'masters' and 'replicas' lists")
         parts = []
         for key in ("namespaces", "masters"):
             values = raw.get(key, [])
             if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
                 raise ConfigError(f"{FOCUS_ENV}.{key}: expected a list of names")
             parts.append(frozenset(values))
-        focus = cls(*parts)
+        pairs = raw.get("replicas", [])
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) and v for v in p) for p in pairs
+        ):
+            raise ConfigError(f"{FOCUS_ENV}.replicas: expected a list of [namespace, master] pairs")
+        focus = cls(*parts, frozenset((ns, master) for ns, master in pairs))
         return focus or None

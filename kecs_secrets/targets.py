@@ -9,7 +9,7 @@ and a glob matches the whole URN.
 
 So the targets are exactly the objects pods read and their namespace's RBAC, and nothing that others
 depend on: a focused namespace's replicas, ServiceAccount, Role and RoleBinding (and their components), a
-focused master's replicas in every namespace, and the value reader (the new values). Not targeted, so
+focused master's replicas in every namespace, a focused replica alone, and the value reader (the new values). Not targeted, so
 brought up to date by the full update that follows (--settle): the masters themselves (each namespace's
 RBAC waits for the masters it reads), the shared ClusterRole (every RoleBinding depends on it), the stack's
 outputs (the stack is every object's parent), the leftover sweep and the service restarts. The program
@@ -38,8 +38,9 @@ VALUE_READER = "pulumi-python:dynamic/kecs:SourceValues::values"  # providers/so
 def focus_targets(stack: str, project: str, focus: Focus) -> list[str]:
     """The ``--target`` globs of ``focus`` in stack ``stack`` of ``project``.
 
-    A focused master's replicas are targeted in every namespace, their namespaces' components are not: they
-    exist already (a rotation changes objects that exist). One the focus would have to make (a rotation that
+    A focused master's replicas are targeted in every namespace, and a focused replica in its own; their namespaces'
+    components are not: they exist already (a rotation changes objects that exist; a replica alone is focused only in
+    a namespace that holds replicas already, so its component and RBAC exist). One the focus would have to make (a rotation that
     lets a namespace with no replica yet receive one) stops the focused update with an error at that replica
     (its parent is not targeted); what it changed before is what a full update changes too, and the watch
     then runs a full update.
@@ -57,4 +58,6 @@ def focus_targets(stack: str, project: str, focus: Focus) -> list[str]:
         ]
     for master in sorted(focus.masters):
         targets.append(f"{top}${NAMESPACE_REPLICAS}$**::*/{master}")
+    for namespace, master in sorted(focus.replicas):
+        targets.append(f"{top}${NAMESPACE_REPLICAS}$**::{namespace}/{master}")
     return targets

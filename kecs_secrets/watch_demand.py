@@ -17,7 +17,7 @@ from kecs_secrets.focus import Focus
 from kecs_secrets.model import SourceItem
 from kecs_secrets.naming import kecs_secret_key_ref
 
-__all__ = ["SourceChange", "Version", "ecs_demand_focus", "missing_replicas", "source_change", "versions"]
+__all__ = ["SourceChange", "Version", "demand_focus", "ecs_demand_focus", "missing_replicas", "source_change", "versions"]
 
 Version = tuple[str, str, str]  # (arn, version, stamp): one value of one item
 
@@ -30,6 +30,15 @@ def missing_replicas(pod: Mapping[str, Any], served: Mapping[str, Collection[str
     names = {ref.name for ref in (kecs_secret_key_ref(r.value_from) for r in refs) if ref is not None}
     namespace = str((pod.get("metadata") or {}).get("namespace", ""))
     return frozenset(names - set(served.get(namespace, ())))
+
+
+def demand_focus(namespace: str, wanted: Collection[str], served: Mapping[str, Collection[str]]) -> Focus:
+    """The focus of a pod's demand for ``wanted`` replicas in ``namespace``: those replicas alone when the namespace
+    holds replicas already (its component and RBAC exist: kecs_secrets/targets.py), else the whole namespace (its
+    first replicas, made with its component and RBAC)."""
+    if served.get(namespace):
+        return Focus(replicas=frozenset((namespace, name) for name in wanted))
+    return Focus(namespaces=frozenset({namespace}))
 
 
 def versions(items: Iterable[SourceItem]) -> dict[tuple[str, str], Version]:

@@ -103,7 +103,28 @@ def test_a_master_focus_registers_its_replicas_everywhere_and_targets_only_them(
     return run(focus).apply(check)
 
 
-@pytest.mark.parametrize("focus", [Focus(namespaces=frozenset({BATCH})), Focus(masters=frozenset({"sm-db-creds"}))])
+@pulumi.runtime.test
+def test_a_replica_focus_registers_that_replica_alone_and_targets_only_it(mocks):
+    """A pod's demand in a namespace that holds replicas: its other replicas and its RBAC are left as they are."""
+    focus = Focus(replicas=frozenset({(DEFAULT, "ssm-app-param")}))
+
+    def check(found):
+        assert objects(found) == {
+            f"kubernetes:core/v1:Secret::{DEFAULT}/ssm-app-param",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::kecs-system-secret-reader",
+        }
+        targets = focus_targets("test", "kecs-secrets", focus)
+        hit = {urn for urn in found if targeted(urn, targets)}
+        assert objects(hit) == {f"kubernetes:core/v1:Secret::{DEFAULT}/ssm-app-param"}
+        assert any(urn.endswith("::values") for urn in hit), "the value reader is always targeted"
+
+    return run(focus).apply(check)
+
+
+REPLICA_FOCUS = Focus(replicas=frozenset({(DEFAULT, "ssm-app-param")}))
+
+
+@pytest.mark.parametrize("focus", [Focus(namespaces=frozenset({BATCH})), Focus(masters=frozenset({"sm-db-creds"})), REPLICA_FOCUS])
 def test_the_targets_of_a_focus_never_name_an_object_outside_it_in_the_full_layout(focus):
     """Against every object a full update registers: the targets hit the focus's objects only."""
     found: dict[str, dict] = {}
@@ -120,6 +141,8 @@ def test_the_targets_of_a_focus_never_name_an_object_outside_it_in_the_full_layo
     hit = objects(urn for urn in found if targeted(urn, targets))
     if focus.namespaces:
         expected = {o for o in objects(found) if f"::{BATCH}/" in o or o.endswith(f"/kecs-secret-reader-{BATCH}")}
+    elif focus.replicas:
+        expected = {o for o in objects(found) if o.endswith(f"::{DEFAULT}/ssm-app-param")}
     else:
         expected = {o for o in objects(found) if o.endswith("/sm-db-creds") and "::kecs-system/" not in o}
     assert hit == expected and expected
@@ -127,7 +150,7 @@ def test_the_targets_of_a_focus_never_name_an_object_outside_it_in_the_full_layo
 
 @pulumi.runtime.test
 def test_objects_registered_in_a_focus_have_the_inputs_of_a_full_update(mocks):
-    focus = Focus(namespaces=frozenset({BATCH}), masters=frozenset({"ssm-app-param"}))
+    focus = Focus(namespaces=frozenset({BATCH}), masters=frozenset({"ssm-app-param"}), replicas=frozenset({(DEFAULT, "sm-db-creds")}))
     focused: dict[str, dict] = {}
 
     def then_full(found):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from kecs_secrets.focus import Focus
-from kecs_secrets.watch_demand import ecs_demand_focus, missing_replicas, source_change, versions
+from kecs_secrets.watch_demand import demand_focus, ecs_demand_focus, missing_replicas, source_change, versions
 from tests.unit.conftest import parameter, secret
 
 NS = "web-us-east-1"
@@ -28,6 +28,15 @@ def test_a_pod_asks_for_the_names_kecs_references_that_its_namespace_lacks() -> 
     assert missing_replicas(needs, {NS: ["sm-app-db"]}) == {"ssm-app-token"}
     assert missing_replicas(needs, {NS: ["sm-app-db", "ssm-app-token"]}) == frozenset()
     assert missing_replicas(needs, {"other-us-east-1": ["sm-app-db", "ssm-app-token"]}) == {"sm-app-db", "ssm-app-token"}
+
+
+def test_a_pods_demand_focuses_the_missing_replicas_alone_where_the_namespace_holds_replicas_else_the_namespace() -> None:
+    served = {"a-us-east-1": frozenset({"sm-x"}), "b-us-east-1": frozenset()}
+    assert demand_focus("a-us-east-1", {"sm-y", "sm-z"}, served) == Focus(
+        replicas=frozenset({("a-us-east-1", "sm-y"), ("a-us-east-1", "sm-z")}))
+    # no replica there yet: its component and RBAC are still to be made, which only a namespace focus makes
+    assert demand_focus("b-us-east-1", {"sm-y"}, served) == Focus(namespaces=frozenset({"b-us-east-1"}))
+    assert demand_focus("c-us-east-1", {"sm-y"}, served) == Focus(namespaces=frozenset({"c-us-east-1"}))
 
 
 def test_a_malformed_annotation_or_no_annotation_asks_for_nothing() -> None:
