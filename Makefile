@@ -46,7 +46,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
-# The program's packages (components, providers) and the policy pack's (kecs_policies) on the virtualenv's
+# The program's packages (kecs_program, components, providers) and the policy pack's (kecs_policies) on the virtualenv's
 # path, so every tool run from it finds them without PYTHONPATH (lint-imports, python -m, pytest).
 $(VENV)/.paths: $(VENV)/.installed
 	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/policies" > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/kecs-secrets-checkout.pth"

@@ -157,3 +157,4 @@ class StackState:
 
     objects: tuple[StateObject, ...] = ()
     values: tuple[StateValue, ...] = ()
+    written: float | None = None  # when the state was last written (its manifest's time, epoch seconds), if known

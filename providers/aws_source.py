@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -48,18 +49,29 @@ class BotoSource:
         self.region = region
         self._listed_account = ""  # the account in the ARNs ListSecrets returned, if any
         self._early: dict[tuple[str, ...], Future] = {}
+        self._started: tuple[float, tuple[str, ...], tuple[str, ...]] | None = None  # start(): when, and what
 
     def start(self, prefixes: tuple[str, ...], ssm_paths: tuple[str, ...]) -> BotoSource:
         """Start the listings now, in the background and side by side (the secrets, each parameter path): the
         program meanwhile loads the Kubernetes client. ``list_secrets`` / ``describe_parameters`` with the same
         arguments then wait for them (and raise what they raised)."""
         prefixes = tuple(prefixes)
+        self._started = (time.time(), prefixes, tuple(ssm_paths))
         pool = ThreadPoolExecutor(max_workers=1 + len(ssm_paths), thread_name_prefix="source-listing")
         self._early[("secrets", *prefixes)] = pool.submit(self._list_secrets, prefixes)
         for path in ssm_paths:
             self._early[("parameters", path, *prefixes)] = pool.submit(self._describe_parameters, path, prefixes)
         pool.shutdown(wait=False)
         return self
+
+    def started_for(self, endpoint: str, region: str, prefixes: tuple[str, ...], ssm_paths: tuple[str, ...]) -> float | None:
+        """When (epoch seconds) ``start`` began listing exactly what these settings list here, if it did and nothing
+        was taken from it yet; else None."""
+        if self._started is None or (endpoint, region) != (self.endpoint, self.region):
+            return None
+        when, started_prefixes, started_paths = self._started
+        taken = len(self._early) != 1 + len(started_paths)
+        return None if taken or (started_prefixes, started_paths) != (tuple(prefixes), tuple(ssm_paths)) else when
 
     def _unavailable(self, what: str, err: Exception) -> SourceUnavailableError:
         where = self.endpoint or f"AWS ({self.region})"

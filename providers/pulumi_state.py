@@ -15,9 +15,11 @@ backend, layout or compression, or a file that is not there, goes through ``pulu
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -45,6 +47,8 @@ _KUBERNETES_KINDS = {
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": "ClusterRole",
 }
 EXPORT_TIMEOUT_SECONDS = 300
+# RFC 3339 as the CLI writes it (nanoseconds; Python reads at most microseconds): whole seconds, fraction, zone.
+_MANIFEST_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|z|[+-]\d\d:\d\d)$")
 
 
 def _plain(value: Any) -> Any:
@@ -105,7 +109,21 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
             arn, version, keys = _plain(what.get("arn")), _plain(what.get("version")), _plain(outputs.get("keys"))
             if isinstance(arn, str) and isinstance(version, str) and isinstance(keys, list):
                 values.append(StateValue(arn, version, tuple(sorted(str(k) for k in keys))))
-    return StackState(tuple(sorted(objects)), tuple(values))
+    return StackState(tuple(sorted(objects)), tuple(values), _written(document))
+
+
+def _written(document: Mapping[str, Any]) -> float | None:
+    """The time of the deployment's manifest (when the state was last written), epoch seconds; None if not there."""
+    manifest = (document.get("deployment") or {}).get("manifest") or {}
+    found = _MANIFEST_TIME.match(str(manifest.get("time") or "")) if isinstance(manifest, Mapping) else None
+    if found is None:
+        return None
+    whole, fraction, zone = found.groups()
+    try:
+        stamp = dt.datetime.fromisoformat(f"{whole}{(fraction or '')[:7]}{'+00:00' if zone in ('Z', 'z') else zone}")
+    except ValueError:
+        return None
+    return stamp.timestamp() if stamp.tzinfo is not None else None
 
 
 def checkpoint_file(backend_url: str | None, stack: str) -> Path | None:
@@ -147,6 +165,11 @@ def _deployment_of_checkpoint(path: Path) -> Mapping[str, Any] | None:
     return {"version": 3, "deployment": document["checkpoint"].get("latest") or {}}
 
 
+def _stat(path: Path) -> tuple[int, int, int]:
+    found = path.stat()
+    return found.st_mtime_ns, found.st_size, found.st_ino
+
+
 class PulumiStackState:
     """Reads one stack's state: from its checkpoint file in a local file backend, else through the Pulumi CLI
     found on PATH, in the project directory ``cwd``."""
@@ -157,6 +180,8 @@ class PulumiStackState:
         self.command = command
         self.backend_url = os.environ.get("PULUMI_BACKEND_URL") if backend_url is None else backend_url
         self._early: tuple[threading.Thread, list[StackState | StateUnavailableError]] | None = None
+        self._read: StackState | None = None
+        self._file: tuple[Path, tuple[int, int, int]] | None = None  # the checkpoint file read, and its stat then
 
     def start(self) -> PulumiStackState:
         """Start the export now, in the background: it takes the CLI about a second, which the program
@@ -178,22 +203,44 @@ class PulumiStackState:
         return StateUnavailableError(f"cannot read the state of stack {self.stack!r} with `{self.command} stack export`: {reason}")
 
     def read(self) -> StackState:
+        """The state (the same one on every call once it was read)."""
+        if self._read is not None:
+            return self._read
         if self._early is not None:
             thread, box = self._early
             self._early = None
             thread.join()
-            if box and isinstance(box[0], StackState):
-                return box[0]
             if box and isinstance(box[0], StateUnavailableError):
                 raise box[0]
-        return self._export()
+            if box and isinstance(box[0], StackState):
+                self._read = box[0]
+                return self._read
+        self._read = self._export()
+        return self._read
+
+    def unchanged(self) -> bool:
+        """Whether this state (read now, if it was not) came from the stack's checkpoint file and that file is still
+        the same (path, size, inode and modification time): then it is the state as it is now. False for a state
+        read through ``pulumi stack export`` or that could not be read."""
+        try:
+            self.read()
+        except StateUnavailableError:
+            return False
+        if self._file is None or checkpoint_file(self.backend_url, self.stack) != self._file[0]:
+            return False
+        try:
+            return _stat(self._file[0]) == self._file[1]
+        except OSError:
+            return False
 
     def _export(self) -> StackState:
         path = checkpoint_file(self.backend_url, self.stack)
         if path is not None:
             try:
+                before = _stat(path)  # taken first: a write during the read shows as a change afterwards
                 document = _deployment_of_checkpoint(path)
                 if document is not None:
+                    self._file = (path, before)
                     return stack_state_from_export(document)
             except (OSError, ValueError, EOFError, AttributeError, TypeError):
                 raise StateUnavailableError(f"the state of stack {self.stack!r} in {path} is not a valid checkpoint") from None

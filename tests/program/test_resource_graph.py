@@ -307,8 +307,8 @@ def _run_program(monkeypatch, demand: dict) -> tuple[list[str], dict]:
 
     from tests.support.real import ROOT
 
-    for module, name in (("providers.aws_source", "BotoSource"), ("providers.pulumi_state", "PulumiStackState"),
-                         ("providers.kube", "KubeReader"), ("providers.task_definitions", "TaskDefinitionFiles")):
+    for module, name in (("kecs_program.program", "BotoSource"), ("kecs_program.program", "PulumiStackState"),
+                         ("providers.kube", "KubeReader"), ("kecs_program.program", "TaskDefinitionFiles")):
         monkeypatch.setattr(f"{module}.{name}", _Listing)
     pulumi.runtime.set_all_config({
         "kecs-secrets:endpoint": "http://localhost:4566", "kecs-secrets:region": REGION, "kecs-secrets:kubeconfig": "kc",
@@ -332,6 +332,64 @@ def _run_program(monkeypatch, demand: dict) -> tuple[list[str], dict]:
     return errors, found
 
 
+class _Ahead(_Listing):
+    """A listing started before the run (the watch's), at ``started``, which lists one more secret than the run's own."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+
+    def started_for(self, endpoint, region, prefixes, ssm_paths):
+        return self.started
+
+    def list_secrets(self, prefixes=()):
+        return [*super().list_secrets(prefixes), {"Name": "ahead", "ARN": DB_ARN.replace("db-creds", "ahead"), "LastChangedDate": _WHEN,
+                                                  "SecretVersionsToStages": {"v": ["AWSCURRENT"]}}]
+
+
+class _EarlyState(_Listing):
+    """A state read before the run (the watch's), written at 100.0, current or not."""
+
+    def __init__(self, current: bool) -> None:
+        self.current = current
+        self.stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"  # the run's own stack
+
+    def unchanged(self):
+        return self.current
+
+    def read(self):
+        from kecs_secrets.model import StackState
+
+        return StackState(written=100.0)
+
+
+@pytest.mark.parametrize(("started", "current", "ahead_used"), [(200.0, True, True), (50.0, True, False), (200.0, False, False)])
+def test_what_the_watch_started_ahead_is_used_only_when_it_is_at_least_as_new_as_the_state(mocks, monkeypatch, started, current,
+                                                                                          ahead_used):
+    """The listing begun before the state was last written, or a state read that is no longer the stack's, is not
+    used: the run reads its own (here: without the secret only the early listing has)."""
+    from kecs_program.program import run
+    from kecs_secrets.layout import Layout
+
+    for module, name in (("kecs_program.program", "BotoSource"), ("kecs_program.program", "PulumiStackState"),
+                         ("providers.kube", "KubeReader"), ("kecs_program.program", "TaskDefinitionFiles")):
+        monkeypatch.setattr(f"{module}.{name}", _Listing)
+    pulumi.runtime.set_all_config({"kecs-secrets:endpoint": "http://localhost:4566", "kecs-secrets:region": REGION,
+                                   "kecs-secrets:kubeconfig": "kc"})
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    learned: list[Layout] = []
+
+    @pulumi.runtime.test
+    def program():
+        run(None, _Ahead(started), learned.append, _EarlyState(current))
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert len(learned) == 1
+    assert ("sm-ahead" in {m.name for m in learned[0].masters}) is ahead_used
+
+
 @pytest.mark.parametrize("bad", ["Bad_NS", "x" * 70])
 def test_invalid_demand_never_reaches_resource_registration(mocks, monkeypatch, bad):
     """The program itself runs: a demand for a namespace Kubernetes refuses stops it before any registration."""
@@ -347,7 +405,7 @@ def test_the_same_program_run_with_valid_demand_registers_the_layout(mocks, monk
     assert {("kecs-system", "sm-db-creds"), ("kecs-system", "ssm-app-param"), ("default-us-east-1", "sm-db-creds")} == set(
         k8s_objects(mocks, "kubernetes:core/v1:Secret")
     )
-    assert "secrets" in found
+    assert "focus" in found and found["focus"] is None, "__main__.py ran the program without a focus: a full update"
 
 
 def test_replicas_do_not_wait_for_their_master_and_every_object_uses_the_explicit_provider(mocks, monkeypatch):

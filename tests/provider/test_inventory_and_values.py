@@ -7,6 +7,7 @@ import contextlib
 import json
 import pickle
 import secrets as random
+import time
 import traceback
 from contextlib import contextmanager
 
@@ -104,6 +105,22 @@ def test_inventory_sees_a_new_version_without_reading_values(endpoint, clients, 
     assert after[f"{p}/app-config"].version != before[f"{p}/app-config"].version
     assert after[f"/{p}/db/password"].version == "2"
     assert after[f"{p}/db"] == before[f"{p}/db"]
+
+
+def test_a_listing_started_ahead_is_offered_only_for_what_it_lists_and_only_before_it_is_taken(endpoint, seeded):
+    """The watch starts the listing when an update begins; the program takes it only if it lists what its settings say."""
+    p, _ = seeded
+    prefixes, paths = (f"{p}/", f"/{p}/", f"{p}-"), ("/",)
+    assert BotoSource(endpoint, REGION).started_for(endpoint, REGION, prefixes, paths) is None  # never started
+    source = BotoSource(endpoint, REGION).start(prefixes, paths)
+    started = source.started_for(endpoint, REGION, prefixes, paths)
+    assert started is not None and abs(started - time.time()) < 60
+    assert source.started_for(endpoint, "eu-west-1", prefixes, paths) is None
+    assert source.started_for(endpoint, REGION, prefixes[:1], paths) is None
+    assert source.started_for(endpoint, REGION, prefixes, ("/other",)) is None
+    items, _ = read_inventory(source, region=REGION, name_prefixes=prefixes)
+    assert {item.name for item in items} == {item.name for item in inventory(endpoint, p)[0].values()}
+    assert source.started_for(endpoint, REGION, prefixes, paths) is None, "taken: a second run lists again"
 
 
 def test_unreachable_source_raises_never_returns_empty():

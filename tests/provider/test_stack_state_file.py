@@ -98,3 +98,37 @@ def test_a_damaged_checkpoint_file_is_an_error_naming_the_stack_and_file(tmp_pat
     (stacks / "state.json").write_text('{"version": 3, "checkpoint": {"latest": {"resources": [', encoding="utf-8")
     with pytest.raises(StateUnavailableError, match=r"stack 'organization/kecs-secrets/state' in .*state\.json is not a valid checkpoint"):
         PulumiStackState(STACK, backend_url=f"file://{tmp_path}").read()
+
+
+def test_a_state_read_before_an_update_counts_only_while_its_checkpoint_file_is_unchanged(tmp_path, monkeypatch):
+    """What the watch reads while the CLI starts: still the state if the file is the same; not after the stack changed,
+    and never when it came through `pulumi stack export` (nothing to compare)."""
+    env, project = _stack_with_state(tmp_path, gzip=False)
+    monkeypatch.setenv("PATH", env["PATH"])
+    for name in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME"):
+        monkeypatch.setenv(name, env[name])
+    early = PulumiStackState(STACK, cwd=str(project)).start()
+    assert early.unchanged() and early.read().written is not None
+    assert PulumiStackState(STACK, cwd=str(project), backend_url="").unchanged() is False  # read with the CLI
+    done = subprocess.run(["pulumi", "config", "set", "x", "1", "--stack", STACK, "--non-interactive"], cwd=project, env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and early.unchanged(), "a config change is no state change"
+    exported = subprocess.run(["pulumi", "stack", "export", "--stack", STACK, "--non-interactive"], cwd=project, env=env,
+                              capture_output=True, text=True, check=True).stdout
+    (tmp_path / "again.json").write_text(exported, encoding="utf-8")
+    done = subprocess.run(["pulumi", "stack", "import", "--file", str(tmp_path / "again.json"), "--stack", STACK, "--non-interactive"],
+                          cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not early.unchanged(), "the stack's state was written again after the read"
+    assert PulumiStackState(STACK, cwd=str(project)).unchanged()
+
+
+def test_the_manifest_time_is_when_the_state_was_written():
+    from providers.pulumi_state import stack_state_from_export
+
+    def written(time: object) -> float | None:
+        return stack_state_from_export({"deployment": {"manifest": {"time": time}, "resources": []}}).written
+
+    assert written("2026-12-05T03:07:26.467442093Z") == pytest.approx(1796440046.467442)
+    assert written("2026-12-05T04:07:26+01:00") == 1796440046.0
+    assert written("yesterday") is None and written(None) is None and written("2026-12-05T03:07:26") is None

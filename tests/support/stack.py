@@ -19,7 +19,7 @@ from pulumi import automation as auto
 
 from tests.support.real import ROOT, run_dir, run_script
 
-PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "kecs_secrets", "components", "providers", ".venv")
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "kecs_program", "kecs_secrets", "components", "providers", ".venv")
 PASSPHRASE = "e2e-passphrase"
 
 
