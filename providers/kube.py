@@ -159,7 +159,7 @@ def connect(kubeconfig: str = "", context: str = "") -> tuple[client.ApiClient, 
 
 def _check_tls_material(configuration: client.Configuration, where: str) -> None:
     """A certificate authority or client certificate that is not PEM is a kubeconfig error, not an unreachable server."""
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # only to parse them: not the system's certificates too
     try:
         if configuration.ssl_ca_cert:
             context.load_verify_locations(cafile=configuration.ssl_ca_cert)

@@ -5,8 +5,9 @@
 
 Run in the project directory with the environment of `pulumi up` (backend URL, passphrase or secrets
 provider, kubeconfig, AWS settings): it runs the same program on the same stack and state, through the
-Pulumi Automation API, one update at a time. Triggers: a watch on pods (a pod whose kecs.dev/secret-<i>-arn
-annotations name a replica its namespace lacks: a focused update of that namespace), a poll of the source's
+Pulumi Automation API (the program runs in this process: an inline program), one update at a time. Triggers: a
+watch on pods (a pod whose kecs.dev/secret-<i>-arn annotations name a replica its namespace lacks: a focused update
+of those replicas, or of the namespace when it holds none yet), a poll of the source's
 metadata every --interval seconds (a changed value: a focused update of its master and replicas; an item
 that came or went: a full update), the ECS API's demand when ecsDemand is on (a focused update of the
 namespaces whose demand moved), the stack config and task definition files (a full update), and a full
@@ -24,6 +25,7 @@ import argparse
 import os
 import queue
 import random
+import runpy
 import signal
 import sys
 import threading
@@ -38,8 +40,11 @@ from kecs_cli.commands import DEFAULT_EXIT_CODES
 from kecs_secrets.config import Settings
 from kecs_secrets.errors import ConfigError, KecsSecretsError
 from kecs_secrets.focus import Focus
+from kecs_secrets.layout import Layout
 from kecs_secrets.watch import Cycle, Scheduler, Trigger
-from kecs_secrets.watch_demand import ecs_demand_focus, missing_replicas, source_change
+from kecs_secrets.watch_demand import demand_focus, ecs_demand_focus, missing_replicas, source_change
+from providers.aws_source import BotoSource
+from providers.pulumi_state import PulumiStackState, checkpoint_file
 from providers.stack_config import load_settings, read_stack_file
 from providers.stack_updates import Stack, Update
 
@@ -91,11 +96,56 @@ def _log_line(cycle: Cycle, finished: float, stack: str, changes: Mapping[str, i
     return f"watch: trigger={triggers} stack={stack}{scope} duration={finished - cycle.started:.1f}s changes={counted} result={result}"
 
 
+class InlineProgram:
+    """The project's program, run in this process by each update. When the project directory's ``__main__.py`` is
+    this installation's, that is kecs_program.program.run, given the focus, the source listing the watch started
+    when the update began (``begin``), and a callback that keeps the layout it planned (``layout``). Any other
+    ``__main__.py`` (another version of the program, a project of its own) runs as the language host would run it,
+    as ``__main__`` (without a focus: the watch then learns no layout and runs full updates only)."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.main = work_dir / "__main__.py"
+        self.ours = _same_file(self.main, Path(__file__).resolve().parents[2] / "__main__.py")
+        self.listing: BotoSource | None = None
+        self.state: PulumiStackState | None = None
+        self.layout: Layout | None = None
+
+    def begin(self, settings: Settings | None, stack: str) -> None:
+        """Before an update of ``stack`` (organization/project/name): start reading its state from its checkpoint file
+        (a local file backend) and listing the source as ``settings`` say. The program uses each only if it is still
+        current then (kecs_program.program.run)."""
+        self.layout = None
+        self.listing = None if settings is None else BotoSource(settings.endpoint, settings.region).start(
+            settings.name_prefixes, settings.ssm_paths)
+        state = PulumiStackState(stack)
+        self.state = state.start() if checkpoint_file(state.backend_url, stack) is not None else None
+
+    def __call__(self, focus: Focus | None) -> None:
+        (listing, self.listing), (state, self.state) = (self.listing, None), (self.state, None)
+        if not self.ours:
+            runpy.run_path(str(self.main), run_name="__main__")
+            return
+        from kecs_program.program import run as run_program
+
+        run_program(focus, listing, self._planned, state)
+
+    def _planned(self, layout: Layout) -> None:
+        self.layout = layout
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve().samefile(b)
+    except OSError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
-    stack = Stack(args.stack, Path.cwd(), args.policy_pack)
+    program = InlineProgram(Path.cwd())
+    stack = Stack(args.stack, Path.cwd(), args.policy_pack, program)
     if args.once:
         return _once(stack)
-    return Watch(stack, args).run()
+    return Watch(stack, program, args).run()
 
 
 def _once(stack: Stack) -> int:
@@ -116,8 +166,8 @@ def _once(stack: Stack) -> int:
 class Watch:
     """The long-running mode: watchers put triggers on a queue; this thread runs one update at a time."""
 
-    def __init__(self, stack: Stack, args: argparse.Namespace) -> None:
-        self.stack, self.args = stack, args
+    def __init__(self, stack: Stack, program: InlineProgram, args: argparse.Namespace) -> None:
+        self.stack, self.program, self.args = stack, program, args
         self.settings = self._settings()
         self.scheduler = Scheduler(random=random.Random().random)
         self.triggers: queue.Queue[tuple[Trigger, float, Focus | None]] = queue.Queue()
@@ -218,7 +268,7 @@ class Watch:
             wanted = missing_replicas(pod, self.served) - asked
             asked |= wanted
         if wanted:
-            self.trigger(Trigger.POD_DEMAND, Focus(namespaces=frozenset({namespace})))
+            self.trigger(Trigger.POD_DEMAND, demand_focus(namespace, wanted, self.served))
 
     def _poll_loop(self) -> None:
         """Every --interval seconds: the source's metadata, the ECS API's demand, the config and task definition files."""
@@ -366,18 +416,21 @@ class Watch:
             # No namespace holds a replica yet, so the shared ClusterRole is still to be made: every RoleBinding
             # depends on it, so only a full update may make it (kecs_secrets/targets.py).
             cycle = self.scheduler.widen()
+        self.program.begin(self.settings, self.stack.qualified)
         update = self.stack.update(cycle.focus, self.say)
         if not update.succeeded and cycle.focus is not None and not update.locked:
             # A focused update that failed (e.g. it would have had to make a namespace's component): the full one.
             self._report(cycle, update, time.monotonic())
             cycle = self.scheduler.widen()
+            self.program.begin(self.settings, self.stack.qualified)
             update = self.stack.update(None, self.say)
         now = time.monotonic()
         self.scheduler.finish(now, succeeded=update.succeeded)
         self._report(cycle, update, now)
         if not update.succeeded:
             return
-        self._learn(update.outputs, cycle.focus)
+        if self.program.layout is not None:
+            self._learn(self.program.layout, cycle.focus)
         if cycle.focus is not None:
             self.trigger(Trigger.FOLLOW_UP, at=now + self.args.settle)
         else:
@@ -400,23 +453,23 @@ class Watch:
             for kind, since in cycle.triggers.items():
                 self.metrics.latency.labels(kind.value).observe(max(0.0, now - since))
 
-    def _learn(self, outputs: Mapping[str, Any], focus: Focus | None) -> None:
-        """What the stack now holds: the replicas per namespace and each item's master (its outputs).
+    def _learn(self, layout: Layout, focus: Focus | None) -> None:
+        """What the stack now holds: the replicas per namespace and each item's master (the layout the update planned).
 
-        The outputs are the whole layout's, and a focused update made only its namespaces' part: the other
-        namespaces keep what the watch knew of them (a replica planned there is not made until they are focused
-        or the full update runs, so a pod asking for it must still be heard)."""
-        replicas = outputs.get("replicas")
-        masters = outputs.get("masters")
-        if isinstance(replicas, dict):
-            planned = {ns: frozenset(names) for ns, names in replicas.items()}
-            if focus is None:
-                self.served = planned
-            else:
-                kept = {ns: names for ns, names in self.served.items() if ns not in focus.namespaces}
-                self.served = {**kept, **{ns: planned[ns] for ns in focus.namespaces if ns in planned}}
-        if isinstance(masters, dict):
-            self.masters = {(str(m.get("source")), str(m.get("sourceName"))): name for name, m in masters.items() if isinstance(m, dict)}
+        A focused update made only its part of the layout: the other namespaces keep what the watch knew of them (a
+        replica planned there is not made until they are focused or the full update runs, so a pod asking for it must
+        still be heard)."""
+        planned = {ns: frozenset(names) for ns, names in layout.replicas_by_namespace().items()}
+        if focus is None:
+            self.served = planned
+        else:
+            served = {ns: names for ns, names in self.served.items() if ns not in focus.namespaces}
+            served.update({ns: planned[ns] for ns in focus.namespaces if ns in planned})
+            for ns, name in focus.replicas:
+                if name in planned.get(ns, ()):
+                    served[ns] = served.get(ns, frozenset()) | {name}
+            self.served = served
+        self.masters = {(m.item.source, m.item.name): m.name for m in layout.masters}
         self.loaded.set()
         with self.pods_lock:
             pods = list(self.pods.items())
