@@ -25,8 +25,10 @@ or the value put, with a new pod and a new value. The watch's follow-up full upd
 --options: at that size, one pod -> replica per option, each from a new pod in a served namespace, the options
 in turn: (i) full = a full `pulumi up` (what the watch does without focus); (ii) targets = `pulumi up --target`
 the namespace's objects (kecs_secrets.targets.focus_targets) with the whole program registered; (iii) focused =
-the same targets with KECS_SECRETS_FOCUS set (what the watch does). A failing option is reported with Pulumi's
-error line. The last focused update's engine events give a breakdown of where its time goes; --engine-profile
+the same targets with KECS_SECRETS_FOCUS set, the program run by the CLI; (iv) inline = what the watch does: its
+update (providers/stack_updates.py) with the program run in this process, only the new replica focused, the state
+read and the source listing started as the update begins. A failing option is reported with Pulumi's error line.
+The last inline update's engine events give a breakdown of where its time goes; --engine-profile
 records the CLI's own CPU profile of each option's update (`python -m bench.profile --engine DIR --size N-M-K
 --phase pod-replica` charges it to state load and save, step generation, provider calls, ...).
 
@@ -57,16 +59,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi.runtime
 from pulumi import automation as auto
 
 from bench.run import ENGINE_PROFILE_VAR, REGION, TUNED_ENV, Dataset, engine_profiling_cli, measure, parse_size
 from bench.sections import WATCH_SECTION as SECTION
 from bench.sections import replace_section
+from kecs_cli.commands.watch import InlineProgram
 from kecs_secrets.focus import FOCUS_ENV, Focus
 from kecs_secrets.layout import Layout
 from kecs_secrets.model import SECRETSMANAGER
 from kecs_secrets.targets import VALUE_READER, focus_targets
 from kecs_secrets.values import encode_data, secret_data
+from providers.stack_config import load_settings, read_stack_file
+from providers.stack_updates import Stack
 from tests.support.cluster import KubeAdmin, start_cluster
 from tests.support.localstack import ensure_localstack
 from tests.support.stack import ProjectStack, RunLog, pulumi_home
@@ -74,7 +80,7 @@ from tests.support.stack import ProjectStack, RunLog, pulumi_home
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POD, ROTATION = "pod -> replica", "rotation -> replicas"
 WATCH, PLAIN = "watch", "plain up"
-OPTIONS = ("full", "targets", "focused")
+OPTIONS = ("full", "targets", "focused", "inline")
 POLL = 0.05  # seconds between looks at the API server
 LINE = re.compile(r"^watch: trigger=(\S+) stack=\S+ scope=(full|focused) duration=([0-9.]+)s changes=(\S+) result=(\S+)$", re.M)
 
@@ -152,8 +158,8 @@ def section(figures: Sequence[Figures], header: str, interval: float) -> str:
                              f"{spread(f.option_updates.get(option, []))} | {result} |")
     for f in figures:
         if f.breakdown:
-            lines += ["", f"Where one focused update's time goes at {', '.join(map(str, f.size))} (engine events as they reach "
-                      "the Automation API, seconds from the start of `pulumi up`):", ""]
+            lines += ["", f"Where one of the watch's updates (option iv) spends its time at {', '.join(map(str, f.size))} "
+                      "(engine events as they reach the Automation API, seconds from the update's start):", ""]
             lines += [f"- {what}: {at:.1f} s" for what, at in f.breakdown]
             lines += ["", f.breakdown_note] if f.breakdown_note else []
     fails = [line for f in figures for line in f.failures]
@@ -166,10 +172,16 @@ OPTION_TEXT = {
     "full": "(i) full `pulumi up`",
     "targets": "(ii) `pulumi up --target` the namespace's objects, whole program registered",
     "focused": "(iii) focused update (KECS_SECRETS_FOCUS + the same targets)",
+    "inline": "(iv) the watch's update: the program inline, the replica alone focused, state and listing started ahead",
 }
 
 
 # ---- the scene --------------------------------------------------------------------------------------------
+
+
+class UpdateFailed(Exception):
+    """An update run the watch's way failed: Pulumi's error lines."""
+
 
 
 class TimedLog(RunLog):
@@ -246,6 +258,7 @@ class Scene:
         self.masters = {m.item.arn: m for m in self.layout.masters if m.item.source == SECRETSMANAGER}
         self.rotated = self.data.arns[0]
         self.pods = 0
+        self._inline: tuple[InlineProgram, Stack] | None = None
         config = {**self.data.config(endpoint, kubeconfig), "podDemand": True}
         # The rotated secret in every namespace: its own demand covers one, a pod asks for it in each other one.
         for ns, refs in self.data.demand.items():
@@ -256,6 +269,27 @@ class Scene:
         command_root = engine_profiling_cli(engine_profile) if engine_profile else None
         self.stack = ProjectStack(tmp / self.name, self.name, config, extra_env=TUNED_ENV, command_root=command_root)
         self.stack.up(parallel=32)  # the first up: not timed
+
+    def inline(self, focus: Focus, log: TimedLog) -> None:
+        """One update as the watch makes it (providers/stack_updates.py, the program inline) in this process, which
+        takes the stack's environment and directory for it (the program reads them as the watch's does)."""
+        saved, cwd = dict(os.environ), os.getcwd()
+        os.environ.update({**self.stack.env, "PULUMI_HOME": str(pulumi_home())})
+        os.chdir(self.stack.workdir)
+        try:
+            if self._inline is None:
+                program = InlineProgram(self.stack.workdir)
+                self._inline = (program, Stack(self.name, self.stack.workdir, [], program))
+            program, stack = self._inline
+            pulumi.runtime.set_all_config(read_stack_file(str(self.stack.workdir / f"Pulumi.{self.name}.yaml")))
+            program.begin(load_settings(), stack.qualified)
+            update = stack.update(focus, print, on_event=log.on_event)
+        finally:
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(saved)
+        if not update.succeeded:
+            raise UpdateFailed("\n".join(update.errors) or update.locked or "error: the update failed")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -369,9 +403,10 @@ def plain_repetition(scene: Scene, figures: Figures, bound: float, run: int) -> 
 
 
 def timed_update(scene: Scene, check: Callable[[], bool], started: float, bound: float, targets: list[str] | None = None,
-                 focus: Focus | None = None, log: TimedLog | None = None) -> tuple[float | None, float, str]:
-    """Start an up now (in a thread), poll ``check`` from ``started``; (seconds until it held or None, the up's whole
-    run, Pulumi's first error line or '')."""
+                 focus: Focus | None = None, log: TimedLog | None = None,
+                 run_up: Callable[[], None] | None = None) -> tuple[float | None, float, str]:
+    """Start an up now (in a thread; ``run_up`` instead of the scene's CLI program if given), poll ``check`` from
+    ``started``; (seconds until it held or None, the up's whole run, Pulumi's first error line or '')."""
     outcome: dict[str, Any] = {}
     env = scene.stack.stack.workspace.env_vars
     if focus is not None:
@@ -380,8 +415,11 @@ def timed_update(scene: Scene, check: Callable[[], bool], started: float, bound:
     def up() -> None:
         begun = time.monotonic()
         try:
-            scene.stack.up(log=log, **({"target": targets} if targets else {}))
-        except auto.CommandError as error:
+            if run_up is not None:
+                run_up()
+            else:
+                scene.stack.up(log=log, **({"target": targets} if targets else {}))
+        except (auto.CommandError, UpdateFailed) as error:
             lines = [line.strip() for line in str(error).splitlines() if line.strip().startswith("error:")]
             outcome["error"] = (lines or [str(error).strip().splitlines()[-1]])[0][:300]
         finally:
@@ -402,19 +440,23 @@ def timed_update(scene: Scene, check: Callable[[], bool], started: float, bound:
 def options(scene: Scene, figures: Figures, runs: int, bound: float, save: Callable[[], None]) -> None:
     project = "kecs-secrets"
     for run in range(runs):
-        order = list(OPTIONS[run % 3 :]) + list(OPTIONS[: run % 3])
+        order = list(OPTIONS[run % len(OPTIONS) :]) + list(OPTIONS[: run % len(OPTIONS)])
         for option in order:
             namespace, arn = scene.fresh()
             focus = Focus(namespaces=frozenset({namespace}))
             targets = None if option == "full" else focus_targets(scene.name, project, focus)
             log = TimedLog()
+            run_up = None
+            if option == "inline":
+                run_up = functools.partial(scene.inline, Focus(replicas=frozenset({(namespace, scene.masters[arn].name)})), log)
             if scene.engine_profile:  # the CLI's own CPU profile of this update (bench/run.py's wrapper of the CLI)
                 name = f"{option}-{'-'.join(map(str, figures.size))}-watch-{run}-pod-replica"
                 scene.stack.stack.workspace.env_vars[ENGINE_PROFILE_VAR] = str(scene.engine_profile / name)
             started = time.monotonic()
             scene.pod(namespace, arn)
             check = scene.has_replica(namespace, arn)
-            step = functools.partial(timed_update, scene, check, started, bound, targets, focus if option == "focused" else None, log)
+            step = functools.partial(timed_update, scene, check, started, bound, targets, focus if option == "focused" else None, log,
+                                     run_up)
             try:
                 (took, whole, error), cpu = _with_cpu(step)
             finally:
@@ -425,15 +467,19 @@ def options(scene: Scene, figures: Figures, runs: int, bound: float, save: Calla
                 figures.option_errors[option] = f"failed: {error}"
             figures.add(figures.options, option, took)
             figures.add(figures.option_updates, option, whole)
-            if option == "focused" and took is not None:
+            if option == "inline" and took is not None:
                 figures.breakdown = breakdown(log, started, scene, namespace, arn, whole)
                 figures.breakdown_note = breakdown_note(log, cpu)
         save()
 
 
 def _with_cpu(step: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """The step's result and CPU seconds by process: its child processes, and this one (the program when it runs inline,
+    and the benchmark's own polling of the API server)."""
     out: dict[str, Any] = {}
+    own = time.process_time()
     _, _, cpu = measure(lambda: out.setdefault("result", step()))
+    cpu = {**cpu, "this process": time.process_time() - own}
     return out["result"], {kind: round(seconds, 1) for kind, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]) if seconds >= 0.05}
 
 
@@ -444,19 +490,19 @@ def breakdown(log: TimedLog, started: float, scene: Scene, namespace: str, arn: 
         ("first engine event (the CLI started, its plugins and the stack's state loaded)", log.first.get("prelude_event")),
         # The Python SDK sends registrations when the program's synchronous part (imports, planning) yields, so the
         # stack resource and the component arrive together.
-        ("the program's first registrations (the language host started, the program imported and planned: source "
-         "listing, cluster and state reads)", _at(log, "start", "::pulumi:pulumi:Stack::")),
+        ("the program's first registrations (the program, run in the watch's process, planned: the state read and the "
+         "source listing started as the update began, the cluster read)", _at(log, "start", "::pulumi:pulumi:Stack::")),
         ("the value reader's step started", _at(log, "start", VALUE_READER)),
         ("the value reader's step done", _at(log, "done", VALUE_READER)),
         ("the new replica's create started", _at(log, "start", replica, end=True)),
         ("the new replica's create done", _at(log, "done", replica, end=True)),
         ("the last resource event (the engine's steps for the objects the program did not register)",
          max((t for (_, urn), t in log.at.items() if "::pulumi:pulumi:Stack::" not in urn), default=None)),
-        ("the summary event (the update over, the state saved)", log.first.get("summary_event")),
+        ("the summary event (the update over; the CLI then saves the state and its history)", log.first.get("summary_event")),
     ]
     result = [(what, at - started) for what, at in marks if at is not None]
-    after = "after the update the Automation API runs the CLI twice more: the stack's outputs, the update's summary"
-    result.append((f"the `pulumi up` returned ({after})", whole))
+    after = "after the update the Automation API runs `pulumi stack history` for the update's summary"
+    result.append((f"the update returned ({after})", whole))
     return result
 
 

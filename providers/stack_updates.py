@@ -120,8 +120,10 @@ class Stack:
             return
         say("after the takeover: the interrupted update's pending operations are cleared; this update takes over or sweeps their objects")
 
-    def update(self, focus: Focus | None, say: Callable[[str], None]) -> Update:
-        """One update, full (``focus`` None) or focused; a held lock: nothing runs (``Update.locked`` says whose)."""
+    def update(self, focus: Focus | None, say: Callable[[str], None],
+               on_event: Callable[[auto.EngineEvent], None] | None = None) -> Update:
+        """One update, full (``focus`` None) or focused; a held lock: nothing runs (``Update.locked`` says whose).
+        ``on_event``: the update's engine events as they come (the benchmark's breakdown; the watch passes none)."""
         held = self.lock(say)
         if held:
             return Update(False, locked=held)
@@ -129,10 +131,11 @@ class Stack:
         self._focus = focus
         try:
             if focus is None:
-                result = stack.up(show_secrets=False, suppress_outputs=True, color="never", policy_packs=self.policy_packs or None)
+                result = stack.up(show_secrets=False, suppress_outputs=True, color="never", policy_packs=self.policy_packs or None,
+                                  on_event=on_event)
             else:
                 result = stack.up(target=focus_targets(self.name.rsplit("/", 1)[-1], self.project, focus),
-                                  show_secrets=False, suppress_outputs=True, color="never")
+                                  show_secrets=False, suppress_outputs=True, color="never", on_event=on_event)
         except auto.ConcurrentUpdateError:
             return Update(False, locked=f"stack lock held: another update of stack {self.qualified} began meanwhile")
         except auto.CommandError as error:
