@@ -337,10 +337,12 @@ class Scene:
         self.data.sm.put_secret_value(SecretId=self.rotated, SecretString=string)
 
         def check() -> bool:
-            for ns in sorted(pending):
-                found = self.kube.get(f"/api/v1/namespaces/{ns}/{kind}/{master.name}")
-                if found is not None and dict(found.get("data") or {}) == wanted:
-                    pending.discard(ns)
+            # One list of that name in every namespace per look (not one read per namespace): the looks every POLL s
+            # cost the CPU the watch and the plain up share on this machine as little as they can.
+            found = self.kube.get(f"/api/v1/{kind}?fieldSelector=metadata.name%3D{master.name}") or {}
+            for item in found.get("items") or []:
+                if dict(item.get("data") or {}) == wanted:
+                    pending.discard(item["metadata"]["namespace"])
             return not pending
 
         return check

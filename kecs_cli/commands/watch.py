@@ -114,9 +114,10 @@ class InlineProgram:
         """Before an update of ``stack`` (organization/project/name): start reading its state from its checkpoint file
         (a local file backend) and listing the source as ``settings`` say. The program uses each only if it is still
         current then (kecs_program.program.run)."""
-        self.layout = None
-        self.listing = None if settings is None else BotoSource(settings.endpoint, settings.region).start(
-            settings.name_prefixes, settings.ssm_paths)
+        self.layout, self.listing, self.state = None, None, None
+        if not self.ours or settings is None:
+            return
+        self.listing = BotoSource(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths)
         state = PulumiStackState(stack)
         self.state = state.start() if checkpoint_file(state.backend_url, stack) is not None else None
 
@@ -182,6 +183,8 @@ class Watch:
         self.metrics: Any = None
         self.held_reported = ""
         self.wake = threading.Event()  # a queue message: poll now
+        self.idle = threading.Event()  # no update running: the polls run only then
+        self.idle.set()
         self.election: Any = None  # --leader-elect: updates run only while it leads
 
     # -- setup ------------------------------------------------------------------------------------------------
@@ -282,7 +285,14 @@ class Watch:
         allowed = max(60.0, 6 * self.args.interval)
         self.contacts["source-poll"] = (time.monotonic(), allowed)
         problems: dict[str, str] = {}
+        first = True
         while not self.stopping.is_set():
+            # While an update runs the polls wait (the one before the first update excepted: it is the baseline):
+            # what they would find could only be served after it, and the update's own listing and program then
+            # have the CPU and the source to themselves. A poll due meanwhile runs as soon as the update ends.
+            while not first and not self.idle.wait(1.0) and not self.stopping.is_set():
+                self.contacts["source-poll"] = (time.monotonic(), allowed)  # waiting for the update, not stuck
+            first = False
             started = time.monotonic()
             try:
                 now_versions = source_versions(self.settings)
@@ -416,14 +426,18 @@ class Watch:
             # No namespace holds a replica yet, so the shared ClusterRole is still to be made: every RoleBinding
             # depends on it, so only a full update may make it (kecs_secrets/targets.py).
             cycle = self.scheduler.widen()
-        self.program.begin(self.settings, self.stack.qualified)
-        update = self.stack.update(cycle.focus, self.say)
-        if not update.succeeded and cycle.focus is not None and not update.locked:
-            # A focused update that failed (e.g. it would have had to make a namespace's component): the full one.
-            self._report(cycle, update, time.monotonic())
-            cycle = self.scheduler.widen()
+        self.idle.clear()
+        try:
             self.program.begin(self.settings, self.stack.qualified)
-            update = self.stack.update(None, self.say)
+            update = self.stack.update(cycle.focus, self.say)
+            if not update.succeeded and cycle.focus is not None and not update.locked:
+                # A focused update that failed (e.g. it would have had to make a namespace's component): the full one.
+                self._report(cycle, update, time.monotonic())
+                cycle = self.scheduler.widen()
+                self.program.begin(self.settings, self.stack.qualified)
+                update = self.stack.update(None, self.say)
+        finally:
+            self.idle.set()
         now = time.monotonic()
         self.scheduler.finish(now, succeeded=update.succeeded)
         self._report(cycle, update, now)
