@@ -15,8 +15,8 @@ Phases, each repetition measuring the watch and then the plain `pulumi up` on th
   has replicas and RBAC) until that replica exists (the API server polled every 50 ms);
 - rotation -> replicas: from PutSecretValue until every replica of that secret holds the new value.
 A repetition starts `kecs-secrets watch --interval I --settle 600` (its first full update is not timed), waits
-until it is idle, measures the pod phase, then the rotation phase (each update's log line is read too; the value is
-put after a random wait of up to I seconds, so at a random moment of the watch's poll cycle), stops
+until it is idle, measures the pod phase, then the rotation phase (each update's log line is read too; the pod is
+made and the value put after a random wait of up to I seconds, so at a random moment of the watch's poll cycle), stops
 the watch (SIGTERM: no follow-up full update has started), and measures the same two phases with a plain
 `pulumi up --skip-preview` (the Automation API's up, as the watch's own) started right after the pod was created
 or the value put, with a new pod and a new value. The watch's follow-up full updates are left out: they come
@@ -365,10 +365,10 @@ def watch_repetition(scene: Scene, figures: Figures, log: Path, interval: float,
             return
         for phase in (POD, ROTATION):
             done = len(watch.lines())
-            if phase == ROTATION:
-                # The value changes at a random moment of the watch's poll cycle (--interval), not always at the same
-                # distance from the watch's start (which would make the rotation's figure that distance's artefact).
-                time.sleep(random.randbelow(1000) / 1000 * interval)
+            # The pod appears, or the value changes, at a random moment of the watch's poll cycle (--interval), not
+            # always at the same distance from the watch's last update (which would make the figure that distance's
+            # artefact: a poll comes due during an update and runs right after it).
+            time.sleep(random.randbelow(1000) / 1000 * interval)
             started = time.monotonic()
             check = scene.begin(phase)
             took = wait_until(check, started, bound)

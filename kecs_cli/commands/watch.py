@@ -22,6 +22,7 @@ is retried. SIGTERM/SIGINT: the update running ends first, then the watch exits 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import queue
 import random
@@ -183,7 +184,7 @@ class Watch:
         self.metrics: Any = None
         self.held_reported = ""
         self.wake = threading.Event()  # a queue message: poll now
-        self.idle = threading.Event()  # no update running: the polls run only then
+        self.idle = threading.Event()  # no update running or due: the polls run only then (the run loop sets it)
         self.idle.set()
         self.election: Any = None  # --leader-elect: updates run only while it leads
 
@@ -287,7 +288,7 @@ class Watch:
         problems: dict[str, str] = {}
         first = True
         while not self.stopping.is_set():
-            # While an update runs the polls wait (the one before the first update excepted: it is the baseline):
+            # While an update runs or is due the polls wait (the one before the first update excepted: the baseline):
             # what they would find could only be served after it, and the update's own listing and program then
             # have the CPU and the source to themselves. A poll due meanwhile runs as soon as the update ends.
             while not first and not self.idle.wait(1.0) and not self.stopping.is_set():
@@ -378,6 +379,7 @@ class Watch:
             now = time.monotonic()
             self._gauges(now)
             if not self.scheduler.due(now):
+                self.idle.set()  # nothing to run now: the polls may run (an update due right after one keeps them waiting)
                 start = self.scheduler.next_start()
                 wait = 0.5 if start is None else min(0.5, max(0.0, start - now))
                 try:
@@ -387,10 +389,12 @@ class Watch:
                     pass
                 continue
             if self.election is not None and not self.election.is_leader():
+                self.idle.set()
                 self.stopping.wait(1.0)  # triggers wait (and coalesce) until this process leads
                 continue
             held = self.stack.lock(self.say)
             if held:
+                self.idle.set()
                 if held != self.held_reported:
                     self.warn(f"{held}; waiting for it")
                     self.held_reported = held
@@ -437,7 +441,9 @@ class Watch:
                 self.program.begin(self.settings, self.stack.qualified)
                 update = self.stack.update(None, self.say)
         finally:
-            self.idle.set()
+            # The program ran in this process: its objects (thousands per full update) are garbage now. Collected
+            # here, between updates, instead of by a collection the next update's program would trigger and wait for.
+            gc.collect()
         now = time.monotonic()
         self.scheduler.finish(now, succeeded=update.succeeded)
         self._report(cycle, update, now)

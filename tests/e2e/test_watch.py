@@ -134,12 +134,14 @@ def test_the_watch_serves_pods_rotations_and_deletions_and_survives_a_kill(scene
         s.sm.put_secret_value(SecretId=db, SecretString=values["db"])
         wait_for(lambda: any(locks.rglob("*.json")) or len(watch.lines()) > done, timeout=BOUND, what="an update under way")
         watch.kill()
+        left = set(locks.rglob("*.json"))  # the killed update's lock, if it had taken it (not a later update's own)
         text = watch.text()
         watch = WatchProcess(stack, tmp_path / "watch.log", free_ports(1)[0])
         wait_for(lambda: _data(kube, batch, s.master("db")) == values["db"].encode(), timeout=BOUND, what="convergence after the kill")
         wait_for(lambda: _data(kube, s.master_ns, s.master("db")) == values["db"].encode(), timeout=BOUND, what="the master too")
-        if any(locks.rglob("*.json")) and "stack lock stale" not in watch.text()[len(text):]:
-            wait_for(lambda: "stack lock stale" in watch.text(), timeout=BOUND, what="the stale lock taken over")
+        if left:
+            wait_for(lambda: "stack lock stale" in watch.text()[len(text):], timeout=BOUND, what="the stale lock taken over")
+            assert not any(path.exists() for path in left), "the killed update's lock stayed"
         exported = json.loads(cli(stack, "stack", "export").stdout)["deployment"]
         assert not exported.get("pending_operations"), "the interrupted update's pending operations stayed in the state"
         assert s.ours(batch) == {s.master("db")} and s.ours(batch, "serviceaccounts") == {f"kecs-secret-reader-{batch}"}
