@@ -285,7 +285,9 @@ def _running(process: psutil.Process) -> bool:
 def test_after_a_killed_up_and_the_recovery_nothing_unwanted_of_the_stack_remains(scene):
     s, kube = scene, scene.kube
     names = [f"k{i:02d}" for i in range(20)]
-    stack = s.make_stack(maxMasterDeletions=20)
+    # The Kubernetes provider's client limit spaces the creates (about 0.2 s apart) so that the kill below lands
+    # among them: unthrottled, 20 creates can all be done between two looks at the cluster.
+    stack = s.make_stack(maxMasterDeletions=20, kubeClientQps=5, kubeClientBurst=1)
     # The stack exists before the killed run: the key its state holds marks what that run makes, so the recovery can
     # verify those objects as the stack's own (a killed first run's key never reaches the state: see the README).
     s.secret("base", f"value-base-{random.token_hex(4)}")
