@@ -134,6 +134,11 @@ class Scheduler:
         """Triggers no update has taken yet (those arriving during an update wait here for the next one)."""
         return MappingProxyType(dict(self._pending))
 
+    def waiting(self, now: float) -> int:
+        """How many triggers have happened and wait for an update: the pending ones whose time has come (a
+        follow-up or periodic full update scheduled for later is not waiting yet)."""
+        return sum(1 for since in self._pending.values() if since <= now)
+
     @property
     def running(self) -> Cycle | None:
         return self._running

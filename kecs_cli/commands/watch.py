@@ -422,7 +422,7 @@ class Watch:
 
     def _gauges(self, now: float) -> None:
         if self.metrics is not None:
-            self.metrics.pending.set(len(self.scheduler.pending))
+            self.metrics.pending.set(self.scheduler.waiting(now))
             self.metrics.staleness.set(self.scheduler.staleness(now))
 
     def _cycle(self, cycle: Cycle) -> None:

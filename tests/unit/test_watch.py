@@ -201,6 +201,18 @@ def test_a_follow_up_due_later_waits_and_is_not_staleness() -> None:
     assert watch.start(71.0).focus is None and watch.staleness(71.0) == 0.0
 
 
+def test_waiting_triggers_are_those_that_happened_not_the_full_updates_scheduled_for_later() -> None:
+    watch = Scheduler(lambda: 0.0)
+    watch.trigger(Trigger.RESYNC, 600.0)
+    watch.trigger(Trigger.FOLLOW_UP, 60.0)
+    assert watch.waiting(30.0) == 0
+    watch.trigger(Trigger.POD_DEMAND, 31.0, Focus(namespaces=frozenset({"a"})))
+    watch.trigger(Trigger.POD_DEMAND, 32.0, Focus(namespaces=frozenset({"b"})))  # coalesces with the first
+    assert watch.waiting(33.0) == 1 and watch.waiting(61.0) == 2
+    assert watch.start(61.0).focus == Focus(namespaces=frozenset({"a", "b"}))  # the pods first
+    assert watch.waiting(62.0) == 1  # the follow-up waits for the next update
+
+
 def test_a_future_full_update_is_not_taken_by_an_earlier_focused_one_and_a_full_one_serves_it() -> None:
     watch = Scheduler(lambda: 0.0)
     watch.trigger(Trigger.RESYNC, 600.0)
