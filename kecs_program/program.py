@@ -44,17 +44,16 @@ def run(
     written, so that they are at least as new as the state. Otherwise the run reads them itself. ``learned``:
     called with the planned layout.
     """
-    stack_name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    if state is None or state.stack != stack_name or not state.unchanged():
+    qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    if state is None or state.stack != qualified or not state.unchanged():
         # The state export and the source listings run in the background while the Kubernetes client loads.
-        state = PulumiStackState(stack_name).start()
+        state = PulumiStackState(qualified).start()
     try:
         settings = load_settings()
         stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
         started = None if listing is None else listing.started_for(settings.endpoint, settings.region, settings.name_prefixes,
                                                                       settings.ssm_paths)
-        source = listing if started is not None else BotoSource(settings.endpoint, settings.region)
-        source = source if started is not None else source.start(settings.name_prefixes, settings.ssm_paths)
+        source = listing if listing is not None and started is not None else BotoSource.listing(settings)
         cluster = None
         if settings.check_cluster:
             from providers.kube import KubeReader  # the Kubernetes client loads while the source is listed
@@ -62,7 +61,7 @@ def run(
             cluster = KubeReader(settings.kubeconfig, settings.kube_context)
         if started is not None and not _newer_than_state(started, state):
             # The state changed after that listing began (an update ran meanwhile): list again, after it.
-            source = BotoSource(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths)
+            source = BotoSource.listing(settings)
         plan = make_plan(
             settings,
             stack,

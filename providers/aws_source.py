@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kecs_secrets.config import Settings
 from kecs_secrets.errors import SourceUnavailableError
 from providers.aws import client, describe_error
 
@@ -63,6 +64,11 @@ class BotoSource:
             self._early[("parameters", path, *prefixes)] = pool.submit(self._describe_parameters, path, prefixes)
         pool.shutdown(wait=False)
         return self
+
+    @classmethod
+    def listing(cls, settings: Settings) -> BotoSource:
+        """A source of ``settings``' endpoint and region with the listings of what they cover started now."""
+        return cls(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths)
 
     def started_for(self, endpoint: str, region: str, prefixes: tuple[str, ...], ssm_paths: tuple[str, ...]) -> float | None:
         """When (epoch seconds) ``start`` began listing exactly what these settings list here, if it did and nothing

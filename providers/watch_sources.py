@@ -27,7 +27,7 @@ def source_versions(settings: Settings) -> dict[tuple[str, str], Version]:
     """(source, name) -> (arn, version, stamp) of every item the stack covers: ListSecrets and DescribeParameters
     only. Raises SourceUnavailableError when anything cannot be listed (never a partial answer)."""
     items, _warnings = read_inventory(
-        BotoSource(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths),  # side by side
+        BotoSource.listing(settings),  # the listings side by side
         region=settings.region,
         ssm_paths=settings.ssm_paths,
         name_prefixes=settings.name_prefixes,

@@ -118,12 +118,13 @@ class InlineProgram:
         self.layout, self.listing, self.state = None, None, None
         if not self.ours or settings is None:
             return
-        self.listing = BotoSource(settings.endpoint, settings.region).start(settings.name_prefixes, settings.ssm_paths)
+        self.listing = BotoSource.listing(settings)
         state = PulumiStackState(stack)
         self.state = state.start() if checkpoint_file(state.backend_url, stack) is not None else None
 
     def __call__(self, focus: Focus | None) -> None:
-        (listing, self.listing), (state, self.state) = (self.listing, None), (self.state, None)
+        listing, state = self.listing, self.state  # each taken once, by this update
+        self.listing = self.state = None
         if not self.ours:
             runpy.run_path(str(self.main), run_name="__main__")
             return
