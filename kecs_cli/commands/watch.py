@@ -8,10 +8,11 @@ provider, kubeconfig, AWS settings): it runs the same program on the same stack 
 Pulumi Automation API (the program runs in this process: an inline program), one update at a time. Triggers: a
 watch on pods (a pod whose kecs.dev/secret-<i>-arn annotations name a replica its namespace lacks: a focused update
 of those replicas, or of the namespace when it holds none yet), a poll of the source's
-metadata every --interval seconds (a changed value: a focused update of its master and replicas; an item
-that came or went: a full update), the ECS API's demand when ecsDemand is on (a focused update of the
-namespaces whose demand moved), the stack config and task definition files (a full update), and a full
-update every --resync seconds and --settle seconds after focused ones. One line per update on stdout:
+metadata every --interval seconds, or at once on a --queue-url message (a changed value: a focused update of its
+replicas, the master following in the full update; an item that came or went: a full update), the ECS API's
+demand when ecsDemand is on (a focused update of the namespaces whose demand moved), the stack config and task
+definition files (a full update), and a full update every --resync seconds and --settle seconds after focused ones.
+One line per update on stdout:
 `watch: trigger=pod-demand stack=dev scope=focused duration=2.1s changes=create:1,same:3 result=succeeded`.
 A lock left by a Pulumi process of this host that is gone (a watch killed mid-update) is taken over; any
 other lock is reported once and waited on, never removed. Failures back off (1 s doubling to 5 min, with
